@@ -1,0 +1,1 @@
+"""Source connectors: plain Python (no Dagster) that turn source APIs into streams of records."""

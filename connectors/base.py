@@ -1,0 +1,300 @@
+"""The connector SDK: settings, stream declarations, paginators, and the generic read loop.
+
+A connector declares its streams (path, primary key, cursor field, record selector, paginator) and writes a
+`sync` that walks its API's partitions (repositories, services, projects); the shared machinery here does
+paging, record extraction, progress logging and checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from connectors.http import HttpClient, HttpSettings
+from connectors.timeparse import parse_timestamp
+
+
+def secret_from_env(value: Any) -> SecretStr | None:
+    """Resolve `env:NAME` to the variable's value. Literal secrets are refused: they belong in the environment."""
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str) or not value.startswith("env:"):
+        raise ValueError("secrets must come from the environment: write `env:VARIABLE_NAME`, not the secret")
+    name = value.removeprefix("env:").strip()
+    if not name:
+        raise ValueError("`env:` needs a variable name")
+    secret = os.environ.get(name)
+    if not secret:
+        raise ValueError(f"environment variable {name} is not set")
+    return SecretStr(secret)
+
+
+class SourceSettings(BaseModel):
+    """Settings every source has. A connector subclasses it for its own extra settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_url: str
+    token: SecretStr | None = None
+    lookback_days: float = Field(default=3, ge=0)
+    connect_timeout_seconds: float = Field(default=5, gt=0)
+    read_timeout_seconds: float = Field(default=30, gt=0)
+    max_rate_limit_wait_seconds: float = Field(default=900, ge=0)
+    page_size: int = Field(default=100, ge=1, le=100)
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> SecretStr | None:
+        return secret_from_env(value)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"api_url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    def http_settings(self) -> HttpSettings:
+        return HttpSettings(
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            max_rate_limit_wait=self.max_rate_limit_wait_seconds,
+        )
+
+
+class ServiceMapping(BaseModel):
+    """How one service is found in a source (a repository, a service id, a project)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def key(self) -> str:
+        """What must be unique across services: two services cannot claim the same thing in a source."""
+        return ",".join(f"{v}" for v in self.model_dump().values())
+
+
+@dataclass(frozen=True)
+class Record:
+    """One source record, as landed in `raw_<source>.<stream>`."""
+
+    pk: str
+    cursor: datetime | None
+    context: Mapping[str, Any]
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A batch of records of one stream, written in one transaction."""
+
+    stream: str
+    records: list[Record]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The stream's partition has been read up to `cursor`; safe to store once earlier pages are committed."""
+
+    stream: str
+    partition: str
+    cursor: datetime
+
+
+SyncEvent = Page | Checkpoint
+
+
+def dig(data: Mapping[str, Any], dotted: str) -> Any:
+    """`dig(r, "service.id")` -> r["service"]["id"], or None when any step is missing."""
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+# --- paginators: each yields (body, response) for every page of one request ---
+
+
+class Paginator(ABC):
+    @abstractmethod
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        """Yield every page's JSON body and response, in the API's order."""
+
+
+class LinkHeaderPaginator(Paginator):
+    """`Link: <...>; rel="next"` (GitHub, GitLab keyset)."""
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            body, response = client.get_json(url, query)
+            yield body, response
+            url = response.links.get("next", {}).get("url")
+            query = None  # the next URL carries the query
+
+
+class OffsetLimitPaginator(Paginator):
+    """`offset`/`limit`/`more` (PagerDuty). Raises OffsetLimitReached before passing `max_offset`."""
+
+    def __init__(self, max_offset: int | None = None) -> None:
+        self.max_offset = max_offset
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        limit = int(params.get("limit", 100))
+        offset = int(params.get("offset", 0))
+        while True:
+            if self.max_offset is not None and offset + limit > self.max_offset:
+                raise OffsetLimitReached(offset)
+            body, response = client.get_json(path, {**params, "offset": offset, "limit": limit})
+            yield body, response
+            if not body.get("more"):
+                return
+            offset += limit
+
+
+class OffsetLimitReached(Exception):
+    """The API refuses offsets this deep; the caller must narrow its query (PagerDuty: a smaller window)."""
+
+
+class NextPageTokenPaginator(Paginator):
+    """`nextPageToken` / `isLast` in the body (Jira Cloud `/search/jql`)."""
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        query = dict(params)
+        while True:
+            body, response = client.get_json(path, query)
+            yield body, response
+            token = body.get("nextPageToken")
+            if body.get("isLast", token is None) or not token:
+                return
+            query = {**params, "nextPageToken": token}
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream is a declaration; `Connector.read` does the work."""
+
+    name: str
+    path: str  # relative to the API's base URL; `{placeholders}` filled from the partition
+    primary_key: tuple[str, ...]  # dotted paths into the record; `_context.x` reads the context
+    cursor_field: str | None  # dotted path of the replication key
+    paginator: Paginator
+    records_path: str | None = None  # key of the record list in the body; None: the body is the list
+    params: Mapping[str, Any] = field(default_factory=dict)
+    required_fields: tuple[str, ...] = ()  # dotted paths a record must carry (checked on the raw table)
+    newest_first: bool = False  # lets `read` stop once a whole page is older than `since`
+
+    def to_record(self, raw: Mapping[str, Any], context: Mapping[str, Any]) -> Record:
+        """Extract the primary key and cursor from a raw record."""
+        key_parts = [
+            dig(context, k.removeprefix("_context.")) if k.startswith("_context.") else dig(raw, k)
+            for k in self.primary_key
+        ]
+        if any(part is None or part == "" for part in key_parts):
+            raise ValueError(f"{self.name}: record without primary key {'+'.join(self.primary_key)}")
+        cursor = None
+        if self.cursor_field:
+            try:
+                cursor = parse_timestamp(dig(raw, self.cursor_field))
+            except ValueError:
+                cursor = None  # kept as is; the raw checks report unparseable timestamps
+        return Record(":".join(str(p) for p in key_parts), cursor, dict(context), raw)
+
+
+class Connector(ABC):
+    """A source API turned into streams. Subclasses declare `name`, models, `streams`, and write `sync`."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[SourceSettings]] = SourceSettings
+    mapping_model: ClassVar[type[ServiceMapping]]
+    streams: ClassVar[tuple[Stream, ...]]
+
+    def __init__(self, settings: SourceSettings, mappings: Mapping[str, ServiceMapping]) -> None:
+        self.settings = settings
+        self.mappings = dict(mappings)  # service name -> mapping
+        self.client = self.make_client(settings)
+        self.log = logging.getLogger(f"connectors.{self.name}")
+
+    @classmethod
+    @abstractmethod
+    def make_client(cls, settings: SourceSettings) -> HttpClient:
+        """The HTTP client with this API's authentication headers."""
+
+    @abstractmethod
+    def sync(self, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
+        """Read every stream. `since(stream, partition)` gives the lower bound (None: all history)."""
+
+    @classmethod
+    def stream(cls, name: str) -> Stream:
+        return next(s for s in cls.streams if s.name == name)
+
+    def read(
+        self,
+        stream: Stream,
+        partition: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        since: datetime | None = None,
+        path: str | None = None,
+        quiet: bool = False,
+    ) -> Iterator[list[Record]]:
+        """Yield the stream's records page by page for one partition, logging progress as it goes.
+
+        `quiet` is for child streams read once per parent record, whose per-partition lines would drown the log.
+        """
+        started = time.monotonic()
+        pages = records = 0
+        query = {**stream.params, **(params or {})}
+        target = path or stream.path.format(**partition)
+        for body, _ in stream.paginator.pages(self.client, target, query):
+            raw_records = body if stream.records_path is None else dig(body, stream.records_path)
+            if not isinstance(raw_records, list):
+                raise ValueError(f"{self.name}.{stream.name}: page of {target} has no record list")
+            page = [stream.to_record(raw, partition) for raw in raw_records]
+            reached_since = False
+            if stream.newest_first and since:
+                # Sorted newest first: the first record older than `since` ends the stream.
+                fresh = [r for r in page if r.cursor is None or r.cursor >= since]
+                reached_since = len(fresh) < len(page)
+                page = fresh
+            pages += 1
+            records += len(page)
+            if pages % 10 == 0 and not quiet:
+                self._progress(stream, partition, pages, records, started)
+            if page:
+                yield page
+            if reached_since:
+                break
+        if not quiet:
+            self._progress(stream, partition, pages, records, started, done=True)
+
+    def _progress(
+        self,
+        stream: Stream,
+        partition: Mapping[str, Any],
+        pages: int,
+        records: int,
+        started: float,
+        done: bool = False,
+    ) -> None:
+        elapsed = max(time.monotonic() - started, 1e-6)
+        where = ",".join(f"{v}" for v in partition.values()) or "-"
+        self.log.info(
+            "%s.%s [%s]: %s %d pages, %d records, %.0f records/s",
+            self.name,
+            stream.name,
+            where,
+            "read" if done else "reading",
+            pages,
+            records,
+            records / elapsed,
+        )

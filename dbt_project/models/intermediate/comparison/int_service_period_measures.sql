@@ -1,0 +1,195 @@
+-- Each measure of each service period: the service's own figure for that period.
+-- Rates: deployments per week, availability (percent), change failure rate (percent of deployments).
+-- Durations: the median (interpolated) and 85th percentile of the period's events, in hours.
+-- n_events says how many events are behind each value.
+with
+
+periods as (
+
+    select * from {{ ref('int_service_periods') }}
+
+),
+
+period_events as (
+
+    select * from {{ ref('int_service_period_events') }}
+
+),
+
+deployments as (
+
+    select * from {{ ref('int_deployments') }}
+
+),
+
+attributions as (
+
+    select * from {{ ref('int_incident_attributions') }}
+
+),
+
+downtime_intervals as (
+
+    select * from {{ ref('int_downtime_intervals') }}
+
+),
+
+incidents as (
+
+    select * from {{ ref('int_incidents') }}
+
+),
+
+run_parameters as (
+
+    select * from {{ ref('int_run_parameters') }}
+
+),
+
+failed_deployments as (
+
+    select distinct deployment_id
+    from attributions
+
+),
+
+period_deployments as (
+
+    select
+        periods.period_id,
+        count(deployments.deployment_id) as n_deployments,
+        count(failed_deployments.deployment_id) as n_failed_deployments
+    from periods
+    left join deployments
+        on periods.service = deployments.service
+        and deployments.counts_as_deployment
+        and deployments.deployed_at >= periods.start_at
+        and deployments.deployed_at < periods.end_at
+    left join failed_deployments
+        on deployments.deployment_id = failed_deployments.deployment_id
+    group by periods.period_id
+
+),
+
+period_downtime as (
+
+    select
+        periods.period_id,
+        coalesce(sum(
+            {{ minutes_between(
+                'greatest(downtime_intervals.start_at, periods.start_at)',
+                'least(downtime_intervals.end_at, periods.end_at)'
+            ) }}
+        ), 0) as downtime_minutes
+    from periods
+    left join downtime_intervals
+        on periods.service = downtime_intervals.service
+        and downtime_intervals.start_at < periods.end_at
+        and downtime_intervals.end_at > periods.start_at
+    group by periods.period_id
+
+),
+
+-- impacting incidents that were open at some point of the period
+period_incidents as (
+
+    select
+        periods.period_id,
+        count(incidents.incident_id) as n_incidents
+    from periods
+    cross join run_parameters
+    left join incidents
+        on periods.service = incidents.service
+        and incidents.is_impacting
+        and not incidents.has_invalid_timeline
+        and incidents.triggered_at < periods.end_at
+        and coalesce(incidents.resolved_at, run_parameters.as_of_at) > periods.start_at
+    group by periods.period_id
+
+),
+
+rates as (
+
+    select
+        periods.period_id,
+        'deployment_frequency' as measure,
+        period_deployments.n_deployments / (periods.period_days / 7.0) as value,
+        cast(null as double) as p85,
+        period_deployments.n_deployments as n_events
+    from periods
+    inner join period_deployments
+        on periods.period_id = period_deployments.period_id
+
+    union all
+
+    select
+        periods.period_id,
+        'change_failure_rate' as measure,
+        -- no deployment, no rate
+        100.0 * period_deployments.n_failed_deployments / nullif(period_deployments.n_deployments, 0) as value,
+        cast(null as double) as p85,
+        period_deployments.n_deployments as n_events
+    from periods
+    inner join period_deployments
+        on periods.period_id = period_deployments.period_id
+
+    union all
+
+    select
+        periods.period_id,
+        'availability_level' as measure,
+        100.0 * (1 - period_downtime.downtime_minutes / (periods.period_days * 1440.0)) as value,
+        cast(null as double) as p85,
+        period_incidents.n_incidents as n_events
+    from periods
+    inner join period_downtime
+        on periods.period_id = period_downtime.period_id
+    inner join period_incidents
+        on periods.period_id = period_incidents.period_id
+
+),
+
+durations as (
+
+    select
+        periods.period_id,
+        duration_measures.measure,
+        quantile_cont(period_events.value_hours, 0.5) as value,
+        quantile_cont(period_events.value_hours, 0.85) as p85,
+        count(period_events.value_hours) as n_events
+    from periods
+    cross join (
+        values ('deployment_lead_time'), ('time_to_restore'), ('time_to_generate_insights'), ('time_to_implement_actions')
+    ) as duration_measures (measure)
+    left join period_events
+        on periods.period_id = period_events.period_id
+        and duration_measures.measure = period_events.measure
+    group by periods.period_id, duration_measures.measure
+
+),
+
+measured as (
+
+    select * from rates
+    union all
+    select * from durations
+
+)
+
+select
+    periods.period_id || ':' || measured.measure as period_measure_id,
+    periods.period_id,
+    periods.period_kind,
+    periods.migration_id,
+    periods.service,
+    periods.operating_model,
+    periods.start_at,
+    periods.end_at,
+    periods.period_days,
+    measured.measure,
+    measured.value,
+    measured.p85,
+    measured.n_events
+from periods
+inner join measured
+    on periods.period_id = measured.period_id

@@ -1,0 +1,30 @@
+-- One row holding everything a run is computed as of. Models read these columns instead of calling
+-- env_var/var themselves, so unit tests pin the as-of instant and the time zone with one mocked row.
+{{ config(materialized='view') }}
+
+with
+
+parameters as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        cast('{{ var("timezone") }}' as varchar) as timezone,
+        cast({{ var('window_days') }} as integer) as window_days,
+        cast({{ var('migration_window_days') }} as integer) as migration_window_days,
+        cast({{ var('working_hours_start') }} as integer) as working_hours_start,
+        cast({{ var('working_hours_end') }} as integer) as working_hours_end
+
+)
+
+select
+    as_of_date,
+    -- the start of the as-of day in UTC: data at or after this instant is ignored
+    timezone('UTC', cast(as_of_date as timestamp)) as as_of_at,
+    timezone,
+    window_days,
+    timezone('UTC', cast(as_of_date - window_days as timestamp)) as window_start_at,
+    timezone('UTC', cast(as_of_date as timestamp)) as window_end_at,
+    migration_window_days,
+    working_hours_start,
+    working_hours_end
+from parameters

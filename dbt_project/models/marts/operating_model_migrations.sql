@@ -1,0 +1,97 @@
+-- For each service that changed operating model: every measure over the migration_window_days before the change
+-- (under the old model) and after it (under the new one, up to OPMETRICS_AS_OF), side by side.
+-- Values are the service's own figures: rates over the period, medians of the period's events for durations.
+with
+
+period_measures as (
+
+    select * from {{ ref('int_service_period_measures') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('measures') }}
+
+),
+
+bands as (
+
+    select * from {{ ref('bands') }}
+
+),
+
+before_migration as (
+
+    select * from period_measures
+    where period_kind = 'before_migration'
+
+),
+
+after_migration as (
+
+    select * from period_measures
+    where period_kind = 'after_migration'
+
+),
+
+side_by_side as (
+
+    select
+        before_migration.migration_id,
+        before_migration.service,
+        before_migration.end_at as migrated_at,
+        before_migration.operating_model as from_operating_model,
+        after_migration.operating_model as to_operating_model,
+        before_migration.measure,
+        measures.measure_kind,
+        measures.unit,
+        measures.display_order,
+        before_migration.value as value_before,
+        after_migration.value as value_after,
+        before_migration.n_events as n_events_before,
+        after_migration.n_events as n_events_after,
+        before_migration.start_at as before_start_at,
+        before_migration.period_days as before_days,
+        after_migration.end_at as after_end_at,
+        after_migration.period_days as after_days
+    from before_migration
+    inner join measures
+        on before_migration.measure = measures.measure
+    left join after_migration
+        on before_migration.migration_id = after_migration.migration_id
+        and before_migration.measure = after_migration.measure
+
+)
+
+select
+    side_by_side.migration_id,
+    side_by_side.service,
+    side_by_side.migrated_at,
+    side_by_side.from_operating_model,
+    side_by_side.to_operating_model,
+    side_by_side.measure,
+    side_by_side.unit,
+    side_by_side.value_before,
+    side_by_side.value_after,
+    side_by_side.value_after - side_by_side.value_before as change,
+    before_bands.band as band_before,
+    after_bands.band as band_after,
+    cast(side_by_side.n_events_before as integer) as n_events_before,
+    cast(side_by_side.n_events_after as integer) as n_events_after,
+    side_by_side.before_start_at,
+    side_by_side.after_end_at,
+    side_by_side.before_days,
+    side_by_side.after_days,
+    cast(side_by_side.display_order as integer) as display_order
+from side_by_side
+left join bands as before_bands
+    on before_bands.band_set = 'playbook'
+    and side_by_side.measure_kind = before_bands.measure_kind
+    and (before_bands.measure = '*' or before_bands.measure = side_by_side.measure)
+    and {{ band_matches('side_by_side.value_before', 'before_bands') }}
+left join bands as after_bands
+    on after_bands.band_set = 'playbook'
+    and side_by_side.measure_kind = after_bands.measure_kind
+    and (after_bands.measure = '*' or after_bands.measure = side_by_side.measure)
+    and {{ band_matches('side_by_side.value_after', 'after_bands') }}

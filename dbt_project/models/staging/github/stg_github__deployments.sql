@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('github', 'deployments') }}
+
+),
+
+renamed as (
+
+    select
+        cast(payload ->> '$.id' as bigint) as deployment_id,
+        -- the repo comes from the sync context; the payload's repository_url is the fallback
+        coalesce(
+            _context ->> '$.repo',
+            regexp_extract(payload ->> '$.repository_url', 'repos/([^/]+/[^/]+)/?$', 1)
+        ) as repo,
+        payload ->> '$.sha' as sha,
+        payload ->> '$.ref' as ref,
+        payload ->> '$.task' as task,
+        payload ->> '$.environment' as environment,
+        payload ->> '$.original_environment' as original_environment,
+        cast(payload ->> '$.production_environment' as boolean) as is_production_environment,
+        payload ->> '$.creator.login' as creator_login,
+        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
+        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

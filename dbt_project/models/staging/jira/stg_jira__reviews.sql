@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('jira', 'reviews') }}
+
+),
+
+renamed as (
+
+    select
+        payload ->> '$.id' as review_id,
+        payload ->> '$.key' as review_key,
+        payload ->> '$.fields.project.key' as project_key,
+        payload ->> '$.fields.issuetype.name' as issue_type,
+        payload ->> '$.fields.status.name' as status,
+        payload ->> '$.fields.summary' as summary,
+        json_extract_string(payload, '$.fields.labels[*]') as labels,
+        {{ to_utc_timestamp("payload ->> '$.fields.created'") }} as created_at,
+        -- a review is published when it is resolved; null while in draft
+        {{ to_utc_timestamp("payload ->> '$.fields.resolutiondate'") }} as published_at,
+        -- which field names the incident is a setting (raw_catalog.settings), resolved in int_incident_reviews
+        payload -> '$.fields' as fields
+    from source
+
+)
+
+select * from renamed

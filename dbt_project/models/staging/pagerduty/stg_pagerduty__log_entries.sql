@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('pagerduty', 'log_entries') }}
+
+),
+
+renamed as (
+
+    select
+        payload ->> '$.id' as log_entry_id,
+        -- list endpoints may return references (trigger_log_entry_reference); the kind is the same
+        replace(payload ->> '$.type', '_reference', '') as log_entry_type,
+        payload ->> '$.incident.id' as incident_id,
+        payload ->> '$.agent.type' as agent_type,
+        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at
+    from source
+
+)
+
+select * from renamed

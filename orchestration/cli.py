@@ -1,0 +1,196 @@
+"""`opmetrics`: validate a config, run the daily job, print the comparison, serve or demo the sample organisation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from orchestration.config import ConfigError, load_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "data" / "sample"
+
+
+def _dagster_home() -> Path:
+    """DAGSTER_HOME, defaulting to .dagster_home/ beside the code with a link to the repository's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ROOT / ".dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.symlink_to(ROOT / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@click.group()
+def main() -> None:
+    """opmetrics: delivery, reliability and learning metrics by operating model."""
+
+
+@main.command("validate-config")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def validate_config(path: str | None) -> None:
+    """Check a catalog file (default: OPMETRICS_CONFIG) without running anything."""
+    try:
+        catalog, file = load_catalog(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    sources = ", ".join(sorted(catalog.sources)) or "none"
+    click.echo(f"{file}: OK ({len(catalog.services)} services; sources: {sources})")
+
+
+def run_daily(full_refresh: bool = False, since: date | None = None) -> bool:
+    """Execute `daily_refresh` in this process, recorded in the Dagster instance; True when it succeeded."""
+    try:
+        load_catalog()  # fail before any work on a bad config
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _dagster_home()
+    from dagster import DagsterInstance
+
+    from orchestration.dbt.project import dbt_project
+
+    dbt_project.preparer.prepare(dbt_project)
+    from connectors.registry import CONNECTORS
+    from orchestration.definitions import defs
+
+    raw_config = {"full_refresh": full_refresh, "since": since.isoformat() if since else None}
+    run_config = {"ops": {f"sync_{name}": {"config": raw_config} for name in CONNECTORS}}
+    job = defs.resolve_job_def("daily_refresh")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        click.echo(f"daily_refresh failed (run {result.run_id}); failed steps: {', '.join(failed)}", err=True)
+    return result.success
+
+
+@main.command()
+@click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and re-read every source's history.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Backfill: re-read every source from this date.")
+def run(full_refresh: bool, since: datetime | None) -> None:
+    """Run the daily job against the configured sources (OPMETRICS_CONFIG)."""
+    started = time.monotonic()
+    ok = run_daily(full_refresh, since.date() if since else None)
+    click.echo(f"daily_refresh {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
+    if not ok:
+        sys.exit(1)
+
+
+@main.command()
+def report() -> None:
+    """Print the operating-model comparison (the playbook's Table 1) from the marts."""
+    from orchestration.report import comparison_table
+
+    catalog, file = load_catalog()
+    click.echo(comparison_table(catalog.warehouse_path(file.parent)))
+
+
+@main.group()
+def sample() -> None:
+    """The built-in sample organisation, served on loopback in the real APIs' shapes."""
+
+
+_size = [
+    click.option("--services", default=20, show_default=True, help="Number of services."),
+    click.option("--days", default=365, show_default=True, help="Days of history."),
+    click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same organisation)."),
+    click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of history (default: today, UTC)."),
+]
+
+
+def _with_size(fn):
+    for option in reversed(_size):
+        fn = option(fn)
+    return fn
+
+
+@contextmanager
+def serve_sample(
+    services: int, days: int, seed: int, end: date, port: int = 0, config_dir: Path = SAMPLE_DIR
+) -> Iterator[Path]:
+    """Generate and serve the sample organisation; yields the path of a catalog file pointing at it.
+
+    The sample APIs demand tokens like the real ones; random ones are put in the environment for this process.
+    """
+    from sample_org.process import serve_in_subprocess
+
+    tokens = {
+        "github": secrets.token_hex(8),
+        "pagerduty": secrets.token_hex(8),
+        "jira_user": "sample@example.com",
+        "jira": secrets.token_hex(8),
+    }
+    os.environ.update(
+        SAMPLE_GITHUB_TOKEN=tokens["github"],
+        SAMPLE_PAGERDUTY_TOKEN=tokens["pagerduty"],
+        SAMPLE_JIRA_USER=tokens["jira_user"],
+        SAMPLE_JIRA_TOKEN=tokens["jira"],
+    )
+    with serve_in_subprocess(services, days, seed, end, port, tokens) as (_, catalog_yaml):
+        config_dir.mkdir(parents=True, exist_ok=True)
+        config = config_dir / "opmetrics.yaml"
+        config.write_text("warehouse: warehouse.duckdb\n" + catalog_yaml)
+        yield config
+
+
+@sample.command("serve")
+@_with_size
+@click.option("--port", default=8765, show_default=True)
+def sample_serve(services: int, days: int, seed: int, end: datetime | None, port: int) -> None:
+    """Serve the sample organisation until interrupted (for connector work)."""
+    day = end.date() if end else datetime.now(UTC).date()
+    with serve_sample(services, days, seed, day, port) as config:
+        click.echo(f"sample organisation on http://127.0.0.1:{port}; catalog: {config}")
+        click.echo("tokens are in this process's environment only; use `opmetrics demo` for a full run")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+@_with_size
+def demo(services: int, days: int, seed: int, end: datetime | None) -> None:
+    """Serve the sample organisation, run the daily job against it, and print the comparison."""
+    day = end.date() if end else datetime.now(UTC).date()
+    with serve_sample(services, days, seed, day) as config:
+        os.environ["OPMETRICS_CONFIG"] = str(config)
+        os.environ["OPMETRICS_AS_OF"] = day.isoformat()
+        started = time.monotonic()
+        ok = run_daily()
+        elapsed = time.monotonic() - started
+    if not ok:
+        sys.exit(1)
+    from orchestration.report import comparison_table
+
+    catalog, file = load_catalog(config)
+    click.echo(comparison_table(catalog.warehouse_path(file.parent)))
+    click.echo(f"\ndaily_refresh on the sample organisation ({services} services, {days} days): {elapsed:.1f}s")
+    click.echo(f"warehouse: {catalog.warehouse_path(file.parent)}")
+
+
+@main.command()
+@_with_size
+def dev(services: int, days: int, seed: int, end: datetime | None) -> None:
+    """Open `dagster dev` on the sample organisation (served for as long as Dagster runs)."""
+    day = end.date() if end else datetime.now(UTC).date()
+    with serve_sample(services, days, seed, day) as config:
+        env = {
+            **os.environ,
+            "OPMETRICS_CONFIG": str(config),
+            "OPMETRICS_AS_OF": day.isoformat(),
+            "DAGSTER_HOME": str(_dagster_home()),
+        }
+        dagster = Path(sys.executable).with_name("dagster")
+        subprocess.run([str(dagster), "dev", "-m", "orchestration.definitions"], env=env, cwd=ROOT, check=False)

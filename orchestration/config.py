@@ -1,0 +1,213 @@
+"""The organisation catalog: one YAML file declaring sources and services, validated before any work starts.
+
+Each source's settings and each service's mapping to it are validated by the models the connector declares, so
+a new connector needs no change here. Secrets are never written in the file: a token is `env:NAME`, resolved
+from the environment at load time and kept as a `SecretStr`, so it cannot leak through a repr, a log line or an
+error message.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from enum import StrEnum
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from connectors.base import ServiceMapping, SourceSettings
+from connectors.registry import CONNECTORS
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+
+
+class ConfigError(ValueError):
+    """A configuration file is invalid; the message names the file, the entry and the problem."""
+
+
+class OperatingModel(StrEnum):
+    YOU_BUILD_IT_YOU_RUN_IT = "you_build_it_you_run_it"
+    OPS_RUN_IT = "ops_run_it"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelPeriod(_Strict):
+    model: OperatingModel
+    from_: date = Field(alias="from")
+
+
+class Service(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    team: str
+    availability_target: float = Field(gt=0, le=100)
+    attribution_window_hours: float = Field(default=24, gt=0)
+    operating_model: list[ModelPeriod] = Field(min_length=1)
+    # source name -> that connector's mapping model (e.g. github: {repo: acme/checkout})
+    sources: dict[str, ServiceMapping] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_mappings(cls, data: Any) -> Any:
+        """Any key naming a registered source is that source's mapping; other unknown keys are errors."""
+        if not isinstance(data, dict):
+            return data
+        own = set(cls.model_fields) - {"sources"}
+        data = dict(data)
+        mappings = {}
+        for key in [k for k in data if k not in own]:
+            if key not in CONNECTORS:
+                raise ValueError(f"unknown source {key!r}; known sources: {', '.join(sorted(CONNECTORS))}")
+            mappings[key] = CONNECTORS[key].mapping_model.model_validate(data.pop(key))
+        data["sources"] = mappings
+        return data
+
+    @field_validator("operating_model")
+    @classmethod
+    def _ordered(cls, periods: list[ModelPeriod]) -> list[ModelPeriod]:
+        for before, after in pairwise(periods):
+            if after.from_ == before.from_:
+                raise ValueError(f"two periods start on {after.from_}: effective dates overlap")
+            if after.from_ < before.from_:
+                raise ValueError(f"effective dates are not in order: {after.from_} comes after {before.from_}")
+        return periods
+
+    def model_at(self, day: date) -> OperatingModel | None:
+        """The operating model in effect on `day`, or None before the first period."""
+        current = None
+        for period in self.operating_model:
+            if period.from_ <= day:
+                current = period.model
+        return current
+
+
+class Catalog(_Strict):
+    """The whole configuration file."""
+
+    warehouse: str = DEFAULT_WAREHOUSE
+    timezone: str = "UTC"
+    window_days: int = Field(default=90, gt=0)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    services: list[Service] = Field(min_length=1)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_settings(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        parsed = {}
+        for name, settings in value.items():
+            if name not in CONNECTORS:
+                raise ValueError(f"unknown source {name!r}; known sources: {', '.join(sorted(CONNECTORS))}")
+            try:
+                parsed[name] = CONNECTORS[name].settings_model.model_validate(settings or {})
+            except ValidationError as exc:
+                detail = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+                    for e in exc.errors()
+                )
+                raise ValueError(f"source {name!r}: {detail}") from None
+        return parsed
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalog:
+        seen_names: set[str] = set()
+        mapped: dict[tuple[str, str], str] = {}
+        for service in self.services:
+            if service.name in seen_names:
+                raise ValueError(f"service {service.name!r} is declared twice")
+            seen_names.add(service.name)
+            for source, mapping in service.sources.items():
+                if source not in self.sources:
+                    raise ValueError(
+                        f"service {service.name!r} maps to source {source!r}, which is not configured under `sources`"
+                    )
+                key = (source, mapping.key())
+                if key in mapped:
+                    raise ValueError(f"{source} {key[1]!r} is mapped twice: to {mapped[key]!r} and {service.name!r}")
+                mapped[key] = service.name
+        return self
+
+    def warehouse_path(self, base: Path) -> Path:
+        """The warehouse file: OPMETRICS_WAREHOUSE, else `warehouse` relative to the config file's folder."""
+        override = os.environ.get("OPMETRICS_WAREHOUSE")
+        path = Path(override) if override else Path(self.warehouse)
+        return path if path.is_absolute() else (base / path).resolve()
+
+
+def _location(data: Any, loc: tuple[Any, ...]) -> str:
+    """Render a pydantic error location, naming services by their `name`: services[3] (checkout).github."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and "name" in node:
+                    label += f" ({node['name']})"
+            parts.append(label)
+        else:
+            node = node.get(item) if isinstance(node, dict) else None
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "services"
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown key" + (" (unknown source)" if error["loc"][:1] == ("sources",) else "")
+    if error["type"] == "enum":
+        allowed = ", ".join(m.value for m in OperatingModel)
+        return f"unknown operating model {error['input']!r}; expected one of {allowed}"
+    return msg
+
+
+def parse_catalog(data: Any, source: str = "<config>") -> Catalog:
+    """Validate already-parsed YAML; raise ConfigError naming `source`, the entry and the problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_location(data, tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        raise ConfigError("invalid configuration\n  " + "\n  ".join(lines)) from None
+
+
+def load_catalog(path: str | Path | None = None) -> tuple[Catalog, Path]:
+    """Load the catalog from `path` or OPMETRICS_CONFIG; returns it with the file's resolved path."""
+    raw_path = path or os.environ.get("OPMETRICS_CONFIG")
+    if not raw_path:
+        raise ConfigError("no configuration: pass a file or set OPMETRICS_CONFIG")
+    file = Path(raw_path).resolve()
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    return parse_catalog(data, str(file)), file

@@ -1,0 +1,59 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks, joined to the raw assets by the translator."""
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.dbt.project import dbt_project
+from orchestration.resources import OpmetricsResource, as_of_date
+
+
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    """The dbt command of the daily run. Pure, so its test pins exactly what runs.
+
+    The as-of date and the warehouse reach dbt through the environment (OPMETRICS_AS_OF, OPMETRICS_WAREHOUSE),
+    the one place the models read them from.
+    """
+    return ["build", *(["--full-refresh"] if full_refresh else [])]
+
+
+class OpmetricsTranslator(DagsterDbtTranslator):
+    """Sources map onto the raw assets (`raw_<source>/<stream>`), so lineage is one graph; models are keyed
+    by their schema (`marts/fct_deployments`) and grouped by layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
+        return AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt next to this interpreter, so a venv works without being on PATH.
+    executable = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(executable))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=OpmetricsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def opmetrics_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, opmetrics: OpmetricsResource
+) -> Iterator[Any]:
+    # dbt runs in a subprocess that inherits the environment: that is how its profile finds the warehouse.
+    os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(opmetrics.warehouse_path)
+    os.environ["OPMETRICS_AS_OF"] = as_of_date().isoformat()
+    yield from dbt.cli(dbt_build_args(), context=context).stream()

@@ -1,0 +1,20 @@
+"""The dbt project, in a module of its own so `dagster-dbt project prepare-and-package --file` can import it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+# dagster-dbt looks `dbt` up on PATH; a venv that is not activated still has it beside its interpreter.
+_bin = os.fspath(Path(sys.executable).parent)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# Under `dagster dev` the manifest is re-parsed at load so model edits show up; `opmetrics run` prepares it too.
+dbt_project.prepare_if_dev()

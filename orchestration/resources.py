@@ -1,0 +1,58 @@
+"""The one resource the assets share: the catalog file, the warehouse it names, and the as-of date."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource, EnvVar
+
+from connectors.base import Connector
+from connectors.registry import CONNECTORS
+from orchestration.config import Catalog, load_catalog
+from orchestration.warehouse import connect
+
+
+def as_of_date() -> date:
+    """OPMETRICS_AS_OF (YYYY-MM-DD), else today in UTC: every mart is computed as of this date."""
+    value = os.environ.get("OPMETRICS_AS_OF", "").strip()
+    return date.fromisoformat(value) if value else datetime.now(UTC).date()
+
+
+class OpmetricsResource(ConfigurableResource):
+    """Loads the catalog named by OPMETRICS_CONFIG; opens the warehouse it points to."""
+
+    config_path: str
+
+    @cached_property
+    def _loaded(self) -> tuple[Catalog, Path]:
+        return load_catalog(self.config_path)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._loaded[0]
+
+    @property
+    def warehouse_path(self) -> Path:
+        catalog, file = self._loaded
+        return catalog.warehouse_path(file.parent)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.warehouse_path, read_only=read_only) as con:
+            yield con
+
+    def connector(self, source: str) -> Connector | None:
+        """The configured connector for `source`, or None when the catalog does not use it."""
+        settings = self.catalog.sources.get(source)
+        if settings is None:
+            return None
+        mappings = {s.name: s.sources[source] for s in self.catalog.services if source in s.sources}
+        return CONNECTORS[source](settings, mappings)
+
+
+def opmetrics_resource() -> OpmetricsResource:
+    return OpmetricsResource(config_path=EnvVar("OPMETRICS_CONFIG"))

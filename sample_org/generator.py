@@ -1,0 +1,1425 @@
+"""Seeded generator of a fake engineering organisation, in the real GitHub, PagerDuty and Jira JSON shapes.
+
+Half the services are run "you build it you run it", half "ops run it", and a few move from the second
+model to the first half-way through. Each model has its own behaviour (`Behaviour`), tuned so that the figures
+computed with DESIGN.md's definitions land in the playbook's Table 1 bands. Everything is drawn from
+`random.Random` instances seeded from `seed`, so the same arguments always give byte-identical payloads.
+
+Times are epoch seconds (UTC) inside this module and rendered in each API's own format at the edges.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import datetime as dt
+import gc
+import json
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+
+YBIYRI = "you_build_it_you_run_it"
+OPS = "ops_run_it"
+OWNER = "acme"
+GITHUB_API = "https://api.github.com"
+PD_API = "https://api.pagerduty.com"
+PD_WEB = "https://acme.pagerduty.com"
+JIRA_SITE = "https://acme.atlassian.net"
+OPSGENIE_WEB = "https://acme.app.opsgenie.com"
+REVIEW_TYPE = "Post-incident review"
+REVIEW_LABEL = "postmortem"
+ACTION_LABEL = "postmortem-action"
+INCIDENT_LINK_FIELD = "customfield_10042"
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+WEEK = 7 * DAY
+
+
+def gh_time(s: int) -> str:
+    """GitHub and PagerDuty style timestamp, e.g. 2022-01-05T04:36:28Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(s))
+
+
+def jira_time(s: int) -> str:
+    """Jira style timestamp, e.g. 2021-12-23T11:26:21.000+0000."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(s))
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _date(s: int) -> dt.date:
+    return dt.datetime.fromtimestamp(s, dt.UTC).date()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Behaviour of each operating model: the numbers that make Table 1
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How a team under one operating model ships and runs a service."""
+
+    deploys_per_week: tuple[float, float]  # per-service rate, drawn uniformly
+    changes_per_deploy: tuple[int, ...]  # mainline changes (PRs or direct pushes) per deployment, drawn from
+    merge_to_deploy_h: float  # YBIYRI: median hours from merge to deployment request (ops: uniform in the cycle)
+    pr_open_h: float  # median hours a PR stays open
+    commits_per_pr: tuple[int, int]
+    direct_push_share: float
+    deploy_minutes: tuple[float, float]
+    failure_share: float  # production deployments whose first attempt fails
+    abandon_share: float  # failed deployments not retried: their changes wait for the next one
+    extra_incidents_per_30d: float  # on top of one per 30 days, so every 90-day window has downtime
+    ttr_median_h: float
+    ttr_sigma: float
+    ttr_clip_h: tuple[float, float]
+    change_failure_share: float  # incidents triggered within a day after a production deployment
+    ack_median_min: float
+    review_share: float  # resolved incidents that get a post-incident review
+    insight_median_h: float  # review published - incident resolved
+    actions_per_review: tuple[int, int]
+    action_median_d: float
+    action_sigma: float
+    action_clip_d: tuple[float, float]
+
+
+BEHAVIOUR: dict[str, Behaviour] = {
+    YBIYRI: Behaviour(
+        deploys_per_week=(2.0, 5.0),
+        changes_per_deploy=(1, 1, 1, 2),
+        merge_to_deploy_h=2.0,
+        pr_open_h=5.0,
+        commits_per_pr=(1, 4),
+        direct_push_share=0.05,
+        deploy_minutes=(3, 12),
+        failure_share=0.08,
+        abandon_share=0.1,
+        extra_incidents_per_30d=0.6,
+        ttr_median_h=0.8,
+        ttr_sigma=0.9,
+        ttr_clip_h=(0.15, 12),
+        change_failure_share=0.4,
+        ack_median_min=4,
+        review_share=0.85,
+        insight_median_h=30,
+        actions_per_review=(1, 3),
+        action_median_d=2.5,
+        action_sigma=0.8,
+        action_clip_d=(0.1, 30),
+    ),
+    OPS: Behaviour(
+        deploys_per_week=(0.3, 0.6),
+        changes_per_deploy=tuple(range(8, 16)),
+        merge_to_deploy_h=0.0,
+        pr_open_h=40.0,
+        commits_per_pr=(1, 4),
+        direct_push_share=0.06,
+        deploy_minutes=(20, 75),
+        failure_share=0.15,
+        abandon_share=0.4,
+        extra_incidents_per_30d=0.15,
+        ttr_median_h=10,
+        ttr_sigma=0.7,
+        ttr_clip_h=(1, 60),
+        change_failure_share=0.6,
+        ack_median_min=25,
+        review_share=0.7,
+        insight_median_h=50,
+        actions_per_review=(1, 4),
+        action_median_d=40,
+        action_sigma=0.5,
+        action_clip_d=(5, 200),
+    ),
+}
+
+# Downtime of a service over any 90-day window stays inside these bounds (availability 95 % .. 99.99 %).
+MAX_DOWNTIME_90D = 100 * HOUR
+MIN_DOWNTIME_90D = 14 * MINUTE
+
+
+# ----------------------------------------------------------------------------------------------------
+# Catalog
+# ----------------------------------------------------------------------------------------------------
+
+_SERVICES = [  # (name, team, jira project)
+    ("checkout", "payments", "CHK"),
+    ("payments", "payments", "PAY"),
+    ("basket", "storefront", "BSK"),
+    ("catalog", "storefront", "CAT"),
+    ("accounts", "customer", "ACC"),
+    ("inventory", "fulfilment", "INVT"),
+    ("search", "storefront", "SRCH"),
+    ("identity", "customer", "IDN"),
+    ("shipping", "fulfilment", "SHP"),
+    ("invoicing", "payments", "INV"),
+    ("notifications", "customer", "NTF"),
+    ("orders", "fulfilment", "ORD"),
+    ("pricing", "fulfilment", "PRC"),
+    ("recommendations", "storefront", "REC"),
+    ("fraud-detection", "payments", "FRD"),
+    ("loyalty", "customer", "LOY"),
+    ("reviews", "storefront", "REV"),
+    ("media", "platform", "MED"),
+    ("gateway", "platform", "GW"),
+    ("reporting", "platform", "RPT"),
+]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the catalog, as the config file declares it."""
+
+    name: str
+    team: str
+    availability_target: float
+    operating_model: tuple[tuple[str, dt.date], ...]  # (model, effective from), in date order
+    github_repo: str
+    pagerduty_service_id: str | None  # None when the service pages through Opsgenie instead
+    jira_project: str
+    github_environment: str = "production"
+    github_branch: str = "main"
+    opsgenie_team: str | None = None
+
+    def model_at(self, s: int) -> str:
+        """Operating model in effect at epoch second `s`."""
+        day = _date(s)
+        model = self.operating_model[0][0]
+        for m, since in self.operating_model:
+            if since <= day:
+                model = m
+        return model
+
+
+@dataclass
+class GitHubRepo:
+    """What the GitHub API knows about one repository, in the shapes of its list endpoints."""
+
+    full_name: str
+    deployments: list[dict] = field(default_factory=list)  # newest first
+    statuses: dict[int, list[dict]] = field(default_factory=dict)  # deployment id -> statuses, newest first
+    pulls: list[dict] = field(default_factory=list)  # newest created first
+    pull_commits: dict[int, list[dict]] = field(default_factory=dict)  # PR number -> commits, oldest first
+    commits: list[dict] = field(default_factory=list)  # reachable from main, git-log order (newest first)
+
+
+@dataclass
+class Organisation:
+    """A generated organisation: its catalog and every source's records."""
+
+    seed: int
+    start: dt.date
+    end: dt.date  # exclusive: data covers [start, end)
+    services: list[Service]
+    github: dict[str, GitHubRepo] = field(repr=False)  # by "owner/name"
+    pagerduty_incidents: list[dict] = field(repr=False)  # oldest first
+    pagerduty_log_entries: list[dict] = field(repr=False)  # oldest first
+    jira_issues: list[dict] = field(repr=False)  # reviews and actions, oldest first
+    # Only when generated with opsgenie_services > 0 (see the Opsgenie section below).
+    opsgenie_alerts: list[dict] = field(default_factory=list, repr=False)  # oldest first
+    opsgenie_incidents: list[dict] = field(default_factory=list, repr=False)  # oldest first
+    opsgenie_teams: dict[str, str] = field(default_factory=dict, repr=False)  # team name -> team id
+
+    def service(self, name: str) -> Service:
+        """The catalog entry called `name`."""
+        return next(s for s in self.services if s.name == name)
+
+    def config_yaml(self, base_url: str) -> str:
+        """The catalog config (CONTRACTS.md format) for a sample server at `base_url`; no `warehouse:`."""
+        base = base_url.rstrip("/")
+        lines = [
+            "timezone: UTC",
+            "window_days: 90",
+            "sources:",
+            f"  github:    {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}",
+            f"  pagerduty: {{api_url: {base}/pagerduty, token: env:SAMPLE_PAGERDUTY_TOKEN}}",
+            "  jira:",
+            f"    api_url: {base}/jira",
+            "    user: env:SAMPLE_JIRA_USER",
+            "    token: env:SAMPLE_JIRA_TOKEN",
+            f"    reviews: {{issue_type: {REVIEW_TYPE}, label: {REVIEW_LABEL}}}",
+            f"    actions: {{label: {ACTION_LABEL}}}",
+            f"    incident_link: {{field: {INCIDENT_LINK_FIELD}}}",
+        ]
+        if self.opsgenie_teams:
+            lines.append(f"  opsgenie:  {{api_url: {base}/opsgenie, token: env:SAMPLE_OPSGENIE_TOKEN}}")
+        lines.append("services:")
+        for s in self.services:
+            lines += [
+                f"  - name: {s.name}",
+                f"    team: {s.team}",
+                f"    availability_target: {s.availability_target}",
+                "    operating_model:",
+                *(f"      - {{model: {m}, from: {since.isoformat()}}}" for m, since in s.operating_model),
+                f"    github: {{repo: {s.github_repo}, environment: {s.github_environment}, "
+                f"branch: {s.github_branch}}}",
+                f"    pagerduty: {{service_id: {s.pagerduty_service_id}}}"
+                if s.opsgenie_team is None
+                else f"    opsgenie: {{team: {s.opsgenie_team}}}",
+                f"    jira: {{project: {s.jira_project}}}",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per stream (the raw tables of CONTRACTS.md)."""
+        repos = self.github.values()
+        return {
+            "github.deployments": sum(len(r.deployments) for r in repos),
+            "github.deployment_statuses": sum(len(v) for r in repos for v in r.statuses.values()),
+            "github.pull_requests": sum(len(r.pulls) for r in repos),
+            "github.pull_commits": sum(len(v) for r in repos for v in r.pull_commits.values()),
+            "github.commits": sum(len(r.commits) for r in repos),
+            "pagerduty.incidents": len(self.pagerduty_incidents),
+            "pagerduty.log_entries": len(self.pagerduty_log_entries),
+            "jira.reviews": sum(REVIEW_LABEL in i["fields"]["labels"] for i in self.jira_issues),
+            "jira.actions": sum(ACTION_LABEL in i["fields"]["labels"] for i in self.jira_issues),
+        } | self._opsgenie_counts()
+
+    def _opsgenie_counts(self) -> dict[str, int]:
+        if not self.opsgenie_teams:
+            return {}
+        return {
+            "opsgenie.alerts": len(self.opsgenie_alerts),
+            "opsgenie.incidents": len(self.opsgenie_incidents),
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON of the whole organisation (for determinism checks and fixtures)."""
+        doc = {
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "services": [
+                {**s.__dict__, "operating_model": [[m, d.isoformat()] for m, d in s.operating_model]}
+                for s in self.services
+            ],
+            "github": {
+                k: {**r.__dict__, "statuses": {str(i): v for i, v in r.statuses.items()}}
+                | {"pull_commits": {str(n): v for n, v in r.pull_commits.items()}}
+                for k, r in self.github.items()
+            },
+            "pagerduty": {"incidents": self.pagerduty_incidents, "log_entries": self.pagerduty_log_entries},
+            "jira": self.jira_issues,
+        }
+        if self.opsgenie_teams:
+            doc["opsgenie"] = {"alerts": self.opsgenie_alerts, "incidents": self.opsgenie_incidents,
+                               "teams": self.opsgenie_teams}  # fmt: skip
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# People
+# ----------------------------------------------------------------------------------------------------
+
+_FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Isla", "Jonas", "Kemi", "Liam"]
+_FIRST += ["Maya", "Nikhil", "Olivia", "Pablo", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Wen", "Yara", "Zoe"]
+_LAST = ["Adams", "Bauer", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Khan"]
+_LAST += ["Lopez", "Murphy", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who commits, deploys, answers pages and writes reviews, as each source shows them."""
+
+    name: str
+    email: str
+    gh: dict  # GitHub simple-user object
+    pd: dict  # PagerDuty user_reference
+    jira: dict  # Jira user
+
+
+def _gh_user(login: str, uid: int, kind: str = "User") -> dict:
+    # Trimmed simple-user: the real one adds a dozen *_url templates that nothing reads (and that would triple
+    # the size of every commit and deployment page).
+    return {
+        "login": login,
+        "id": uid,
+        "node_id": base64.b64encode(f"04:{kind}{uid}".encode()).decode(),
+        "url": f"{GITHUB_API}/users/{login}",
+        "html_url": f"https://github.com/{login}",
+        "type": kind,
+        "site_admin": False,
+    }
+
+
+def _ref(kind: str, pid: str, summary: str, path: str, web: str | None) -> dict:
+    """A PagerDuty `*_reference` object."""
+    ref = {"id": pid, "type": f"{kind}_reference", "summary": summary, "self": f"{PD_API}/{path}/{pid}"}
+    if web is not None:
+        ref["html_url"] = f"{PD_WEB}/{web}/{pid}"
+    return ref
+
+
+class _Ids:
+    """Globally unique identifiers, drawn from the organisation's random generator."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+        self.counters: dict[str, int] = {}
+
+    def pd(self, prefix: str = "P", length: int = 7) -> str:
+        while True:
+            pid = prefix + "".join(self.rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", k=length - 1))
+            if pid not in self.used:
+                self.used.add(pid)
+                return pid
+
+    def next(self, kind: str, first: int) -> int:
+        self.counters[kind] = self.counters.get(kind, first - 1) + 1
+        return self.counters[kind]
+
+
+class _People:
+    """Developers per team, the operations team, and the bots."""
+
+    def __init__(self, rng: random.Random, ids: _Ids, teams: list[str]) -> None:
+        names = [f"{f} {last}" for f in _FIRST for last in _LAST]
+        rng.shuffle(names)
+        self.teams: dict[str, list[Person]] = {}
+        for team in [*teams, "operations"]:
+            self.teams[team] = [self._person(rng, ids, names.pop()) for _ in range(rng.randint(4, 7))]
+        self.web_flow = _gh_user("web-flow", 19864447)  # GitHub's committer of merges made in the UI
+        self.actions_bot = _gh_user("github-actions[bot]", 41898282, "Bot")
+        self.team_refs = {t: _ref("team", ids.pd(), t.title(), "teams", "teams") for t in self.teams}
+        self.policies = {
+            t: _ref(
+                "escalation_policy",
+                ids.pd(),
+                f"{t.title()} on call",
+                "escalation_policies",
+                "escalation_policies",
+            )
+            for t in self.teams
+        }
+
+    @staticmethod
+    def _person(rng: random.Random, ids: _Ids, name: str) -> Person:
+        login = name.lower().replace(" ", "-")
+        email = name.lower().replace(" ", ".") + "@acme.example"
+        account = "".join(rng.choices("0123456789abcdef", k=24))
+        jira = {
+            "accountId": account,
+            "active": True,
+            "displayName": name,
+            "self": f"{JIRA_SITE}/rest/api/3/user?accountId={account}",
+        }
+        pd_user = _ref("user", ids.pd(), name, "users", "users")
+        return Person(name, email, _gh_user(login, rng.randint(1_000_000, 99_999_999)), pd_user, jira)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Random helpers
+# ----------------------------------------------------------------------------------------------------
+
+
+def _lognormal(rng: random.Random, median: float, sigma: float, lo: float, hi: float) -> float:
+    return min(hi, max(lo, rng.lognormvariate(math.log(median), sigma)))
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _sha(rng: random.Random) -> str:
+    return f"{rng.getrandbits(160):040x}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# GitHub
+# ----------------------------------------------------------------------------------------------------
+
+_VERBS = [
+    "Add",
+    "Fix",
+    "Improve",
+    "Refactor",
+    "Remove",
+    "Update",
+    "Speed up",
+    "Harden",
+    "Simplify",
+    "Document",
+]
+_THINGS = [
+    "retry on payment client", "pagination of order history", "cache headers", "feature flag for new flow",
+    "metrics for queue depth", "timeout handling", "database index on created_at", "input validation",
+    "structured logging", "health check endpoint", "currency rounding", "dependency versions",
+    "rate limiting", "error messages", "batch import job", "search ranking", "session expiry", "API docs",
+]  # fmt: skip
+_FOLLOW_UPS = [
+    "Add tests",
+    "Address review comments",
+    "Fix lint",
+    "Tidy up",
+    "Handle edge case",
+    "Rename variables",
+]
+_DIRECT = ["Bump version", "Update README", "Fix typo in config", "Update CODEOWNERS", "Rotate test fixtures"]
+
+
+@dataclass
+class _Change:
+    """A change to the mainline: a pull request, or a direct push when `strategy` is 'direct'."""
+
+    merged_at: int  # for unmerged pull requests: when they were closed, or last updated if still open
+    strategy: str  # merge | squash | rebase | direct | closed (never merged) | open (still open at the end)
+    author: Person
+    merger: Person
+    title: str
+    commits: list[tuple[str, int, str]] = field(default_factory=list)  # branch commits: (sha, date, message)
+    created_at: int = 0
+    number: int = 0
+    merge_sha: str | None = None
+
+
+class _Mainline:
+    """The commits reachable from `main`, kept in committer-date order so the head at any time is a bisect."""
+
+    def __init__(self) -> None:
+        self.dates: list[int] = []  # committer date of each first-parent commit
+        self.shas: list[str] = []
+        # (committer date, sequence, commit item) of every reachable commit, first-parent or not
+        self.items: list[tuple[int, int, dict]] = []
+
+    def head_at(self, s: int) -> str:
+        return self.shas[max(0, bisect.bisect_right(self.dates, s) - 1)]
+
+    def add(self, item: dict, date: int, first_parent: bool = True) -> None:
+        if first_parent:
+            self.dates.append(date)
+            self.shas.append(item["sha"])
+        self.items.append((date, len(self.items), item))
+
+    def git_log(self) -> list[dict]:
+        # Newest first; commits sharing a date (rebase merges) keep children before parents.
+        return [item for _, _, item in sorted(self.items, key=lambda x: (x[0], x[1]), reverse=True)]
+
+
+class _RepoBuilder:
+    """Builds one repository's history: deployments first, then the changes they ship, then the git graph."""
+
+    def __init__(self, rng: random.Random, ids: _Ids, people: _People, svc: Service, start: int, end: int) -> None:
+        self.rng, self.ids, self.people, self.svc = rng, ids, people, svc
+        self.start, self.end = start, end
+        self.api = f"{GITHUB_API}/repos/{svc.github_repo}"
+        self.repo = GitHubRepo(svc.github_repo)
+        self.repo_id = rng.randint(100_000_000, 900_000_000)
+        self.devs = people.teams[svc.team]
+        self.prod_success: list[int] = []  # deployed_at of successful production deployments
+        # Each repo has a preferred merge strategy but allows the others, as most do.
+        favourite = rng.choice(["merge", "squash", "squash", "rebase"])
+        self.strategies = [favourite] * 4 + ["merge", "squash", "rebase"]
+
+    # --- plan ---------------------------------------------------------------------------------------------
+
+    def deployment_plan(self) -> list[int]:
+        """Request times of production deployments, and the first one after `end` (it bounds the changes)."""
+        plan: list[int] = []
+        history = [(m, _epoch(d)) for m, d in self.svc.operating_model]
+        for i, (model, since) in enumerate(history):
+            until = history[i + 1][1] if i + 1 < len(history) else self.end + 90 * DAY
+            rate = self.rng.uniform(*BEHAVIOUR[model].deploys_per_week)
+            plan += self._ybiyri_days(max(since, self.start), until, rate) if model == YBIYRI else []
+            plan += self._ops_releases(max(since, self.start), until, rate) if model == OPS else []
+        after = [t for t in plan if t >= self.end]
+        return [t for t in plan if t < self.end] + after[:1]
+
+    def _ybiyri_days(self, frm: int, until: int, rate: float) -> list[int]:
+        # Teams deploy on working days, in working hours, whenever a change is ready.
+        out = []
+        for day in range(frm - frm % DAY, until, DAY):
+            if time.gmtime(day).tm_wday < 5:
+                out += sorted(
+                    day + int(self.rng.uniform(8.5, 17.5) * HOUR) for _ in range(_poisson(self.rng, rate / 5))
+                )
+        return [t for t in out if frm <= t < until]
+
+    def _ops_releases(self, frm: int, until: int, rate: float) -> list[int]:
+        # Releases go out in an evening change window on Tuesday to Thursday, every few weeks.
+        out, t = [], frm + self.rng.uniform(0.2, 1.0) * WEEK / rate
+        while t < until:
+            day = int(t) - int(t) % DAY
+            while time.gmtime(day).tm_wday not in (1, 2, 3):
+                day += DAY
+            out.append(day + int(self.rng.uniform(19, 21) * HOUR))
+            t = day + self.rng.uniform(0.8, 1.2) * WEEK / rate
+        return out
+
+    def changes_for(self, plan: list[int]) -> list[_Change]:
+        """Changes merged before each planned deployment, after the previous one."""
+        changes: list[_Change] = []
+        prev = self.start
+        for t in plan:
+            model = self.svc.model_at(t)
+            b = BEHAVIOUR[model]
+            for _ in range(self.rng.choice(b.changes_per_deploy)):
+                if model == YBIYRI:
+                    lead = _lognormal(self.rng, b.merge_to_deploy_h * HOUR, 1.3, 2 * MINUTE, 10 * DAY)
+                    if t - lead <= prev + MINUTE:
+                        lead = (t - prev) * self.rng.uniform(0.05, 0.95)
+                    merged = int(t - lead)
+                else:  # a release train: merges stop a day or two before the release (code freeze)
+                    freeze = self.rng.uniform(1, 2.5) * DAY
+                    hi = t - freeze if t - freeze - prev > 2 * DAY else t - MINUTE
+                    merged = int(self.rng.uniform(prev + MINUTE, hi))
+                if self.start < merged < min(t, self.end):
+                    changes.append(self._change(merged, model))
+            prev = t
+        # A few pull requests closed without merging, and a few still open at the end.
+        for _ in range(len(changes) // 20):
+            changes.append(self._change(self.rng.randint(self.start + DAY, self.end - HOUR), YBIYRI, "closed"))
+        for _ in range(self.rng.randint(0, 3)):
+            changes.append(self._change(self.end - self.rng.randint(MINUTE, 2 * DAY), YBIYRI, "open"))
+        return changes
+
+    def _change(self, merged: int, model: str, strategy: str | None = None) -> _Change:
+        b, rng = BEHAVIOUR[model], self.rng
+        author, merger = rng.sample(self.devs, 2)
+        if strategy is None:
+            strategy = "direct" if rng.random() < b.direct_push_share else rng.choice(self.strategies)
+        if strategy == "direct":
+            return _Change(merged, "direct", author, author, rng.choice(_DIRECT))
+        title = f"{rng.choice(_VERBS)} {rng.choice(_THINGS)}"
+        opened = max(self.start + MINUTE, merged - int(_lognormal(rng, b.pr_open_h * HOUR, 1.0, 600, 30 * DAY)))
+        first = max(self.start + 1, opened - int(_lognormal(rng, HOUR, 1.0, 60, 3 * DAY)))
+        n = rng.randint(*b.commits_per_pr)
+        dates = sorted(rng.randint(first, first + int((merged - first) * 0.9)) for _ in range(n - 1))
+        msgs = [title] + [rng.choice(_FOLLOW_UPS) for _ in dates]
+        commits = [(_sha(rng), d, m) for d, m in zip([first, *dates], msgs, strict=True)]
+        return _Change(merged, strategy, author, merger, title, commits, opened)
+
+    # --- git graph ----------------------------------------------------------------------------------------
+
+    def _commit(
+        self,
+        sha: str,
+        author: Person,
+        a_date: int,
+        committer: Person | None,
+        c_date: int,
+        message: str,
+        parents: list[str],
+    ) -> dict:
+        """A commit item as `/commits` and `/pulls/{n}/commits` list it; committer None is GitHub."""
+        c_name, c_email = ("GitHub", "noreply@github.com") if committer is None else (committer.name, committer.email)
+        return {
+            "url": f"{self.api}/commits/{sha}",
+            "sha": sha,
+            "node_id": base64.b64encode(f"06:Commit{self.repo_id}:{sha}".encode()).decode(),
+            "html_url": f"https://github.com/{self.svc.github_repo}/commit/{sha}",
+            "comments_url": f"{self.api}/commits/{sha}/comments",
+            "commit": {
+                "url": f"{self.api}/git/commits/{sha}",
+                "author": {"name": author.name, "email": author.email, "date": gh_time(a_date)},
+                "committer": {"name": c_name, "email": c_email, "date": gh_time(c_date)},
+                "message": message,
+                "tree": {"url": f"{self.api}/git/trees/{sha[::-1]}", "sha": sha[::-1]},
+                "comment_count": 0,
+                "verification": {
+                    "verified": committer is None,
+                    "reason": "valid" if committer is None else "unsigned",
+                    "signature": None,
+                    "payload": None,
+                },
+            },
+            "author": author.gh,
+            "committer": self.people.web_flow if committer is None else committer.gh,
+            "parents": [{"url": f"{self.api}/commits/{p}", "sha": p} for p in parents],
+        }
+
+    def build_git(self, changes: list[_Change]) -> _Mainline:
+        """Number the pull requests, then replay the merges onto `main` in merge order."""
+        rng, main = self.rng, _Mainline()
+        first_number = rng.randint(1, 400)
+        prs = sorted((c for c in changes if c.strategy != "direct"), key=lambda c: (c.created_at, c.merged_at))
+        for i, c in enumerate(prs):
+            c.number = first_number + i
+        root = self._commit(_sha(rng), self.devs[0], self.start, self.devs[0], self.start, "Initial commit", [])
+        main.add(root, self.start)
+        for c in sorted(changes, key=lambda c: c.merged_at):
+            if c.strategy in ("closed", "open"):
+                continue
+            head = main.head_at(c.merged_at)
+            if c.strategy == "direct":
+                item = self._commit(_sha(rng), c.author, c.merged_at, c.author, c.merged_at, c.title, [head])
+                main.add(item, c.merged_at)
+                continue
+            branch = self._branch_items(c, main.head_at(c.commits[0][1]))
+            self.repo.pull_commits[c.number] = branch
+            if c.strategy == "merge":
+                # Branch commits become reachable from main through the merge commit's second parent.
+                for (_, date, _), item in zip(c.commits, branch, strict=True):
+                    main.add(item, date, first_parent=False)
+                c.merge_sha = _sha(rng)
+                message = f"Merge pull request #{c.number} from {OWNER}/{self._branch(c)}\n\n{c.title}"
+                parents = [head, branch[-1]["sha"]]
+                main.add(
+                    self._commit(c.merge_sha, c.merger, c.merged_at, None, c.merged_at, message, parents),
+                    c.merged_at,
+                )
+            elif c.strategy == "squash":
+                c.merge_sha = _sha(rng)
+                body = "\n".join(f"* {m}" for _, _, m in c.commits[1:])
+                message = f"{c.title} (#{c.number})" + (f"\n\n{body}" if body else "")
+                main.add(
+                    self._commit(c.merge_sha, c.author, c.merged_at, None, c.merged_at, message, [head]),
+                    c.merged_at,
+                )
+            else:  # rebase: same author, author date and message; new sha; committer date = merge time
+                for _, date, msg in c.commits:
+                    c.merge_sha = _sha(rng)
+                    main.add(self._commit(c.merge_sha, c.author, date, None, c.merged_at, msg, [head]), c.merged_at)
+                    head = c.merge_sha
+        for c in prs:
+            if c.strategy in ("closed", "open"):
+                self.repo.pull_commits[c.number] = self._branch_items(c, main.head_at(c.commits[0][1]))
+        self.repo.pulls = [self._pull(c, main) for c in prs][::-1]
+        self.repo.commits = main.git_log()
+        return main
+
+    def _branch(self, c: _Change) -> str:
+        return f"{c.author.gh['login'].split('-')[0]}/{c.title.lower().replace(' ', '-')[:30]}-{c.number}"
+
+    def _branch_items(self, c: _Change, base: str) -> list[dict]:
+        items, parent = [], base
+        for sha, date, msg in c.commits:
+            items.append(self._commit(sha, c.author, date, c.author, date, msg, [parent]))
+            parent = sha
+        return items
+
+    def _pull(self, c: _Change, main: _Mainline) -> dict:
+        n, merged = c.number, c.strategy in ("merge", "squash", "rebase")
+        closed_at = None if c.strategy == "open" else c.merged_at
+        updated = c.merged_at + (self.rng.randint(1, 600) if c.strategy != "open" else 0)
+        url = f"{self.api}/pulls/{n}"
+        repo_ref = {
+            "id": self.repo_id,
+            "name": self.svc.name,
+            "full_name": self.svc.github_repo,
+            "private": True,
+            "html_url": f"https://github.com/{self.svc.github_repo}",
+            "url": self.api,
+        }
+        owner = _gh_user(OWNER, 9_000_001, "Organization")
+        base_sha = main.head_at(c.created_at)
+        return {
+            "url": url,
+            "id": self.ids.next("pull", 1_100_000_000),
+            "node_id": base64.b64encode(f"011:PullRequest{self.repo_id}:{n}".encode()).decode(),
+            "html_url": f"https://github.com/{self.svc.github_repo}/pull/{n}",
+            "diff_url": f"https://github.com/{self.svc.github_repo}/pull/{n}.diff",
+            "patch_url": f"https://github.com/{self.svc.github_repo}/pull/{n}.patch",
+            "issue_url": f"{self.api}/issues/{n}",
+            "commits_url": f"{url}/commits",
+            "review_comments_url": f"{url}/comments",
+            "review_comment_url": f"{self.api}/pulls/comments{{/number}}",
+            "comments_url": f"{self.api}/issues/{n}/comments",
+            "statuses_url": f"{self.api}/statuses/{c.commits[-1][0]}",
+            "number": n,
+            "state": "open" if c.strategy == "open" else "closed",
+            "locked": False,
+            "title": c.title,
+            "user": c.author.gh,
+            "body": f"{c.title}.\n\nTested locally and in CI.",
+            "labels": [],
+            "milestone": None,
+            "active_lock_reason": None,
+            "created_at": gh_time(c.created_at),
+            "updated_at": gh_time(updated),
+            "closed_at": None if closed_at is None else gh_time(closed_at),
+            "merged_at": gh_time(c.merged_at) if merged else None,
+            # Like GitHub, unmerged PRs carry the sha of a test merge that is not on main.
+            "merge_commit_sha": c.merge_sha if merged else _sha(self.rng),
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "head": {
+                "label": f"{OWNER}:{self._branch(c)}",
+                "ref": self._branch(c),
+                "sha": c.commits[-1][0],
+                "user": owner,
+                "repo": repo_ref,
+            },
+            "base": {
+                "label": f"{OWNER}:main",
+                "ref": "main",
+                "sha": base_sha,
+                "user": owner,
+                "repo": repo_ref,
+            },
+            "author_association": "MEMBER",
+            "auto_merge": None,
+            "draft": False,
+        }
+
+    # --- deployments --------------------------------------------------------------------------------------
+
+    def build_deployments(self, plan: list[int], main: _Mainline) -> None:
+        """Production deployments of the mainline head (failures retried), and staging for ~20 % of them."""
+        rng, deployments = self.rng, []
+        for t in (t for t in plan if t < self.end):
+            model = self.svc.model_at(t)
+            b = BEHAVIOUR[model]
+            sha = main.head_at(t)
+            if rng.random() < 0.2:
+                before = rng.uniform(0.3, 3) * HOUR if model == YBIYRI else rng.uniform(1, 3) * DAY
+                ts = int(t - before)
+                if ts > self.start:
+                    outcome = "success" if rng.random() < 0.95 else "failure"
+                    deployments.append(("staging", main.head_at(ts), ts, outcome))
+            if rng.random() < b.failure_share:
+                deployments.append(("production", sha, t, "failure"))
+                if rng.random() < b.abandon_share:
+                    continue
+                t += int(rng.uniform(*b.deploy_minutes) * MINUTE + rng.uniform(0.2, 3) * HOUR)
+            if t < self.end:
+                deployments.append(("production", sha, t, "success"))
+        for env, sha, t, outcome in sorted(deployments, key=lambda d: d[2]):
+            self._deployment(env, sha, t, outcome)
+        self.repo.deployments.reverse()
+
+    def _deployment(self, env: str, sha: str, t: int, outcome: str) -> None:
+        rng = self.rng
+        creator = (
+            self.people.actions_bot
+            if self.svc.model_at(t) == YBIYRI
+            else rng.choice(self.people.teams["operations"]).gh
+        )
+        did = self.ids.next("deployment", 700_000_001)
+        url = f"{self.api}/deployments/{did}"
+        minutes = BEHAVIOUR[self.svc.model_at(t)].deploy_minutes
+        started = t + rng.randint(5, 90)
+        finished = started + int(rng.uniform(*minutes) * MINUTE * (0.4 if outcome == "failure" else 1))
+        steps = [(t, "queued"), (started, "in_progress"), (finished, outcome)]
+        steps = [(s, state) for s, state in steps if s < self.end]
+        statuses = []
+        for s, state in steps:
+            sid = self.ids.next("deployment_status", 2_100_000_001)
+            statuses.append(
+                {
+                    "url": f"{url}/statuses/{sid}",
+                    "id": sid,
+                    "node_id": base64.b64encode(f"016:DeploymentStatus{sid}".encode()).decode(),
+                    "state": state,
+                    "creator": creator,
+                    "description": {
+                        "queued": "Deployment queued",
+                        "in_progress": "Deploying",
+                        "success": "Deployment finished successfully.",
+                        "failure": "Deployment failed: health checks did not pass",
+                    }[state],
+                    "environment": env,
+                    "target_url": f"https://ci.acme.example/{self.svc.name}/deploy/{did}",
+                    "created_at": gh_time(s),
+                    "updated_at": gh_time(s),
+                    "deployment_url": url,
+                    "repository_url": self.api,
+                    "environment_url": f"https://{env}.{self.svc.name}.acme.example",
+                    "log_url": f"https://ci.acme.example/{self.svc.name}/deploy/{did}/log",
+                }
+            )
+        if env == "production" and steps[-1][1] == "success":
+            self.prod_success.append(finished)
+        self.repo.statuses[did] = statuses[::-1]
+        self.repo.deployments.append(
+            {
+                "url": url,
+                "id": did,
+                "node_id": base64.b64encode(f"010:Deployment{did}".encode()).decode(),
+                "sha": sha,
+                "ref": "main",
+                "task": "deploy",
+                "payload": {},
+                "original_environment": env,
+                "environment": env,
+                "description": f"Deploy {sha[:7]} to {env}",
+                "creator": creator,
+                "created_at": gh_time(t),
+                "updated_at": gh_time(steps[-1][0]),
+                "statuses_url": f"{url}/statuses",
+                "repository_url": self.api,
+                "transient_environment": False,
+                "production_environment": env == "production",
+            }
+        )
+
+
+# ----------------------------------------------------------------------------------------------------
+# PagerDuty
+# ----------------------------------------------------------------------------------------------------
+
+_INCIDENT_TITLES = [
+    "High error rate on {s}", "Latency p99 above SLO on {s}", "{s} health check failing",
+    "Elevated 5xx from {s}", "{s} queue backlog growing", "Disk usage above 90% on {s} database",
+    "{s} pods crash looping", "Certificate expiry alert for {s}", "Synthetic check failing for {s}",
+]  # fmt: skip
+
+
+@dataclass
+class _Incident:
+    service: Service
+    triggered: int
+    acknowledged: int | None
+    resolved: int  # may lie beyond the end: then the incident is still open
+    model: str
+    urgency: str
+    priority: str | None
+    title: str
+    pid: str = ""
+    number: int = 0
+    html_url: str = ""
+
+
+def _incident_plan(rng: random.Random, svc: Service, deploys: list[int], start: int, end: int) -> list[_Incident]:
+    """Incidents of one service: at least one per 30 days, a share of them shortly after a deployment."""
+    out: list[_Incident] = []
+    for b_start in range(start, end, 30 * DAY):
+        b_end = min(b_start + 30 * DAY, end)
+        model = svc.model_at(b_start)
+        in_block = [d for d in deploys if b_start <= d < b_end - DAY]
+        n = 1 + _poisson(rng, BEHAVIOUR[model].extra_incidents_per_30d * (b_end - b_start) / (30 * DAY))
+        for _ in range(n):
+            if in_block and rng.random() < BEHAVIOUR[model].change_failure_share:
+                t = rng.choice(in_block) + int(rng.uniform(5 * MINUTE, 20 * HOUR))
+            else:
+                t = rng.randint(b_start, b_end - 1)
+            out.append(_new_incident(rng, svc, t))
+    return out
+
+
+def _new_incident(rng: random.Random, svc: Service, t: int, ttr: float | None = None) -> _Incident:
+    model = svc.model_at(t)
+    b = BEHAVIOUR[model]
+    if ttr is None:
+        ttr = _lognormal(rng, b.ttr_median_h * HOUR, b.ttr_sigma, b.ttr_clip_h[0] * HOUR, b.ttr_clip_h[1] * HOUR)
+    ack = None
+    if rng.random() < 0.92:  # the rest auto-resolve before anyone acknowledges them
+        ack = t + int(min(ttr * 0.8, _lognormal(rng, b.ack_median_min * MINUTE, 0.8, 30, 6 * HOUR)))
+    priority = rng.choice(["P1", "P2", "P2", "P3", "P3", "P4", None])
+    urgency = "high" if priority in ("P1", "P2") or rng.random() < 0.5 else "low"
+    title = rng.choice(_INCIDENT_TITLES).format(s=svc.name)
+    return _Incident(svc, t, ack, t + int(ttr), model, urgency, priority, title)
+
+
+def _downtime(incidents: list[_Incident], lo: int, hi: int) -> int:
+    """Length of the union of the incidents' [triggered, resolved) intervals, clipped to [lo, hi)."""
+    total, cur_lo, cur_hi = 0, None, None
+    for i in sorted(incidents, key=lambda i: i.triggered):
+        a, b = max(lo, i.triggered), min(hi, i.resolved)
+        if a >= b:
+            continue
+        if cur_hi is None or a > cur_hi:
+            total += 0 if cur_hi is None else cur_hi - cur_lo
+            cur_lo, cur_hi = a, b
+        else:
+            cur_hi = max(cur_hi, b)
+    return total + (0 if cur_hi is None else cur_hi - cur_lo)
+
+
+def _keep_availability_in_band(
+    rng: random.Random, svc: Service, incidents: list[_Incident], start: int, end: int
+) -> None:
+    """Keep every 90-day window's downtime between MIN and MAX: shorten or add incidents where needed."""
+    span = min(90 * DAY, end - start)
+    for lo in range(start, end - span + 1, DAY):
+        hi = lo + span
+        for _ in range(20):
+            down = _downtime(incidents, lo, hi)
+            if down > MAX_DOWNTIME_90D * span / (90 * DAY):
+                longest = max(
+                    (i for i in incidents if i.triggered < hi and i.resolved > lo),
+                    key=lambda i: i.resolved - i.triggered,
+                )
+                longest.resolved = longest.triggered + int((longest.resolved - longest.triggered) * 0.7)
+            elif down < MIN_DOWNTIME_90D * span / (90 * DAY):
+                incidents.append(_new_incident(rng, svc, rng.randint(lo, hi - HOUR), max(HOUR / 2, MIN_DOWNTIME_90D)))
+            else:
+                break
+
+
+class _PagerDuty:
+    def __init__(self, ids: _Ids, people: _People, services: list[Service], end: int) -> None:
+        self.ids, self.people, self.end = ids, people, end
+        self.incidents: list[dict] = []
+        self.log_entries: list[dict] = []
+        self.service_refs = {
+            s.name: _ref("service", s.pagerduty_service_id, s.name.title(), "services", "service-directory")
+            for s in services
+        }
+
+    def render(self, rng: random.Random, inc: _Incident) -> None:
+        svc, end = inc.service, self.end
+        responders = self.people.teams["operations" if inc.model == OPS else svc.team]
+        responder = rng.choice(responders)
+        team = "operations" if inc.model == OPS else svc.team
+        service_ref, team_ref = self.service_refs[svc.name], self.people.team_refs[team]
+        acked = inc.acknowledged is not None and inc.acknowledged < end
+        resolved = inc.resolved < end
+        status = "resolved" if resolved else "acknowledged" if acked else "triggered"
+        last_change = inc.resolved if resolved else inc.acknowledged if acked else inc.triggered
+        inc_ref = _ref("incident", inc.pid, f"[#{inc.number}] {inc.title}", "incidents", "incidents")
+
+        def entry(kind: str, at: int, agent: dict, channel: str, summary: str, **extra: object) -> dict:
+            lid = self.ids.pd("R", 26)
+            self.log_entries.append(
+                {
+                    "id": lid,
+                    "type": f"{kind}_log_entry",
+                    "summary": summary,
+                    "self": f"{PD_API}/log_entries/{lid}?incident_id={inc.pid}",
+                    "html_url": f"{PD_WEB}/incidents/{inc.pid}/log_entries/{lid}",
+                    "created_at": gh_time(at),
+                    "agent": agent,
+                    "channel": {"type": channel},
+                    "service": service_ref,
+                    "incident": inc_ref,
+                    "teams": [team_ref],
+                    "contexts": [],
+                    **extra,
+                }
+            )
+            return {k: v for k, v in self.log_entries[-1].items() if k in ("id", "summary", "self", "html_url")} | {
+                "type": f"{kind}_log_entry_reference"
+            }
+
+        trigger = entry(
+            "trigger",
+            inc.triggered,
+            service_ref,
+            "api",
+            "Triggered through the API",
+            event_details={"description": inc.title},
+        )
+        if acked:
+            entry("acknowledge", inc.acknowledged, responder.pd, "web_ui", f"Acknowledged by {responder.name}")
+        if resolved:
+            by = responder.pd if acked else service_ref
+            entry(
+                "resolve",
+                inc.resolved,
+                by,
+                "web_ui" if acked else "api",
+                f"Resolved by {responder.name}" if acked else "Resolved through the API",
+            )
+        self.incidents.append(
+            {
+                "id": inc.pid,
+                "type": "incident",
+                "summary": f"[#{inc.number}] {inc.title}",
+                "self": f"{PD_API}/incidents/{inc.pid}",
+                "html_url": inc.html_url,
+                "incident_number": inc.number,
+                "title": inc.title,
+                "created_at": gh_time(inc.triggered),
+                "updated_at": gh_time(last_change),
+                "status": status,
+                "incident_key": f"{rng.getrandbits(128):032x}",
+                "service": service_ref,
+                "assignments": [] if resolved else [{"at": gh_time(inc.triggered), "assignee": responder.pd}],
+                "assigned_via": "escalation_policy",
+                "last_status_change_at": gh_time(last_change),
+                "resolved_at": gh_time(inc.resolved) if resolved else None,
+                "first_trigger_log_entry": trigger,
+                "alert_counts": {
+                    "all": 1,
+                    "triggered": 0 if resolved else 1,
+                    "resolved": 1 if resolved else 0,
+                },
+                "is_mergeable": True,
+                "incident_type": {"name": "incident_default"},
+                "escalation_policy": self.people.policies[team],
+                "teams": [team_ref],
+                "pending_actions": [],
+                "acknowledgements": [{"at": gh_time(inc.acknowledged), "acknowledger": responder.pd}]
+                if acked and not resolved
+                else [],
+                "alert_grouping": None,
+                "last_status_change_by": responder.pd if acked else service_ref,
+                "priority": None
+                if inc.priority is None
+                else {
+                    "id": f"PRIO{inc.priority[1]}XX",
+                    "type": "priority_reference",
+                    "summary": inc.priority,
+                    "self": f"{PD_API}/priorities/PRIO{inc.priority[1]}XX",
+                },
+                "resolve_reason": None,
+                "conference_bridge": None,
+                "incidents_responders": [],
+                "responder_requests": [],
+                "urgency": inc.urgency,
+            }
+        )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Jira
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Issue:
+    kind: str  # review | action
+    service: Service
+    created: int
+    done: int | None  # resolutiondate; None while draft / open
+    summary: str
+    person: Person
+    incident: _Incident | None = None
+    review: _Issue | None = None
+    id: str = ""
+    key: str = ""
+
+
+def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], end: int) -> list[_Issue]:
+    """Reviews for most resolved incidents, and the improvement actions they agree."""
+    issues: list[_Issue] = []
+    for inc in incidents:
+        if inc.resolved >= end or rng.random() > BEHAVIOUR[inc.model].review_share:
+            continue
+        b = BEHAVIOUR[inc.model]
+        author = rng.choice(people.teams["operations" if inc.model == OPS else inc.service.team])
+        created = inc.resolved + int(rng.uniform(0.5, 20) * HOUR)
+        published = inc.resolved + int(_lognormal(rng, b.insight_median_h * HOUR, 0.8, 2 * HOUR, 21 * DAY))
+        published = max(published, created + HOUR)
+        draft = published >= end or rng.random() < 0.05
+        if created >= end:
+            continue
+        review = _Issue(
+            "review",
+            inc.service,
+            created,
+            None if draft else published,
+            f"Post-incident review: {inc.title} (#{inc.number})",
+            author,
+            incident=inc,
+        )
+        issues.append(review)
+        for _ in range(rng.randint(*b.actions_per_review)):
+            a_created = created + int(rng.uniform(0.1, 1.0) * max(HOUR, (published - created)))
+            if a_created >= end:
+                continue
+            ab = BEHAVIOUR[inc.service.model_at(a_created)]
+            took = _lognormal(
+                rng,
+                ab.action_median_d * DAY,
+                ab.action_sigma,
+                ab.action_clip_d[0] * DAY,
+                ab.action_clip_d[1] * DAY,
+            )
+            done = a_created + int(took)
+            if done >= end or rng.random() < 0.04:  # some actions are never done
+                done = None
+            owner = rng.choice(people.teams[inc.service.team])
+            summary = (
+                rng.choice(
+                    [
+                        "Add alert for",
+                        "Write runbook for",
+                        "Add load test for",
+                        "Automate fix for",
+                        "Add dashboard for",
+                        "Fix root cause of",
+                    ]
+                )
+                + f" {inc.title.lower()}"
+            )
+            issues.append(_Issue("action", inc.service, a_created, done, summary, owner, review=review))
+    return issues
+
+
+def _jira_render(rng: random.Random, issues: list[_Issue], services: list[Service], end: int) -> list[dict]:
+    issues.sort(key=lambda i: i.created)
+    per_project: dict[str, int] = {}
+    for n, issue in enumerate(issues):
+        issue.id = str(10_000 + n)
+        per_project[issue.service.jira_project] = per_project.get(issue.service.jira_project, 0) + 1
+        issue.key = f"{issue.service.jira_project}-{per_project[issue.service.jira_project]}"
+    actions_of: dict[str, list[_Issue]] = {}
+    for issue in issues:
+        if issue.review is not None:
+            actions_of.setdefault(issue.review.key, []).append(issue)
+    projects = {s.jira_project: str(10_000 + n) for n, s in enumerate(services)}
+    return [_jira_issue(rng, i, actions_of.get(i.key, []), projects, end) for i in issues]
+
+
+def _jira_status(issue: _Issue) -> dict:
+    if issue.done is not None:
+        name, cat, cid = "Done", "done", 3
+    elif issue.kind == "review":
+        name, cat, cid = "Draft", "indeterminate", 4
+    else:
+        name, cat, cid = "To Do", "new", 2
+    return {"name": name, "id": str(10_000 + cid), "statusCategory": {"key": cat, "id": cid}}
+
+
+def _issue_ref(issue: _Issue) -> dict:
+    kind = REVIEW_TYPE if issue.kind == "review" else "Task"
+    return {
+        "id": issue.id,
+        "key": issue.key,
+        "self": f"{JIRA_SITE}/rest/api/3/issue/{issue.id}",
+        "fields": {"summary": issue.summary, "status": _jira_status(issue), "issuetype": {"name": kind}},
+    }
+
+
+def _jira_issue(rng: random.Random, issue: _Issue, actions: list[_Issue], projects: dict[str, str], end: int) -> dict:
+    svc = issue.service
+    relates = {"id": "10003", "name": "Relates", "inward": "relates to", "outward": "relates to"}
+    if issue.kind == "review":
+        links = [{"id": str(20_000 + int(a.id)), "type": relates, "inwardIssue": _issue_ref(a)} for a in actions]
+        issuetype, labels = {"id": "10050", "name": REVIEW_TYPE, "subtask": False}, [REVIEW_LABEL]
+        description = f"Timeline, impact, contributing factors and actions for {issue.incident.html_url}"
+    else:
+        links = [{"id": str(20_000 + int(issue.id)), "type": relates, "outwardIssue": _issue_ref(issue.review)}]
+        issuetype, labels = {"id": "10002", "name": "Task", "subtask": False}, [ACTION_LABEL]
+        description = f"Agreed in {issue.review.key}."
+    # Open issues were last edited soon after creation; done ones when they were resolved.
+    updated = issue.done if issue.done is not None else min(end - 1, issue.created + rng.randint(MINUTE, DAY))
+    project = {
+        "id": projects[svc.jira_project],
+        "key": svc.jira_project,
+        "name": svc.name.title(),
+        "self": f"{JIRA_SITE}/rest/api/3/project/{svc.jira_project}",
+        "simplified": False,
+        "style": "classic",
+    }
+    return {
+        "expand": "",
+        "id": issue.id,
+        "key": issue.key,
+        "self": f"{JIRA_SITE}/rest/api/3/issue/{issue.id}",
+        "fields": {
+            "summary": issue.summary,
+            "issuetype": issuetype,
+            "labels": labels,
+            "project": project,
+            "status": _jira_status(issue),
+            "resolution": {"name": "Done"} if issue.done is not None else None,
+            "created": jira_time(issue.created),
+            "updated": jira_time(updated),
+            "resolutiondate": jira_time(issue.done) if issue.done is not None else None,
+            "assignee": issue.person.jira,
+            "reporter": issue.person.jira,
+            INCIDENT_LINK_FIELD: issue.incident.html_url if issue.incident is not None else None,
+            "issuelinks": links,
+            "description": description,
+            "watcher": {
+                "isWatching": False,
+                "self": f"{JIRA_SITE}/rest/api/3/issue/{issue.key}/watchers",
+                "watchCount": 1,
+            },
+            "comment": [],
+            "worklog": [],
+            "timetracking": {},
+        },
+    }
+
+
+# ----------------------------------------------------------------------------------------------------
+# Opsgenie (optional addition: only with generate(..., opsgenie_services=k))
+# ----------------------------------------------------------------------------------------------------
+
+
+def _move_to_opsgenie(rng: random.Random, services: list[Service], k: int) -> list[Service]:
+    """`k` services page through Opsgenie (team `<service>-oncall`) instead of PagerDuty."""
+    chosen = {s.name for s in rng.sample(services, min(k, len(services)))}
+    return [
+        replace(s, pagerduty_service_id=None, opsgenie_team=f"{s.name}-oncall") if s.name in chosen else s
+        for s in services
+    ]
+
+
+def _og_time(s: int, ms: int = 0) -> str:
+    return f"{gh_time(s)[:-1]}.{ms:03d}Z"
+
+
+class _Opsgenie:
+    """Each incident becomes an alert (List Alerts shape); high-priority ones also an incident (v1 shape)."""
+
+    def __init__(self, rng: random.Random, people: _People, services: list[Service], end: int) -> None:
+        self.rng, self.people, self.end = rng, people, end
+        self.alerts: list[dict] = []
+        self.incidents: list[dict] = []
+        moved = [s for s in services if s.opsgenie_team is not None]
+        self.teams = {s.opsgenie_team: self._uuid() for s in moved}
+        self.service_ids = {s.name: self._uuid() for s in moved}  # Opsgenie's own service ids
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def render(self, inc: _Incident) -> None:
+        rng, end, svc = self.rng, self.end, inc.service
+        inc.pid, inc.number = self._uuid(), 1000 + len(self.alerts)
+        inc.html_url = f"{OPSGENIE_WEB}/alert/detail/{inc.pid}"
+        responder = rng.choice(self.people.teams["operations" if inc.model == OPS else svc.team])
+        acked = inc.acknowledged is not None and inc.acknowledged < end
+        closed = inc.resolved < end
+        ms = rng.randint(0, 999)
+        last = inc.resolved if closed else inc.acknowledged if acked else inc.triggered
+        # report.*Time are milliseconds since createdAt, not timestamps (the API's quirk).
+        report: dict = {}
+        if acked:
+            report |= {
+                "ackTime": (inc.acknowledged - inc.triggered) * 1000,
+                "acknowledgedBy": responder.email,
+            }
+        if closed:
+            report |= {"closeTime": (inc.resolved - inc.triggered) * 1000, "closedBy": responder.email}
+        team = {"type": "team", "id": self.teams[svc.opsgenie_team]}
+        priority = inc.priority or "P3"
+        alert = {
+            "id": inc.pid,
+            "tinyId": str(inc.number),
+            "alias": f"{svc.name}-{inc.number}",
+            "message": inc.title,
+            "status": "closed" if closed else "open",
+            "acknowledged": acked,
+            "isSeen": acked or closed,
+            "tags": [svc.name, inc.urgency],
+            "snoozed": False,
+            "count": rng.randint(1, 5),
+            "lastOccurredAt": _og_time(inc.triggered, ms),
+            "createdAt": _og_time(inc.triggered, ms),
+            "updatedAt": _og_time(last, ms),
+            "source": rng.choice(["Prometheus", "Datadog", "CloudWatch"]),
+            "owner": responder.email if acked or closed else "",
+            "priority": priority,
+            "responders": [team],
+            "integration": {"id": self.teams[svc.opsgenie_team], "name": f"{svc.name} alerts", "type": "API"},
+        }
+        if report:
+            alert["report"] = report
+        self.alerts.append(alert)
+        if priority in ("P1", "P2"):
+            self.incidents.append({
+                "id": self._uuid(),
+                "tinyId": str(len(self.incidents) + 1),
+                "message": inc.title,
+                "status": "closed" if closed else "open",
+                "tags": [svc.name],
+                "createdAt": _og_time(inc.triggered, ms),
+                "updatedAt": _og_time(last, ms),
+                "priority": priority,
+                "responders": [team],
+                "impactedServices": [self.service_ids[svc.name]],
+            })  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------
+# Assembly
+# ----------------------------------------------------------------------------------------------------
+
+
+def _catalog(rng: random.Random, ids: _Ids, n: int, start: int, end: int) -> list[Service]:
+    """Half the services per model; a few ops-run services move to you-build-it-you-run-it mid-way."""
+    order = list(range(n))
+    rng.shuffle(order)
+    n_ybiyri = n // 2
+    n_moving = min(max(2, n // 10), n - n_ybiyri - 1)
+    start_day, days = _date(start), (end - start) // DAY
+    services = []
+    for rank, i in enumerate(order):
+        name, team, key = _SERVICES[i % len(_SERVICES)]
+        if i >= len(_SERVICES):
+            suffix = i // len(_SERVICES) + 1
+            name, key = f"{name}-{suffix}", f"{key}{suffix}"
+        if rank < n_ybiyri:
+            history: tuple[tuple[str, dt.date], ...] = ((YBIYRI, start_day),)
+        elif rank < n_ybiyri + n_moving:
+            moved = start_day + dt.timedelta(days=int(days * rng.uniform(0.4, 0.6)))
+            history = ((OPS, start_day), (YBIYRI, moved))
+        else:
+            history = ((OPS, start_day),)
+        target = rng.choice([99.0, 99.5, 99.5, 99.9])
+        services.append(Service(name, team, target, history, f"{OWNER}/{name}", ids.pd(), key))
+    return sorted(services, key=lambda s: s.name)
+
+
+def generate(
+    n_services: int = 20,
+    days: int = 365,
+    seed: int = 7,
+    end: dt.date | None = None,
+    opsgenie_services: int = 0,
+) -> Organisation:
+    """Generate an organisation of `n_services` services with `days` days of history up to `end` (exclusive).
+
+    `end` defaults to today in UTC. The same arguments always give the same organisation, byte for byte.
+    `opsgenie_services` services (chosen at random) page through Opsgenie instead of PagerDuty.
+    """
+    if n_services < 1 or days < 1:
+        raise ValueError("n_services and days must be positive")
+    # Hundreds of thousands of acyclic dicts: the cycle collector would rescan them over and over, which makes
+    # big organisations take twice as long. Reference counting still frees everything.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(n_services, days, seed, end, opsgenie_services)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(n_services: int, days: int, seed: int, end: dt.date | None, opsgenie_services: int) -> Organisation:
+    end = end or dt.datetime.now(dt.UTC).date()
+    end_s = _epoch(end)
+    start_s = end_s - days * DAY
+    rng = random.Random(seed)
+    ids = _Ids(rng)
+    services = _catalog(rng, ids, n_services, start_s, end_s)
+    if opsgenie_services:
+        services = _move_to_opsgenie(random.Random(f"{seed}/opsgenie-services"), services, opsgenie_services)
+    people = _People(rng, ids, sorted({s.team for s in services}))
+
+    github: dict[str, GitHubRepo] = {}
+    plans: list[_Incident] = []
+    for svc in services:
+        # One generator per service so a service's history does not depend on the others.
+        srng = random.Random(f"{seed}/{svc.name}")
+        builder = _RepoBuilder(srng, ids, people, svc, start_s, end_s)
+        plan = builder.deployment_plan()
+        main = builder.build_git(builder.changes_for(plan))
+        builder.build_deployments(plan, main)
+        github[svc.github_repo] = builder.repo
+        incidents = _incident_plan(srng, svc, builder.prod_success, start_s, end_s)
+        _keep_availability_in_band(srng, svc, incidents, start_s, end_s)
+        plans += incidents
+
+    # A few incidents are still open at the end, the way a live pager always has some.
+    for svc in rng.sample(services, min(3, len(services))):
+        inc = _new_incident(rng, svc, end_s - rng.randint(HOUR, 5 * HOUR), 2 * DAY)
+        plans.append(inc)
+
+    plans.sort(key=lambda i: (i.triggered, i.service.name))
+    paged = [i for i in plans if i.service.opsgenie_team is None]
+    pagerduty = _PagerDuty(ids, people, [s for s in services if s.opsgenie_team is None], end_s)
+    for number, inc in enumerate(paged, start=1001):
+        inc.pid, inc.number = ids.pd(), number
+        inc.html_url = f"{PD_WEB}/incidents/{inc.pid}"
+    for inc in paged:
+        pagerduty.render(rng, inc)
+    pagerduty.log_entries.sort(key=lambda e: e["created_at"])
+    opsgenie = _Opsgenie(random.Random(f"{seed}/opsgenie"), people, services, end_s)
+    for inc in plans:
+        if inc.service.opsgenie_team is not None:
+            opsgenie.render(inc)
+
+    jira = _jira_render(rng, _jira_plan(rng, people, plans, end_s), services, end_s)
+    org = Organisation(seed, _date(start_s), end, services, github, pagerduty.incidents, pagerduty.log_entries, jira)
+    org.opsgenie_alerts, org.opsgenie_incidents, org.opsgenie_teams = (
+        opsgenie.alerts,
+        opsgenie.incidents,
+        opsgenie.teams,
+    )
+    return org

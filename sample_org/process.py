@@ -1,0 +1,45 @@
+"""Serve the sample organisation from a child process, so the server and the pipeline each get a core.
+
+In one process the server's handlers and the connectors' clients share the GIL; the demo's several thousand
+requests then take twice as long.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import date
+from multiprocessing.connection import Connection
+
+
+def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, port: int,
+           tokens: dict[str, str] | None) -> None:  # fmt: skip
+    from sample_org import SampleServer, generate
+
+    org = generate(n_services=n_services, days=days, seed=seed, end=end)
+    with SampleServer(org, port=port, tokens=tokens) as server:
+        conn.send((server.url, org.config_yaml(server.url)))
+        conn.recv()  # block until the parent says stop (or goes away)
+
+
+@contextmanager
+def serve_in_subprocess(
+    n_services: int, days: int, seed: int, end: date, port: int = 0, tokens: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """Generate and serve an organisation in a child process; yields (base URL, catalog YAML)."""
+    parent, child = mp.Pipe()
+    process = mp.get_context("spawn").Process(
+        target=_serve, args=(child, n_services, days, seed, end, port, tokens), daemon=True
+    )
+    process.start()
+    try:
+        if not parent.poll(120):
+            raise RuntimeError("the sample organisation's server did not start within 120s")
+        yield parent.recv()
+    finally:
+        with suppress(BrokenPipeError, OSError):
+            parent.send("stop")
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()

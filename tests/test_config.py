@@ -1,0 +1,150 @@
+"""The catalog: each error names the file, the entry and the problem; secrets never show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from orchestration.cli import main
+from orchestration.config import ConfigError, OperatingModel, load_catalog
+
+GOOD = {
+    "timezone": "Europe/London",
+    "sources": {
+        "github": {"api_url": "https://api.github.com", "token": "env:TEST_GITHUB_TOKEN"},
+        "pagerduty": {"api_url": "https://api.pagerduty.com", "token": "env:TEST_PD_TOKEN"},
+    },
+    "services": [
+        {
+            "name": "checkout",
+            "team": "payments",
+            "availability_target": 99.9,
+            "operating_model": [
+                {"model": "ops_run_it", "from": "2024-01-01"},
+                {"model": "you_build_it_you_run_it", "from": "2025-03-01"},
+            ],
+            "github": {"repo": "acme/checkout"},
+            "pagerduty": {"service_id": "PABC123"},
+        },
+        {
+            "name": "search",
+            "team": "discovery",
+            "availability_target": 99.5,
+            "operating_model": [{"model": "you_build_it_you_run_it", "from": "2024-01-01"}],
+            "github": {"repo": "acme/search"},
+        },
+    ],
+}
+SECRET = "ghp_supersecretvalue"
+
+
+@pytest.fixture(autouse=True)
+def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", SECRET)
+    monkeypatch.setenv("TEST_PD_TOKEN", "pd-secret")
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "opmetrics.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def broken(tmp_path: Path, change) -> str:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    change(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        load_catalog(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert SECRET not in message
+    return message
+
+
+def test_good_config_loads(tmp_path: Path) -> None:
+    catalog, _ = load_catalog(write(tmp_path, GOOD))
+    checkout = catalog.services[0]
+    assert checkout.model_at(__import__("datetime").date(2025, 2, 28)) is OperatingModel.OPS_RUN_IT
+    assert checkout.model_at(__import__("datetime").date(2025, 3, 1)) is OperatingModel.YOU_BUILD_IT_YOU_RUN_IT
+    assert checkout.sources["github"].repo == "acme/checkout"
+    assert catalog.sources["github"].token.get_secret_value() == SECRET
+    assert SECRET not in repr(catalog)
+
+
+def test_unknown_operating_model(tmp_path: Path) -> None:
+    def change(d: dict) -> None:
+        d["services"][1]["operating_model"][0]["model"] = "devops"
+
+    message = broken(tmp_path, change)
+    assert "services[1] (search).operating_model[0].model" in message
+    assert "unknown operating model 'devops'" in message
+
+
+@pytest.mark.parametrize(("second", "problem"), [("2024-01-01", "overlap"), ("2023-06-01", "not in order")])
+def test_effective_dates(tmp_path: Path, second: str, problem: str) -> None:
+    def change(d: dict) -> None:
+        d["services"][0]["operating_model"][1]["from"] = second
+
+    message = broken(tmp_path, change)
+    assert "services[0] (checkout).operating_model" in message
+    assert problem in message
+
+
+def test_missing_token_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_PD_TOKEN")
+    message = broken(tmp_path, lambda d: None)
+    assert "sources" in message and "'pagerduty'" in message
+    assert "environment variable TEST_PD_TOKEN is not set" in message
+
+
+def test_literal_secret_refused(tmp_path: Path) -> None:
+    def change(d: dict) -> None:
+        d["sources"]["github"]["token"] = SECRET
+
+    message = broken(tmp_path, change)
+    assert "secrets must come from the environment" in message
+
+
+def test_unknown_source_in_sources(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["sources"].update(bitbucket={"api_url": "https://x"}))
+    assert "unknown source 'bitbucket'" in message
+
+
+def test_unknown_source_in_service(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["services"][0].update(bitbucket={"repo": "x"}))
+    assert "services[0] (checkout)" in message and "unknown source 'bitbucket'" in message
+
+
+def test_service_mapped_to_unconfigured_source(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["services"][1].update(jira={"project": "SRCH"}))
+    assert "'search' maps to source 'jira', which is not configured" in message
+
+
+def test_service_mapped_twice(tmp_path: Path) -> None:
+    message = broken(tmp_path, lambda d: d["services"][1]["github"].update(repo="acme/checkout"))
+    assert "github 'acme/checkout@production' is mapped twice: to 'checkout' and 'search'" in message
+
+
+def test_service_declared_twice(tmp_path: Path) -> None:
+    def change(d: dict) -> None:
+        d["services"][1]["name"] = "checkout"
+        del d["services"][1]["github"]
+
+    assert "service 'checkout' is declared twice" in broken(tmp_path, change)
+
+
+def test_validate_config_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate-config", str(write(tmp_path, GOOD))])
+    assert ok.exit_code == 0, ok.output
+    assert "OK (2 services; sources: github, pagerduty)" in ok.output
+
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    data["services"][0]["availability_target"] = 120
+    bad = runner.invoke(main, ["validate-config", str(write(tmp_path, data))])
+    assert bad.exit_code == 1
+    assert "services[0] (checkout).availability_target" in bad.output

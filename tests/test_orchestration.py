@@ -1,0 +1,42 @@
+"""Dagster wiring: the dbt command, the translator, and one continuous lineage graph."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
+
+
+def test_dbt_build_args() -> None:
+    assert dbt_build_args() == ["build"]
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+
+
+def test_translator_maps_sources_onto_raw_assets() -> None:
+    translator = OpmetricsTranslator()
+    source = {"resource_type": "source", "schema": "raw_github", "name": "deployments", "fqn": []}
+    model = {
+        "resource_type": "model",
+        "config": {"schema": "marts"},
+        "schema": "marts",
+        "name": "fct_deployments",
+        "fqn": ["opmetrics", "marts", "delivery", "fct_deployments"],
+    }
+    assert translator.get_asset_key(source) == AssetKey(["raw_github", "deployments"])
+    assert translator.get_asset_key(model) == AssetKey(["marts", "fct_deployments"])
+    assert translator.get_group_name(model) == "marts"
+
+
+def test_lineage_is_one_graph() -> None:
+    """Every dbt source is a raw asset that some Python asset materializes: no dangling external assets."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    materializable = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    dbt_keys = {key for key in materializable if key.path[0] in ("staging", "intermediate", "marts")}
+    assert dbt_keys, "no dbt models were loaded"
+    upstream = {dep for key in dbt_keys for dep in graph.get(key).parent_keys}
+    raw = {key for key in upstream if key.path[0].startswith("raw_")}
+    assert raw, "dbt models do not depend on raw assets"
+    assert raw <= materializable, f"dbt sources without a raw asset: {sorted(raw - materializable)}"
+    assert defs.resolve_job_def("daily_refresh")
