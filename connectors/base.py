@@ -18,8 +18,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connectors.http import HttpClient, HttpSettings
+from connectors.http import ConnectorError, HttpClient, HttpSettings, redact_url
 from connectors.timeparse import parse_timestamp
+
+PROGRESS_EVERY_PAGES = 10  # a progress line every this many pages of a stream ...
+PROGRESS_EVERY_SECONDS = 30.0  # ... or after this long without one, whichever comes first
+CHILD_PROGRESS_EVERY = 100  # child streams (one request per parent): one aggregate line per this many parents
 
 
 def secret_from_env(value: Any) -> SecretStr | None:
@@ -130,16 +134,27 @@ class Paginator(ABC):
         """Yield every page's JSON body and response, in the API's order."""
 
 
+def _refuse_loop(seen: set[str], token: str, path: str) -> None:
+    """A server that hands out the same next page twice would otherwise be paged forever."""
+    if token in seen:
+        shown = redact_url(token) if token.startswith(("http://", "https://")) else token
+        raise ConnectorError(f"pagination of {redact_url(path)} loops: next page {shown!r} was already read")
+    seen.add(token)
+
+
 class LinkHeaderPaginator(Paginator):
     """`Link: <...>; rel="next"` (GitHub, GitLab keyset)."""
 
     def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
         url: str | None = path
         query: dict[str, Any] | None = params
+        seen: set[str] = set()
         while url:
             body, response = client.get_json(url, query)
             yield body, response
             url = response.links.get("next", {}).get("url")
+            if url:
+                _refuse_loop(seen, url, path)
             query = None  # the next URL carries the query
 
 
@@ -171,13 +186,57 @@ class NextPageTokenPaginator(Paginator):
 
     def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
         query = dict(params)
+        seen: set[str] = set()
         while True:
             body, response = client.get_json(path, query)
             yield body, response
             token = body.get("nextPageToken")
             if body.get("isLast", token is None) or not token:
                 return
+            _refuse_loop(seen, token, path)
             query = {**params, "nextPageToken": token}
+
+
+class NextPageHeaderPaginator(Paginator):
+    """`page`/`per_page` with the next page's number in a response header (GitLab `X-Next-Page`).
+
+    GitLab sends the header empty on the last page; a missing header also ends the stream.
+    """
+
+    def __init__(self, header: str = "X-Next-Page", param: str = "page") -> None:
+        self.header = header
+        self.param = param
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        query = dict(params)
+        seen: set[str] = {str(query.get(self.param, 1))}
+        while True:
+            body, response = client.get_json(path, query)
+            yield body, response
+            next_page = (response.headers.get(self.header) or "").strip()
+            if not next_page:
+                return
+            _refuse_loop(seen, next_page, path)
+            query = {**params, self.param: next_page}
+
+
+class BodyNextUrlPaginator(Paginator):
+    """The next page's absolute URL in the body (Opsgenie `paging.next`); absent on the last page."""
+
+    def __init__(self, next_path: str = "paging.next") -> None:
+        self.next_path = next_path
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        seen: set[str] = set()
+        while url:
+            body, response = client.get_json(url, query)
+            yield body, response
+            url = dig(body, self.next_path) if isinstance(body, Mapping) else None
+            if url:
+                _refuse_loop(seen, url, path)
+            query = None  # the next URL carries the query
 
 
 @dataclass(frozen=True)
@@ -211,6 +270,39 @@ class Stream:
         return Record(":".join(str(p) for p in key_parts), cursor, dict(context), raw)
 
 
+class ChildProgress:
+    """Aggregate progress of a child stream read once per parent record (statuses of each deployment).
+
+    One line per partition would drown the log, and none would leave a long sync silent: this logs one line
+    every `every` parents, counting across all the parents of the sync.
+    """
+
+    def __init__(self, log: logging.Logger, label: str, every: int = CHILD_PROGRESS_EVERY) -> None:
+        self.log = log
+        self.label = label
+        self.every = every
+        self.parents = 0
+        self.records = 0
+        self.started = time.monotonic()
+
+    def add(self, records: int) -> None:
+        """Count one parent whose child records have all been read."""
+        self.parents += 1
+        self.records += records
+        if self.parents % self.every == 0:
+            self.report()
+
+    def report(self) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.log.info(
+            "%s: read for %d parents so far, %d records, %.0f records/s",
+            self.label,
+            self.parents,
+            self.records,
+            self.records / elapsed,
+        )
+
+
 class Connector(ABC):
     """A source API turned into streams. Subclasses declare `name`, models, `streams`, and write `sync`."""
 
@@ -224,6 +316,7 @@ class Connector(ABC):
         self.mappings = dict(mappings)  # service name -> mapping
         self.client = self.make_client(settings)
         self.log = logging.getLogger(f"connectors.{self.name}")
+        self._children: dict[str, ChildProgress] = {}
 
     @classmethod
     @abstractmethod
@@ -236,7 +329,14 @@ class Connector(ABC):
 
     @classmethod
     def stream(cls, name: str) -> Stream:
+        """The declared stream called `name`."""
         return next(s for s in cls.streams if s.name == name)
+
+    def child_progress(self, stream: Stream) -> ChildProgress:
+        """The aggregate progress of a child stream over this connector's sync (see `ChildProgress`)."""
+        if stream.name not in self._children:
+            self._children[stream.name] = ChildProgress(self.log, f"{self.name}.{stream.name}")
+        return self._children[stream.name]
 
     def read(
         self,
@@ -251,7 +351,7 @@ class Connector(ABC):
 
         `quiet` is for child streams read once per parent record, whose per-partition lines would drown the log.
         """
-        started = time.monotonic()
+        started = last_line = time.monotonic()
         pages = records = 0
         query = {**stream.params, **(params or {})}
         target = path or stream.path.format(**partition)
@@ -268,8 +368,10 @@ class Connector(ABC):
                 page = fresh
             pages += 1
             records += len(page)
-            if pages % 10 == 0 and not quiet:
+            now = time.monotonic()
+            if not quiet and (pages % PROGRESS_EVERY_PAGES == 0 or now - last_line >= PROGRESS_EVERY_SECONDS):
                 self._progress(stream, partition, pages, records, started)
+                last_line = now
             if page:
                 yield page
             if reached_since:

@@ -19,6 +19,7 @@ from connectors.base import (
     SourceSettings,
     Stream,
     SyncEvent,
+    dig,
 )
 from connectors.http import HttpClient
 from connectors.timeparse import isoformat_z
@@ -34,6 +35,9 @@ class GithubMapping(ServiceMapping):
 
 
 _link = LinkHeaderPaginator()
+
+# `/pulls/{n}/commits` lists at most 250 commits; a pull request that reaches the cap is read with compare.
+PULL_COMMITS_CAP = 250
 
 
 class GithubConnector(Connector):
@@ -86,6 +90,16 @@ class GithubConnector(Connector):
             required_fields=("sha", "commit.committer.date", "parents"),
         ),
     )
+    # Not a table of its own: the commits of a pull request past the cap, landed in `pull_commits`.
+    compare = Stream(
+        "pull_commits",
+        "repos/{repo}/compare/{base}...{head}",
+        ("_context.repo", "_context.pull_number", "sha"),
+        "commit.author.date",
+        _link,
+        records_path="commits",
+        required_fields=("sha", "commit.author.date"),
+    )
 
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
@@ -113,8 +127,9 @@ class GithubConnector(Connector):
         per_page = {"per_page": self.settings.page_size}
         for page in self.read(self.stream("deployments"), {"repo": repo}, per_page, since=lower):
             yield Page("deployments", page)
+            statuses = self.stream("deployment_statuses")
             children = [{"repo": repo, "deployment_id": r.payload["id"]} for r in page]
-            yield Page("deployment_statuses", self._read_children("deployment_statuses", children))
+            yield Page("deployment_statuses", self._read_children(statuses.name, children, self._read_all(statuses)))
             newest = _latest(newest, page)
         if newest:
             yield Checkpoint("deployments", repo, newest)
@@ -125,8 +140,8 @@ class GithubConnector(Connector):
         for page in self.read(self.stream("pull_requests"), {"repo": repo}, per_page, since=lower):
             yield Page("pull_requests", page)
             # The example payload has state "open" with a merged_at: trust merged_at, not state.
-            merged = [{"repo": repo, "pull_number": r.payload["number"]} for r in page if r.payload.get("merged_at")]
-            commits = self._read_children("pull_commits", merged)
+            merged = [r.payload for r in page if r.payload.get("merged_at")]
+            commits = self._read_children("pull_commits", merged, lambda pull: self._pull_commits(repo, pull))
             if commits:
                 yield Page("pull_commits", commits)
             newest = _latest(newest, page)
@@ -144,15 +159,43 @@ class GithubConnector(Connector):
         if newest:
             yield Checkpoint("commits", repo, newest)
 
-    def _read_children(self, stream_name: str, partitions: list[Mapping[str, Any]]) -> list[Record]:
-        """Read a child stream for many parents at once: one request per parent dominates the sync time."""
-        stream = self.stream(stream_name)
+    def _read_all(self, stream: Stream) -> Callable[[Mapping[str, Any]], list[Record]]:
+        """A reader of every record of `stream` for one partition (a child stream's parent)."""
         per_page = {"per_page": self.settings.page_size}
+        return lambda partition: [r for page in self.read(stream, partition, per_page, quiet=True) for r in page]
 
-        def read_one(partition: Mapping[str, Any]) -> list[Record]:
-            return [r for page in self.read(stream, partition, per_page, quiet=True) for r in page]
+    def _pull_commits(self, repo: str, pull: Mapping[str, Any]) -> list[Record]:
+        """The commits of one pull request; at GitHub's cap of 250, from the compare API instead."""
+        partition = {"repo": repo, "pull_number": pull["number"]}
+        # A single-pull payload counts its commits and the list payload does not: there, a full listing
+        # (exactly the cap) is the only sign that commits are missing.
+        reported = pull.get("commits")
+        if not (isinstance(reported, int) and reported >= PULL_COMMITS_CAP):
+            listed = self._read_all(self.stream("pull_commits"))(partition)
+            if len(listed) < PULL_COMMITS_CAP:
+                return listed
+        base, head = dig(pull, "base.sha"), dig(pull, "head.sha")
+        if not base or not head:
+            raise ValueError(f"{repo}#{pull['number']} reaches the {PULL_COMMITS_CAP}-commit cap but has no base/head")
+        path = self.compare.path.format(repo=repo, base=base, head=head)
+        per_page = {"per_page": self.settings.page_size}
+        commits = [r for page in self.read(self.compare, partition, per_page, path=path, quiet=True) for r in page]
+        self.log.info("%s#%s: %d commits read with compare (past the cap)", repo, pull["number"], len(commits))
+        return commits
 
-        return [record for records in self._pool.map(read_one, partitions) for record in records]
+    def _read_children(
+        self,
+        stream_name: str,
+        parents: list[Any],
+        read_one: Callable[[Any], list[Record]],
+    ) -> list[Record]:
+        """Read a child stream for many parents at once: one request per parent dominates the sync time."""
+        progress = self.child_progress(self.stream(stream_name))
+        records: list[Record] = []
+        for found in self._pool.map(read_one, parents):  # in the parents' order, so pages are deterministic
+            progress.add(len(found))
+            records.extend(found)
+        return records
 
 
 def _latest(current: datetime | None, page: list[Record]) -> datetime | None:

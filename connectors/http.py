@@ -1,8 +1,11 @@
 """The one HTTP client every connector uses: retries, rate limits, timeouts and JSON pages.
 
-urllib3's `Retry` handles connection faults, 5xx and `Retry-After`; on top of it this client waits out GitHub's
-`x-ratelimit-remaining: 0` until `x-ratelimit-reset` (urllib3 ignores those headers) and retries pages that are
-not valid JSON. Errors name the URL but never a credential: credentials travel in headers, which are never logged.
+urllib3's `Retry` handles connection faults, 5xx and `Retry-After`, with exponential backoff and jitter; on top of
+it this client waits out GitHub's `x-ratelimit-remaining: 0` until `x-ratelimit-reset` (urllib3 ignores those
+headers), and re-requests pages whose body broke off mid-way or is not valid JSON (both happen after urllib3 has
+handed the response over, so its retries never see them). Every wait goes through one injectable `sleep`.
+Errors name the URL but never a credential: credentials travel in headers, which are never logged, and are only
+ever sent to the configured API's own host.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 log = logging.getLogger("connectors.http")
@@ -27,11 +32,80 @@ class ConnectorError(RuntimeError):
     """A source could not be read; the message names the URL and the problem, never a secret."""
 
 
+def backoff_delay(factor: float, jitter: float, cap: float, attempt: int) -> float:
+    """Wait before retry number `attempt` (1, 2, ...): factor * 2**(attempt-1) plus up to `jitter`, at most `cap`.
+
+    The jitter spreads the retries of many clients (and of our own worker threads) so they do not hit a
+    struggling source in lockstep.
+    """
+    return min(cap, factor * 2 ** (attempt - 1) + random.random() * jitter)
+
+
 class _Retry(Retry):
-    """urllib3 Retry that also honours `Retry-After` on 403 (GitHub's secondary rate limit)."""
+    """urllib3 Retry that honours `Retry-After` on 403, backs off from the first retry, and sleeps through `sleep_fn`.
+
+    urllib3 re-creates the object on every retry through `new()`, so the injected sleep is carried over there.
+    """
 
     # 403 is retried only when it carries Retry-After; without it, it is a real "forbidden".
     RETRY_AFTER_STATUS_CODES = frozenset({403, 413, 429, 503})
+
+    def __init__(self, *args: Any, sleep_fn: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sleep_fn = sleep_fn
+
+    def new(self, **kw: Any) -> _Retry:
+        retry = super().new(**kw)
+        retry.sleep_fn = self.sleep_fn
+        return retry
+
+    def get_backoff_time(self) -> float:
+        # urllib3 retries the first failure at once, without jitter; a struggling source deserves a pause.
+        errors = len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
+        if errors == 0:
+            return 0.0
+        return backoff_delay(self.backoff_factor, self.backoff_jitter, self.backoff_max, errors)
+
+    def sleep(self, response: Any = None) -> None:
+        """Wait as the server asked (`Retry-After`), else back off exponentially with jitter."""
+        if self.respect_retry_after_header and response is not None:
+            retry_after = self.get_retry_after(response)
+            if retry_after:
+                self.sleep_fn(retry_after)
+                return
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.sleep_fn(backoff)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _Retry:
+        if response is not None and _is_primary_rate_limit(response.status, response.headers):
+            # Retrying is pointless until the reset: hand the response over, and HttpClient waits for the reset.
+            raise MaxRetryError(_pool, url or "", ResponseError("rate limit exhausted"))
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        where = redact_url(f"{_pool.scheme}://{_pool.host}:{_pool.port}{url or ''}") if _pool else redact_url(url or "")
+        cause = f"answered {response.status}" if response is not None and response.status else type(error).__name__
+        done = len(retry.history)
+        budget = done + retry.total if isinstance(retry.total, int) else done
+        log.warning("%s %s %s; retry %d of %d", method or "GET", where, cause, done, budget)
+        return retry
+
+
+def _is_primary_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
+    """GitHub's exhausted primary rate limit: 403/429 with `x-ratelimit-remaining: 0` and no `Retry-After`."""
+    return (
+        status in (403, 429)
+        and headers.get("x-ratelimit-remaining") == "0"
+        and (headers.get("x-ratelimit-reset") or "").isdigit()
+        and not headers.get("Retry-After")
+    )
 
 
 @dataclass(frozen=True)
@@ -57,7 +131,11 @@ def redact_url(url: str) -> str:
 
 
 class HttpClient:
-    """A requests Session per thread with retries; `get_json` returns (body, response)."""
+    """A requests Session per thread with retries; `get_json` returns (body, response).
+
+    `sleep` is every wait the client makes (backoff, `Retry-After`, rate-limit resets); tests replace it to
+    record the waits instead of sleeping through them.
+    """
 
     def __init__(
         self,
@@ -71,7 +149,7 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self._headers = dict(headers or {})
         self._auth = auth
-        self._sleep = sleep
+        self.sleep = sleep
         self._local = threading.local()
         self.requests_made = 0
 
@@ -87,10 +165,12 @@ class HttpClient:
                 backoff_factor=s.backoff_factor,
                 backoff_max=s.backoff_max,
                 backoff_jitter=s.backoff_factor,
+                retry_after_max=max(1, int(s.max_rate_limit_wait)),
                 status_forcelist=(429, 500, 502, 503, 504),
                 allowed_methods=frozenset({"GET"}),
                 respect_retry_after_header=True,
                 raise_on_status=False,
+                sleep_fn=lambda seconds: self.sleep(seconds),  # late-bound: `sleep` may be replaced after start
             )
             session = requests.Session()
             adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
@@ -103,8 +183,14 @@ class HttpClient:
         return session
 
     def url(self, path_or_url: str) -> str:
-        """Absolute URL for a path relative to the base URL (absolute URLs pass through, e.g. Link headers)."""
+        """Absolute URL for a path relative to the base URL; absolute URLs (Link headers, `paging.next`) pass
+        through only when they point at the API's own scheme, host and port, because the session sends the
+        credentials with every request."""
         if path_or_url.startswith(("http://", "https://")):
+            if _origin(path_or_url) != _origin(self.base_url):
+                raise ConnectorError(
+                    f"refusing to follow {redact_url(path_or_url)}: not on the API's host ({redact_url(self.base_url)})"
+                )
             return path_or_url
         if not path_or_url:
             return self.base_url
@@ -114,22 +200,36 @@ class HttpClient:
         """GET a JSON document, waiting out rate limits and retrying transient faults."""
         url = self.url(path_or_url)
         s = self.settings
-        bad_json = 0
+        bad_json = broken = rate_limited = 0
         while True:
             try:
                 response = self._session().get(url, params=params, timeout=(s.connect_timeout, s.read_timeout))
             except requests.RequestException as exc:
-                raise ConnectorError(f"GET {redact_url(url)} failed: {type(exc).__name__}") from None
+                if not _body_broke(exc):
+                    raise ConnectorError(f"GET {redact_url(url)} failed: {type(exc).__name__}") from None
+                # The headers arrived, then the connection dropped or stalled mid-body: urllib3 had already
+                # handed the response over, so its retries do not cover this. Ask for the page again.
+                broken += 1
+                if broken > s.retries:
+                    raise ConnectorError(
+                        f"GET {redact_url(url)} failed: the connection broke mid-body {broken} times"
+                        f" ({type(exc).__name__})"
+                    ) from None
+                self._pause(url, broken, f"connection broke mid-body ({type(exc).__name__})")
+                continue
             self.requests_made += 1
             wait = self._rate_limit_wait(response)
             if wait is not None:
+                rate_limited += 1
                 if wait > s.max_rate_limit_wait:
                     raise ConnectorError(
                         f"GET {redact_url(url)}: rate limit resets in {wait:.0f}s, longer than the"
                         f" configured maximum wait of {s.max_rate_limit_wait:.0f}s"
                     )
+                if rate_limited > s.retries:  # a reset that never comes (a misbehaving proxy): do not loop forever
+                    raise ConnectorError(f"GET {redact_url(url)}: still rate limited after {s.retries} resets")
                 log.warning("rate limit reached at %s; waiting %.0fs for the reset", redact_url(url), wait)
-                self._sleep(wait)
+                self.sleep(wait)
                 continue
             if response.status_code >= 400:
                 raise ConnectorError(
@@ -143,9 +243,13 @@ class HttpClient:
                     raise ConnectorError(
                         f"GET {redact_url(url)} returned a body that is not valid JSON ({bad_json} attempts)"
                     ) from None
-                delay = s.backoff_factor * 2 ** (bad_json - 1) * (1 + random.random())
-                log.warning("invalid JSON from %s; retrying in %.1fs", redact_url(url), delay)
-                self._sleep(delay)
+                self._pause(url, bad_json, "invalid JSON")
+
+    def _pause(self, url: str, attempt: int, why: str) -> None:
+        s = self.settings
+        delay = backoff_delay(s.backoff_factor, s.backoff_factor, s.backoff_max, attempt)
+        log.warning("%s from %s; retrying in %.1fs", why, redact_url(url), delay)
+        self.sleep(delay)
 
     @staticmethod
     def _rate_limit_wait(response: requests.Response) -> float | None:
@@ -158,6 +262,21 @@ class HttpClient:
         if reset is None or not reset.isdigit():
             return None
         return max(0.0, int(reset) - time.time()) + 1.0
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _body_broke(exc: requests.RequestException) -> bool:
+    """Whether the response's headers arrived and its body then broke off (reset, truncated, or stalled)."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return True
+    # requests reports a read timeout while reading the body as a ConnectionError wrapping ReadTimeoutError;
+    # a timeout before the headers is retried by urllib3 and surfaces wrapped in MaxRetryError instead.
+    return isinstance(exc, requests.ConnectionError) and bool(exc.args) and isinstance(exc.args[0], ReadTimeoutError)
 
 
 def _error_summary(response: requests.Response) -> str:

@@ -18,7 +18,7 @@ from connectors.base import (
     Stream,
     SyncEvent,
 )
-from connectors.http import HttpClient
+from connectors.http import ConnectorError, HttpClient
 from connectors.timeparse import isoformat_z
 
 # PagerDuty answers 400 once offset + limit passes 10,000; windows keep every query below that.
@@ -91,7 +91,11 @@ class PagerdutyConnector(Connector):
                 lower = upper
 
     def _window(self, stream_name: str, extra: dict, lower: datetime, upper: datetime) -> Iterator[Page]:
-        """Read one window; halve it when it holds more than PagerDuty will page through."""
+        """Read one window; halve it when it holds more than PagerDuty will page through.
+
+        A window's pages are held until it is read whole: a window that turns out too big is read again as two
+        halves, and yielding its first pages early would deliver those records twice.
+        """
         params = {
             **extra,
             "since": isoformat_z(lower),
@@ -103,8 +107,19 @@ class PagerdutyConnector(Connector):
             for page in self.read(self.stream(stream_name), {}, params):
                 pages.append(Page(stream_name, page))
         except OffsetLimitReached:
+            if upper - lower <= timedelta(seconds=1):  # queries carry whole seconds: no narrower window exists
+                raise ConnectorError(
+                    f"pagerduty {stream_name}: more than {MAX_OFFSET} records created in the second"
+                    f" {isoformat_z(lower)}; PagerDuty cannot page through them"
+                ) from None
             middle = lower + (upper - lower) / 2
-            self.log.info("%s: more than %d records in one window; halving it", stream_name, MAX_OFFSET)
+            self.log.info(
+                "%s: more than %d records from %s to %s; halving the window",
+                stream_name,
+                MAX_OFFSET,
+                isoformat_z(lower),
+                isoformat_z(upper),
+            )
             yield from self._window(stream_name, extra, lower, middle)
             yield from self._window(stream_name, extra, middle, upper)
             return

@@ -5,8 +5,15 @@ from __future__ import annotations
 from connectors.base import Connector
 from connectors.github import GithubConnector
 from connectors.jira import JiraConnector
+from connectors.opsgenie import OpsgenieConnector
 from connectors.pagerduty import PagerdutyConnector
 
 CONNECTORS: dict[str, type[Connector]] = {
-    connector.name: connector for connector in (GithubConnector, PagerdutyConnector, JiraConnector)
+    connector.name: connector
+    for connector in (
+        GithubConnector,
+        PagerdutyConnector,
+        JiraConnector,
+        OpsgenieConnector,
+    )
 }

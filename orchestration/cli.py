@@ -87,11 +87,23 @@ def run(full_refresh: bool, since: datetime | None) -> None:
 
 
 @main.command()
-def report() -> None:
-    """Print the operating-model comparison (the playbook's Table 1) from the marts."""
+@click.option("--html", "as_html", is_flag=True, help="Write report.html (charts, opens offline) instead of printing.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Where --html writes the report.")
+def report(as_html: bool, output: Path | None) -> None:
+    """Print the operating-model comparison (the playbook's Table 1) from the marts, or write it as HTML."""
     from orchestration.report import comparison_table
 
     catalog, file = load_catalog()
+    if as_html:
+        from orchestration.serving.paths import serving_paths
+        from orchestration.serving.report_html import write_report
+
+        warehouse = catalog.warehouse_path(file.parent)
+        paths = serving_paths(warehouse)
+        # The published snapshot when there is one: reading it never waits for a run that is writing the warehouse.
+        summary = write_report(paths.snapshot if paths.snapshot.exists() else warehouse, output or paths.report)
+        click.echo(f"report: {summary.path} ({summary.charts} charts)")
+        return
     click.echo(comparison_table(catalog.warehouse_path(file.parent)))
 
 
@@ -178,6 +190,11 @@ def demo(services: int, days: int, seed: int, end: datetime | None) -> None:
     click.echo(comparison_table(catalog.warehouse_path(file.parent)))
     click.echo(f"\ndaily_refresh on the sample organisation ({services} services, {days} days): {elapsed:.1f}s")
     click.echo(f"warehouse: {catalog.warehouse_path(file.parent)}")
+    from orchestration.serving.paths import serving_paths
+
+    paths = serving_paths(catalog.warehouse_path(file.parent))
+    click.echo(f"snapshot for BI (read-only): {paths.snapshot}  (Parquet: {paths.parquet_dir})")
+    click.echo(f"report: {paths.report}")
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Dagster definitions, grouped by concern: raw ingestion, dbt transformation, the daily job."""
+"""Dagster definitions, grouped by concern: raw ingestion, dbt transformation, serving, the daily job."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from orchestration.jobs import daily_refresh, daily_schedule
 from orchestration.raw.assets import raw_assets
 from orchestration.raw.catalog import service_catalog
 from orchestration.resources import opmetrics_resource
+from orchestration.serving.assets import build_serving_assets, mart_keys
+
+serving_assets = build_serving_assets(mart_keys([opmetrics_dbt_assets]))
 
 defs = Definitions(
-    assets=[*raw_assets, service_catalog, opmetrics_dbt_assets],
+    assets=[*raw_assets, service_catalog, opmetrics_dbt_assets, *serving_assets],
     jobs=[daily_refresh],
     schedules=[daily_schedule],
     resources={"opmetrics": opmetrics_resource(), "dbt": dbt_resource()},

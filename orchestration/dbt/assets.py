@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.dbt.project import dbt_project
 from orchestration.resources import OpmetricsResource, as_of_date
+from orchestration.serving.metadata import with_mart_metadata
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
@@ -56,4 +57,6 @@ def opmetrics_dbt_assets(
     # dbt runs in a subprocess that inherits the environment: that is how its profile finds the warehouse.
     os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(opmetrics.warehouse_path)
     os.environ["OPMETRICS_AS_OF"] = as_of_date().isoformat()
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    # The marts' events get row counts and previews once dbt has exited and released the warehouse.
+    events = dbt.cli(dbt_build_args(), context=context).stream()
+    yield from with_mart_metadata(events, opmetrics.warehouse_path, context.asset_key_for_output)

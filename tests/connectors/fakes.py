@@ -2,7 +2,8 @@
 
 Each `fake_<source>` registers routes on a pytest-httpserver and returns the settings and service mappings a
 connector needs. `FakeApi(faults=True)` answers the first request to every path with a 429 (Retry-After: 0)
-and the second with a 503, so every connector's retry path runs for real.
+and the second with a 503, so every connector's retry path runs for real; `FakeApi.fault` injects any other
+fault (see tests/raw/test_faults.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+from werkzeug.test import EnvironBuilder
 
 from tests.conftest import example
 
@@ -25,6 +27,7 @@ TOKEN = "contract-secret-token-123"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 Handler = Callable[[Request, re.Match], Response]
+Fault = Callable[[Request], Response | None]  # answers instead of the fake when it returns a response
 
 
 def ts(minutes: float) -> str:
@@ -48,6 +51,7 @@ class FakeApi:
         self.routes: list[tuple[re.Pattern[str], Handler]] = []
         self.seen: dict[str, int] = {}
         self.requests: list[Request] = []
+        self.fault: Fault | None = None
         server.expect_request(re.compile(".*")).respond_with_handler(self.dispatch)
 
     def route(self, pattern: str, handler: Handler) -> None:
@@ -61,11 +65,23 @@ class FakeApi:
             return json_response({"message": "slow down"}, 429, {"Retry-After": "0"})
         if self.faults and self.seen[key] == 2:
             return Response("upstream unavailable", status=503)
+        if self.fault is not None and (answer := self.fault(request)) is not None:
+            return answer
+        return self.answer(request)
+
+    def answer(self, request: Request) -> Response:
+        """What the fake answers to `request`, without faults."""
         for pattern, handler in self.routes:
             match = pattern.match(request.path)
             if match:
                 return handler(request, match)
         return json_response({"message": "Not Found"}, 404)
+
+    def answer_for(self, request: Request, **args: Any) -> Response:
+        """What the fake answers to `request` with some query parameters replaced (e.g. an earlier page)."""
+        query = [(k, v) for k, v in request.args.items(multi=True) if k not in args] + list(args.items())
+        environ = EnvironBuilder(path=request.path, query_string=urlencode(query), base_url=request.host_url)
+        return self.answer(Request(environ.get_environ()))
 
 
 def link_page(request: Request, items: list[Any], server: HTTPServer) -> Response:
@@ -183,8 +199,8 @@ def fake_pagerduty(api: FakeApi) -> Fixture:
         settings={
             "api_url": api.server.url_for("/"),
             "token": "env:CONTRACT_TOKEN",
-            "page_size": 5,
-            "history_days": 30,
+            "page_size": 3,  # windows of 2 days hold about 5 incidents: two pages each
+            "history_days": 6,
             "window_days": 2,
         },
         mappings={"shop": {"service_id": "PSVC1"}},
@@ -224,8 +240,73 @@ def fake_jira(api: FakeApi) -> Fixture:
     )
 
 
+def og_ts(minutes: float) -> str:
+    return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def fake_opsgenie(api: FakeApi) -> Fixture:
+    """`/v2/alerts` and `/v1/incidents`: `query=teams:<name> [AND updatedAt>=<ms>]`, offset paging, `paging.next`.
+
+    The recorded examples repeat one id in both items; here every record gets its own id, and both example
+    shapes are used (a closed alert with its millisecond `report`, an open one without).
+    """
+    alert_examples = example("opsgenie-alerts")["data"]
+    incident_example = example("opsgenie-incidents")["data"][0]
+    teams = {"shop-oncall": "team-shop", "other-oncall": "team-other"}
+
+    def records(template: list[dict[str, Any]], n: int, team_of: Callable[[int], str], prefix: str) -> list[dict]:
+        items = []
+        for i in range(n):
+            item = copy.deepcopy(template[i % len(template)])
+            item.update(
+                id=f"{prefix}-{i:04d}",
+                tinyId=str(i),
+                createdAt=og_ts(i * 7),
+                updatedAt=og_ts(i * 7 + (30 if i % 3 else 3)),  # update order differs from creation order
+                responders=[{"type": "team", "id": teams[team_of(i)]}],
+            )
+            items.append(item)
+        return items
+
+    alerts = records(alert_examples, 9, lambda i: "other-oncall" if i in (4, 8) else "shop-oncall", "alert")
+    incidents = records([incident_example], 5, lambda i: "other-oncall" if i == 2 else "shop-oncall", "incident")
+
+    def listing(items: list[dict[str, Any]]) -> Callable[[Request, re.Match], Response]:
+        def handler(request: Request, m: re.Match) -> Response:
+            found = items
+            for term in re.split(r"\s+AND\s+", request.args.get("query", "").strip()):
+                if term.startswith("teams:"):
+                    team_id = teams.get(term.removeprefix("teams:"))
+                    found = [x for x in found if any(r["id"] == team_id for r in x["responders"])]
+                elif term.startswith("updatedAt>="):
+                    bound = datetime.fromtimestamp(int(term.removeprefix("updatedAt>=")) / 1000, UTC)
+                    found = [x for x in found if datetime.fromisoformat(x["updatedAt"]) >= bound]
+                elif term:
+                    return json_response({"message": f"Invalid query: {term}"}, 422)
+            sort, order = request.args.get("sort", "createdAt"), request.args.get("order", "desc")
+            found = sorted(found, key=lambda x: (x[sort], x["id"]), reverse=order == "desc")
+            offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 20))
+            paging = {"first": api.server.url_for(request.path)}
+            if offset + limit < len(found):
+                query = {**request.args.to_dict(), "offset": offset + limit, "limit": limit}
+                paging["next"] = f"{api.server.url_for(request.path)}?{urlencode(query)}"
+            body = {"data": found[offset : offset + limit], "paging": paging, "took": 0.01, "requestId": "r"}
+            return json_response(body, headers={"X-Paging-Next": paging["next"]} if "next" in paging else {})
+
+        return handler
+
+    api.route("/v2/alerts", listing(alerts))
+    api.route("/v1/incidents", listing(incidents))
+    return Fixture(
+        settings={"api_url": api.server.url_for("/"), "token": "env:CONTRACT_TOKEN", "page_size": 3},
+        mappings={"shop": {"team": "shop-oncall"}},
+        expected={"alerts": 7, "incidents": 4},
+    )
+
+
 FAKES: dict[str, Callable[[FakeApi], Fixture]] = {
     "github": fake_github,
     "pagerduty": fake_pagerduty,
     "jira": fake_jira,
+    "opsgenie": fake_opsgenie,
 }

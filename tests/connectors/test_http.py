@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import socket
+import struct
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Response
 
 from connectors.base import LinkHeaderPaginator
 from connectors.http import ConnectorError, HttpClient, HttpSettings
@@ -21,12 +25,38 @@ def client(server: HTTPServer, **kwargs) -> HttpClient:
 
 
 def test_429_with_retry_after_is_retried(httpserver: HTTPServer) -> None:
-    httpserver.expect_ordered_request("/x").respond_with_json({"m": "slow"}, status=429, headers={"Retry-After": "1"})
+    httpserver.expect_ordered_request("/x").respond_with_json({"m": "slow"}, status=429, headers={"Retry-After": "7"})
     httpserver.expect_ordered_request("/x").respond_with_json({"ok": True})
-    started = time.monotonic()
-    body, _ = client(httpserver).get_json("/x")
+    waits: list[float] = []
+    body, _ = client(httpserver, sleep=waits.append).get_json("/x")
     assert body == {"ok": True}
-    assert time.monotonic() - started >= 0.9  # the server's Retry-After was honoured
+    assert waits == [7]  # the server's Retry-After, not our backoff
+
+
+def test_backoff_is_exponential_with_jitter_when_no_header_says_how_long(httpserver: HTTPServer) -> None:
+    for _ in range(4):
+        httpserver.expect_ordered_request("/x").respond_with_data("busy", status=503)  # no Retry-After
+    httpserver.expect_ordered_request("/x").respond_with_json({"ok": 1})
+    factor = 0.5
+    settings = HttpSettings(backoff_factor=factor, backoff_max=60, retries=5)
+    waits: list[float] = []
+    http = HttpClient(httpserver.url_for("/"), settings=settings, sleep=waits.append)
+    assert http.get_json("/x")[0] == {"ok": 1}
+    assert len(waits) == 4, "every retry waits, the first one too"
+    for attempt, wait in enumerate(waits, start=1):
+        base = factor * 2 ** (attempt - 1)  # 0.5, 1, 2, 4
+        assert base <= wait < base + factor, f"retry {attempt} waited {wait}"
+    assert len({round(w - factor * 2**i, 6) for i, w in enumerate(waits)}) > 1, "no jitter"
+
+
+def test_backoff_is_capped(httpserver: HTTPServer) -> None:
+    for _ in range(3):
+        httpserver.expect_ordered_request("/x").respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request("/x").respond_with_json([])
+    waits: list[float] = []
+    settings = HttpSettings(backoff_factor=10, backoff_max=12, retries=5)
+    HttpClient(httpserver.url_for("/"), settings=settings, sleep=waits.append).get_json("/x")
+    assert waits[1:] == [12, 12]
 
 
 def test_403_secondary_rate_limit_with_retry_after(httpserver: HTTPServer) -> None:
@@ -46,6 +76,16 @@ def test_503_burst_then_success(httpserver: HTTPServer) -> None:
         httpserver.expect_ordered_request("/x").respond_with_data("busy", status=503)
     httpserver.expect_ordered_request("/x").respond_with_json({"ok": 1})
     assert client(httpserver).get_json("/x")[0] == {"ok": 1}
+
+
+def test_exhausted_rate_limit_on_429_waits_for_the_reset_without_burning_retries(httpserver: HTTPServer) -> None:
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 60)}
+    httpserver.expect_ordered_request("/x").respond_with_json({"message": "API rate limit exceeded"}, 429, headers)
+    httpserver.expect_ordered_request("/x").respond_with_json({"ok": 1})
+    waits: list[float] = []
+    assert client(httpserver, sleep=waits.append).get_json("/x")[0] == {"ok": 1}
+    assert len(waits) == 1 and 55 <= waits[0] <= 62  # one wait for the reset, no backoff retries before it
+    assert len(httpserver.log) == 2
 
 
 def test_github_rate_limit_reset_is_waited_for(httpserver: HTTPServer) -> None:
@@ -80,20 +120,92 @@ def test_malformed_page_then_good_page(httpserver: HTTPServer) -> None:
     assert client(httpserver, sleep=lambda s: None).get_json("/p")[0] == [{"id": 1}]
 
 
-def test_connection_reset_is_retried(httpserver: HTTPServer) -> None:
-    calls = {"n": 0}
+@contextmanager
+def scripted_server(*answers: Callable[[socket.socket], None]) -> Iterator[tuple[str, list[int]]]:
+    """A raw loopback HTTP server: the n-th connection is answered by `answers[n]` (the last one repeats).
 
-    def handler(request):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            # A response that promises more bytes than it sends: the connection drops mid-body.
-            return Response(b'[{"id": 1}', headers={"Content-Length": "500"}, status=200)
-        return Response(b'[{"id": 1}]', content_type="application/json")
+    pytest-httpserver cannot break a response half-way: werkzeug fixes a lying Content-Length.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    served = [0]
 
-    httpserver.expect_request("/r").respond_with_handler(handler)
-    body, _ = client(httpserver, sleep=lambda s: None).get_json("/r")
-    assert body == [{"id": 1}]
-    assert calls["n"] >= 2
+    def answer(conn: socket.socket, script: Callable[[socket.socket], None]) -> None:
+        with conn, suppress(OSError):  # OSError: the client gave up on this connection first
+            conn.recv(65536)
+            script(conn)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            script = answers[min(served[0], len(answers) - 1)]
+            served[0] += 1
+            # One thread per connection: a stalled answer must not hold up the client's retry.
+            threading.Thread(target=answer, args=(conn, script), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", served
+    finally:
+        listener.close()
+
+
+def ok(conn: socket.socket) -> None:
+    body = b'[{"id": 1}]'
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n")
+    conn.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def half_a_page(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+    conn.sendall(b'[{"id": 1}, {"id"')
+
+
+def reset_mid_body(conn: socket.socket) -> None:
+    half_a_page(conn)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST, not FIN
+
+
+def stall_mid_body(conn: socket.socket) -> None:
+    half_a_page(conn)
+    time.sleep(0.5)  # longer than the client's read timeout
+
+
+def stall_before_headers(conn: socket.socket) -> None:
+    time.sleep(0.5)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [reset_mid_body, stall_mid_body, stall_before_headers],
+    ids=["connection reset mid-body", "read timeout mid-body", "read timeout before headers"],
+)
+def test_broken_responses_are_retried(fault: Callable[[socket.socket], None], caplog) -> None:
+    settings = HttpSettings(backoff_factor=0.01, backoff_max=0.05, retries=3, read_timeout=0.2)
+    with scripted_server(fault, ok) as (url, served), caplog.at_level(logging.WARNING):
+        http = HttpClient(url, headers={"Authorization": f"Bearer {TOKEN}"}, settings=settings, sleep=lambda s: None)
+        assert http.get_json("/r", {"page": 2})[0] == [{"id": 1}]
+    assert served[0] == 2
+    assert "retry" in caplog.text and TOKEN not in caplog.text
+
+
+def test_a_body_that_keeps_breaking_fails_naming_the_url() -> None:
+    settings = HttpSettings(backoff_factor=0.01, retries=2)
+    broke = r"GET http://127\.0\.0\.1:\d+/r failed: the connection broke"
+    with scripted_server(reset_mid_body) as (url, served), pytest.raises(ConnectorError, match=broke) as info:
+        HttpClient(url, settings=settings, sleep=lambda s: None).get_json("/r", {"token": TOKEN})
+    assert TOKEN not in str(info.value)
+    assert served[0] == 3
+
+
+def test_absolute_urls_to_another_host_are_refused(httpserver: HTTPServer) -> None:
+    """Link headers and `paging.next` are followed only on the API's own host: the session carries the token."""
+    with pytest.raises(ConnectorError, match=r"refusing to follow http://elsewhere\.example/x"):
+        client(httpserver).get_json("http://elsewhere.example/x?page=2")
+    assert not httpserver.log
 
 
 def test_link_header_pagination_terminates(httpserver: HTTPServer) -> None:

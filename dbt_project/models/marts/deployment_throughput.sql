@@ -64,7 +64,8 @@ weekly_failed_attempts as (
         count(*) as failed_deployment_attempts
     from deployments
     cross join run_parameters
-    where deployments.is_production
+    where
+        deployments.is_production
         and deployments.status in ('failure', 'error')
     group by all
 
@@ -120,11 +121,14 @@ select
     100.0 * weekly_deployments.failed_deployments / nullif(weekly_deployments.deployments, 0) as change_failure_rate
 from service_weeks
 left join weekly_deployments
-    on service_weeks.service = weekly_deployments.service
-    and service_weeks.week_start = weekly_deployments.week_start
+    on
+        service_weeks.service = weekly_deployments.service
+        and service_weeks.week_start = weekly_deployments.week_start
 left join weekly_failed_attempts
-    on service_weeks.service = weekly_failed_attempts.service
-    and service_weeks.week_start = weekly_failed_attempts.week_start
+    on
+        service_weeks.service = weekly_failed_attempts.service
+        and service_weeks.week_start = weekly_failed_attempts.week_start
 left join weekly_changes
-    on service_weeks.service = weekly_changes.service
-    and service_weeks.week_start = weekly_changes.week_start
+    on
+        service_weeks.service = weekly_changes.service
+        and service_weeks.week_start = weekly_changes.week_start

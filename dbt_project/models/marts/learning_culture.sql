@@ -36,7 +36,8 @@ published_reviews_by_incident as (
 
     select distinct incident_id
     from reviews
-    where is_published
+    where
+        is_published
         and incident_id is not null
 
 ),
@@ -106,9 +107,10 @@ weekly_open_actions as (
         count(*) as open_actions
     from service_weeks
     inner join actions
-        on service_weeks.service = actions.service
-        and actions.created_at < service_weeks.period_end_at
-        and (actions.completed_at is null or actions.completed_at >= service_weeks.period_end_at)
+        on
+            service_weeks.service = actions.service
+            and actions.created_at < service_weeks.period_end_at
+            and (actions.completed_at is null or actions.completed_at >= service_weeks.period_end_at)
     group by service_weeks.service_week_id
 
 )
@@ -133,16 +135,20 @@ select
     cast(coalesce(weekly_open_actions.open_actions, 0) as integer) as open_actions
 from service_weeks
 left join weekly_incidents
-    on service_weeks.service = weekly_incidents.service
-    and service_weeks.week_start = weekly_incidents.week_start
+    on
+        service_weeks.service = weekly_incidents.service
+        and service_weeks.week_start = weekly_incidents.week_start
 left join weekly_reviews
-    on service_weeks.service = weekly_reviews.service
-    and service_weeks.week_start = weekly_reviews.week_start
+    on
+        service_weeks.service = weekly_reviews.service
+        and service_weeks.week_start = weekly_reviews.week_start
 left join weekly_actions_created
-    on service_weeks.service = weekly_actions_created.service
-    and service_weeks.week_start = weekly_actions_created.week_start
+    on
+        service_weeks.service = weekly_actions_created.service
+        and service_weeks.week_start = weekly_actions_created.week_start
 left join weekly_actions_completed
-    on service_weeks.service = weekly_actions_completed.service
-    and service_weeks.week_start = weekly_actions_completed.week_start
+    on
+        service_weeks.service = weekly_actions_completed.service
+        and service_weeks.week_start = weekly_actions_completed.week_start
 left join weekly_open_actions
     on service_weeks.service_week_id = weekly_open_actions.service_week_id

@@ -61,7 +61,8 @@ rate_values as (
     from period_measures
     inner join measures
         on period_measures.measure = measures.measure
-    where period_measures.period_kind = 'comparison'
+    where
+        period_measures.period_kind = 'comparison'
         and measures.aggregation = 'median of service rates'
         and period_measures.value is not null
     group by period_measures.operating_model, period_measures.measure
@@ -111,8 +112,9 @@ table_1 as (
     from measures
     cross join operating_models
     left join measured
-        on measures.measure = measured.measure
-        and operating_models.operating_model = measured.operating_model
+        on
+            measures.measure = measured.measure
+            and operating_models.operating_model = measured.operating_model
 
 )
 
@@ -136,12 +138,14 @@ select
 from table_1
 cross join run_parameters
 left join bands as playbook_bands
-    on playbook_bands.band_set = 'playbook'
-    and table_1.measure_kind = playbook_bands.measure_kind
-    and (playbook_bands.measure = '*' or playbook_bands.measure = table_1.measure)
-    and {{ band_matches('table_1.value', 'playbook_bands') }}
+    on
+        playbook_bands.band_set = 'playbook'
+        and table_1.measure_kind = playbook_bands.measure_kind
+        and (playbook_bands.measure = '*' or playbook_bands.measure = table_1.measure)
+        and {{ band_matches('table_1.value', 'playbook_bands') }}
 left join bands as dora_bands
-    on dora_bands.band_set = 'dora_2023'
-    and table_1.measure_kind = dora_bands.measure_kind
-    and (dora_bands.measure = '*' or dora_bands.measure = table_1.measure)
-    and {{ band_matches('table_1.value', 'dora_bands') }}
+    on
+        dora_bands.band_set = 'dora_2023'
+        and table_1.measure_kind = dora_bands.measure_kind
+        and (dora_bands.measure = '*' or dora_bands.measure = table_1.measure)
+        and {{ band_matches('table_1.value', 'dora_bands') }}

@@ -59,8 +59,9 @@ side_by_side as (
     inner join measures
         on before_migration.measure = measures.measure
     left join after_migration
-        on before_migration.migration_id = after_migration.migration_id
-        and before_migration.measure = after_migration.measure
+        on
+            before_migration.migration_id = after_migration.migration_id
+            and before_migration.measure = after_migration.measure
 
 )
 
@@ -86,12 +87,14 @@ select
     cast(side_by_side.display_order as integer) as display_order
 from side_by_side
 left join bands as before_bands
-    on before_bands.band_set = 'playbook'
-    and side_by_side.measure_kind = before_bands.measure_kind
-    and (before_bands.measure = '*' or before_bands.measure = side_by_side.measure)
-    and {{ band_matches('side_by_side.value_before', 'before_bands') }}
+    on
+        before_bands.band_set = 'playbook'
+        and side_by_side.measure_kind = before_bands.measure_kind
+        and (before_bands.measure = '*' or before_bands.measure = side_by_side.measure)
+        and {{ band_matches('side_by_side.value_before', 'before_bands') }}
 left join bands as after_bands
-    on after_bands.band_set = 'playbook'
-    and side_by_side.measure_kind = after_bands.measure_kind
-    and (after_bands.measure = '*' or after_bands.measure = side_by_side.measure)
-    and {{ band_matches('side_by_side.value_after', 'after_bands') }}
+    on
+        after_bands.band_set = 'playbook'
+        and side_by_side.measure_kind = after_bands.measure_kind
+        and (after_bands.measure = '*' or after_bands.measure = side_by_side.measure)
+        and {{ band_matches('side_by_side.value_after', 'after_bands') }}

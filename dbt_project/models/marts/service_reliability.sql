@@ -66,9 +66,10 @@ weekly_downtime as (
         ) as downtime_minutes
     from service_weeks
     inner join downtime_intervals
-        on service_weeks.service = downtime_intervals.service
-        and downtime_intervals.start_at < service_weeks.period_end_at
-        and downtime_intervals.end_at > service_weeks.week_start_at
+        on
+            service_weeks.service = downtime_intervals.service
+            and downtime_intervals.start_at < service_weeks.period_end_at
+            and downtime_intervals.end_at > service_weeks.week_start_at
     group by service_weeks.service_week_id
 
 ),
@@ -91,8 +92,9 @@ measured as (
     left join weekly_downtime
         on service_weeks.service_week_id = weekly_downtime.service_week_id
     left join weekly_incidents
-        on service_weeks.service = weekly_incidents.service
-        and service_weeks.week_start = weekly_incidents.week_start
+        on
+            service_weeks.service = weekly_incidents.service
+            and service_weeks.week_start = weekly_incidents.week_start
 
 )
 

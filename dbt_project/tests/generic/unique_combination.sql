@@ -1,4 +1,4 @@
-{#- The grain test: no two rows share the values of `columns` (nulls compare equal here). -#}
+{#- The grain of a model over several columns in one test: no two rows share their values, and none is null. -#}
 {% test unique_combination(model, columns) %}
 
 select
@@ -7,5 +7,8 @@ select
 from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
+    {%- for column in columns %}
+    or {{ column }} is null
+    {%- endfor %}
 
 {% endtest %}

@@ -57,7 +57,8 @@ timed_events as (
         triggered_at as event_at,
         time_to_restore_minutes / 60.0 as value_hours
     from incidents
-    where is_impacting
+    where
+        is_impacting
         and time_to_restore_minutes is not null
 
     union all
@@ -95,9 +96,10 @@ period_timed_events as (
         false as is_open_action
     from periods
     inner join timed_events
-        on periods.service = timed_events.service
-        and timed_events.event_at >= periods.start_at
-        and timed_events.event_at < periods.end_at
+        on
+            periods.service = timed_events.service
+            and timed_events.event_at >= periods.start_at
+            and timed_events.event_at < periods.end_at
 
 ),
 
@@ -112,9 +114,10 @@ open_actions_at_period_end as (
         true as is_open_action
     from periods
     inner join actions
-        on periods.service = actions.service
-        and actions.created_at < periods.end_at
-        and (actions.completed_at is null or actions.completed_at >= periods.end_at)
+        on
+            periods.service = actions.service
+            and actions.created_at < periods.end_at
+            and (actions.completed_at is null or actions.completed_at >= periods.end_at)
 
 )
 

@@ -61,10 +61,11 @@ period_deployments as (
         count(failed_deployments.deployment_id) as n_failed_deployments
     from periods
     left join deployments
-        on periods.service = deployments.service
-        and deployments.counts_as_deployment
-        and deployments.deployed_at >= periods.start_at
-        and deployments.deployed_at < periods.end_at
+        on
+            periods.service = deployments.service
+            and deployments.counts_as_deployment
+            and deployments.deployed_at >= periods.start_at
+            and deployments.deployed_at < periods.end_at
     left join failed_deployments
         on deployments.deployment_id = failed_deployments.deployment_id
     group by periods.period_id
@@ -83,9 +84,10 @@ period_downtime as (
         ), 0) as downtime_minutes
     from periods
     left join downtime_intervals
-        on periods.service = downtime_intervals.service
-        and downtime_intervals.start_at < periods.end_at
-        and downtime_intervals.end_at > periods.start_at
+        on
+            periods.service = downtime_intervals.service
+            and downtime_intervals.start_at < periods.end_at
+            and downtime_intervals.end_at > periods.start_at
     group by periods.period_id
 
 ),
@@ -99,11 +101,12 @@ period_incidents as (
     from periods
     cross join run_parameters
     left join incidents
-        on periods.service = incidents.service
-        and incidents.is_impacting
-        and not incidents.has_invalid_timeline
-        and incidents.triggered_at < periods.end_at
-        and coalesce(incidents.resolved_at, run_parameters.as_of_at) > periods.start_at
+        on
+            periods.service = incidents.service
+            and incidents.is_impacting
+            and not incidents.has_invalid_timeline
+            and incidents.triggered_at < periods.end_at
+            and coalesce(incidents.resolved_at, run_parameters.as_of_at) > periods.start_at
     group by periods.period_id
 
 ),
@@ -162,8 +165,9 @@ durations as (
         values ('deployment_lead_time'), ('time_to_restore'), ('time_to_generate_insights'), ('time_to_implement_actions')
     ) as duration_measures (measure)
     left join period_events
-        on periods.period_id = period_events.period_id
-        and duration_measures.measure = period_events.measure
+        on
+            periods.period_id = period_events.period_id
+            and duration_measures.measure = period_events.measure
     group by periods.period_id, duration_measures.measure
 
 ),

@@ -62,7 +62,8 @@ before_migration as (
         migrations.migrated_at as end_at
     from migrations
     cross join run_parameters
-    where migrations.previous_operating_model <> migrations.operating_model
+    where
+        migrations.previous_operating_model <> migrations.operating_model
         and migrations.migrated_at < run_parameters.as_of_at
 
 ),

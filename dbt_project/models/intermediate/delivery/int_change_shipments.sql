@@ -32,8 +32,9 @@ production_deployments as (
         mainline.mainline_position
     from deployments
     inner join mainline
-        on deployments.repo = mainline.repo
-        and deployments.sha = mainline.sha
+        on
+            deployments.repo = mainline.repo
+            and deployments.sha = mainline.sha
     where deployments.counts_as_deployment
 
 ),
@@ -70,7 +71,7 @@ shipped as (
         on changes.service = reach.service
         -- only deployments that raise the highest position ship anything
         and reach.reached_position > reach.previously_reached_position
-        and changes.mainline_position > 0
+        and changes.mainline_position > reach.previously_reached_position
         and changes.mainline_position <= reach.reached_position
 
 )

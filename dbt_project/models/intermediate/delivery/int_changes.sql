@@ -45,9 +45,11 @@ merged_pull_requests as (
         on pull_requests.repo = services.github_repo
     cross join run_parameters
     left join mainline
-        on pull_requests.repo = mainline.repo
-        and pull_requests.merge_commit_sha = mainline.sha
-    where pull_requests.merged_at < run_parameters.as_of_at
+        on
+            pull_requests.repo = mainline.repo
+            and pull_requests.merge_commit_sha = mainline.sha
+    where
+        pull_requests.merged_at < run_parameters.as_of_at
         and coalesce(pull_requests.base_ref, services.github_branch) = services.github_branch
 
 ),
@@ -64,8 +66,9 @@ commit_matches as (
         mainline.mainline_position
     from pull_commits
     inner join mainline
-        on pull_commits.repo = mainline.repo
-        and pull_commits.sha = mainline.sha
+        on
+            pull_commits.repo = mainline.repo
+            and pull_commits.sha = mainline.sha
 
     union
 
@@ -77,10 +80,11 @@ commit_matches as (
         mainline.mainline_position
     from pull_commits
     inner join mainline
-        on pull_commits.repo = mainline.repo
-        and pull_commits.authored_at = mainline.authored_at
-        and pull_commits.message = mainline.message
-        and coalesce(pull_commits.author_email, '') = coalesce(mainline.author_email, '')
+        on
+            pull_commits.repo = mainline.repo
+            and pull_commits.authored_at = mainline.authored_at
+            and pull_commits.message = mainline.message
+            and coalesce(pull_commits.author_email, '') = coalesce(mainline.author_email, '')
 
 ),
 
@@ -94,8 +98,9 @@ rebased_commits as (
         commit_matches.mainline_sha
     from commit_matches
     inner join merged_pull_requests
-        on commit_matches.repo = merged_pull_requests.repo
-        and commit_matches.pull_request_number = merged_pull_requests.pull_request_number
+        on
+            commit_matches.repo = merged_pull_requests.repo
+            and commit_matches.pull_request_number = merged_pull_requests.pull_request_number
     where commit_matches.mainline_position <= merged_pull_requests.mainline_position
     qualify row_number() over (
         partition by commit_matches.repo, commit_matches.pull_request_number, commit_matches.pull_commit_sha
@@ -171,14 +176,17 @@ pull_request_changes as (
         coalesce(pull_commit_summary.n_commits, 1) as n_commits
     from merged_pull_requests
     left join pull_commit_summary
-        on merged_pull_requests.repo = pull_commit_summary.repo
-        and merged_pull_requests.pull_request_number = pull_commit_summary.pull_request_number
+        on
+            merged_pull_requests.repo = pull_commit_summary.repo
+            and merged_pull_requests.pull_request_number = pull_commit_summary.pull_request_number
     left join rebase_summary
-        on merged_pull_requests.repo = rebase_summary.repo
-        and merged_pull_requests.pull_request_number = rebase_summary.pull_request_number
+        on
+            merged_pull_requests.repo = rebase_summary.repo
+            and merged_pull_requests.pull_request_number = rebase_summary.pull_request_number
     left join mainline
-        on merged_pull_requests.repo = mainline.repo
-        and merged_pull_requests.merge_commit_sha = mainline.sha
+        on
+            merged_pull_requests.repo = mainline.repo
+            and merged_pull_requests.merge_commit_sha = mainline.sha
 
 ),
 
@@ -202,9 +210,11 @@ direct_pushes as (
         on mainline.repo = services.github_repo
     cross join run_parameters
     left join pull_request_mainline_commits
-        on mainline.repo = pull_request_mainline_commits.repo
-        and mainline.sha = pull_request_mainline_commits.mainline_sha
-    where pull_request_mainline_commits.mainline_sha is null
+        on
+            mainline.repo = pull_request_mainline_commits.repo
+            and mainline.sha = pull_request_mainline_commits.mainline_sha
+    where
+        pull_request_mainline_commits.mainline_sha is null
         and mainline.committed_at < run_parameters.as_of_at
 
 )

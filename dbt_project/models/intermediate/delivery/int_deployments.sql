@@ -102,11 +102,12 @@ select
     operating_model_periods.operating_model
 from service_deployments
 left join operating_model_periods
-    on service_deployments.service = operating_model_periods.service
-    and coalesce(service_deployments.deployed_at, service_deployments.created_at)
-    >= operating_model_periods.valid_from_at
-    and (
-        coalesce(service_deployments.deployed_at, service_deployments.created_at)
-        < operating_model_periods.valid_to_at
-        or operating_model_periods.valid_to_at is null
-    )
+    on
+        service_deployments.service = operating_model_periods.service
+        and coalesce(service_deployments.deployed_at, service_deployments.created_at)
+        >= operating_model_periods.valid_from_at
+        and (
+            coalesce(service_deployments.deployed_at, service_deployments.created_at)
+            < operating_model_periods.valid_to_at
+            or operating_model_periods.valid_to_at is null
+        )

@@ -43,8 +43,9 @@ heads as (
         service_commits.sha
     from service_commits
     left join parent_links
-        on service_commits.repo = parent_links.repo
-        and service_commits.sha = parent_links.parent_sha
+        on
+            service_commits.repo = parent_links.repo
+            and service_commits.sha = parent_links.parent_sha
     where parent_links.parent_sha is null
     qualify row_number() over (
         partition by service_commits.repo
@@ -62,8 +63,9 @@ chain (repo, sha, first_parent_sha, depth) as (
         0 as depth
     from heads
     inner join service_commits
-        on heads.repo = service_commits.repo
-        and heads.sha = service_commits.sha
+        on
+            heads.repo = service_commits.repo
+            and heads.sha = service_commits.sha
 
     union all
 
@@ -74,8 +76,9 @@ chain (repo, sha, first_parent_sha, depth) as (
         chain.depth + 1 as depth
     from chain
     inner join service_commits
-        on chain.repo = service_commits.repo
-        and chain.first_parent_sha = service_commits.sha
+        on
+            chain.repo = service_commits.repo
+            and chain.first_parent_sha = service_commits.sha
 
 )
 
@@ -94,5 +97,6 @@ select
     service_commits.message
 from chain
 inner join service_commits
-    on chain.repo = service_commits.repo
-    and chain.sha = service_commits.sha
+    on
+        chain.repo = service_commits.repo
+        and chain.sha = service_commits.sha

@@ -110,9 +110,10 @@ select
     operating_model_periods.operating_model
 from measured
 left join operating_model_periods
-    on measured.service = operating_model_periods.service
-    and measured.measured_at >= operating_model_periods.valid_from_at
-    and (
-        measured.measured_at < operating_model_periods.valid_to_at
-        or operating_model_periods.valid_to_at is null
-    )
+    on
+        measured.service = operating_model_periods.service
+        and measured.measured_at >= operating_model_periods.valid_from_at
+        and (
+            measured.measured_at < operating_model_periods.valid_to_at
+            or operating_model_periods.valid_to_at is null
+        )

@@ -41,10 +41,11 @@ run_parameters as (
 
 link_field as (
 
-    select coalesce(
-        max(value) filter (where setting = 'jira_incident_link_field'),
-        'customfield_10042'
-    ) as field_name
+    select
+        coalesce(
+            max(value) filter (where setting = 'jira_incident_link_field'),
+            'customfield_10042'
+        ) as field_name
     from settings
 
 ),
@@ -129,9 +130,10 @@ select
     operating_model_periods.operating_model
 from measured
 left join operating_model_periods
-    on measured.service = operating_model_periods.service
-    and coalesce(measured.published_at, measured.created_at) >= operating_model_periods.valid_from_at
-    and (
-        coalesce(measured.published_at, measured.created_at) < operating_model_periods.valid_to_at
-        or operating_model_periods.valid_to_at is null
-    )
+    on
+        measured.service = operating_model_periods.service
+        and coalesce(measured.published_at, measured.created_at) >= operating_model_periods.valid_from_at
+        and (
+            coalesce(measured.published_at, measured.created_at) < operating_model_periods.valid_to_at
+            or operating_model_periods.valid_to_at is null
+        )

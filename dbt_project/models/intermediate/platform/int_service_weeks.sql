@@ -118,15 +118,17 @@ select
     (
         select operating_model_periods.operating_model
         from operating_model_periods
-        where operating_model_periods.service = clipped.service
+        where
+            operating_model_periods.service = clipped.service
             and operating_model_periods.valid_from_at < clipped.period_end_at
         order by operating_model_periods.valid_from_at desc
         limit 1
     ) as operating_model,
-    exists (
+    exists(
         select 1
         from operating_model_periods
-        where operating_model_periods.service = clipped.service
+        where
+            operating_model_periods.service = clipped.service
             and operating_model_periods.previous_operating_model is not null
             and operating_model_periods.previous_operating_model <> operating_model_periods.operating_model
             and operating_model_periods.valid_from_at > clipped.week_start_at

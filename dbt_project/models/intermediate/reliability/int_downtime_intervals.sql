@@ -25,7 +25,8 @@ intervals as (
         coalesce(incidents.resolved_at, run_parameters.as_of_at) as end_at
     from incidents
     cross join run_parameters
-    where incidents.is_impacting
+    where
+        incidents.is_impacting
         and not incidents.has_invalid_timeline
 
 ),

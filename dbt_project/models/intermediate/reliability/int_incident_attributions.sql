@@ -53,8 +53,9 @@ latest_deployment_before as (
         production_deployments.deployed_at
     from impacting_incidents
     asof inner join production_deployments
-        on impacting_incidents.service = production_deployments.service
-        and impacting_incidents.triggered_at >= production_deployments.deployed_at
+        on
+            impacting_incidents.service = production_deployments.service
+            and impacting_incidents.triggered_at >= production_deployments.deployed_at
 
 )
 
@@ -70,5 +71,6 @@ select
 from latest_deployment_before
 inner join services
     on latest_deployment_before.service = services.service
-where {{ hours_between('latest_deployment_before.deployed_at', 'latest_deployment_before.triggered_at') }}
+where
+    {{ hours_between('latest_deployment_before.deployed_at', 'latest_deployment_before.triggered_at') }}
     < services.attribution_window_hours

@@ -127,9 +127,10 @@ select
     operating_model_periods.operating_model
 from as_of_timeline
 left join operating_model_periods
-    on as_of_timeline.service = operating_model_periods.service
-    and as_of_timeline.triggered_at >= operating_model_periods.valid_from_at
-    and (
-        as_of_timeline.triggered_at < operating_model_periods.valid_to_at
-        or operating_model_periods.valid_to_at is null
-    )
+    on
+        as_of_timeline.service = operating_model_periods.service
+        and as_of_timeline.triggered_at >= operating_model_periods.valid_from_at
+        and (
+            as_of_timeline.triggered_at < operating_model_periods.valid_to_at
+            or operating_model_periods.valid_to_at is null
+        )

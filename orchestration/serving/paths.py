@@ -1,0 +1,37 @@
+"""Where the published artefacts live: beside the warehouse by default, or where OPMETRICS_SNAPSHOT says."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SNAPSHOT_ENV = "OPMETRICS_SNAPSHOT"
+DEFAULT_SNAPSHOT_NAME = "marts.duckdb"
+
+
+@dataclass(frozen=True)
+class ServingPaths:
+    """The snapshot file, the folder of its Parquet export and the HTML report, all in one folder."""
+
+    snapshot: Path
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.snapshot.parent / "parquet"
+
+    @property
+    def report(self) -> Path:
+        return self.snapshot.parent / "report.html"
+
+
+def serving_paths(warehouse: Path) -> ServingPaths:
+    """`marts.duckdb` beside the warehouse, unless OPMETRICS_SNAPSHOT names the snapshot file.
+
+    A relative OPMETRICS_SNAPSHOT is taken from the warehouse's folder, so the pair moves together.
+    """
+    override = os.environ.get(SNAPSHOT_ENV, "").strip()
+    if not override:
+        return ServingPaths(warehouse.parent / DEFAULT_SNAPSHOT_NAME)
+    path = Path(override).expanduser()
+    return ServingPaths(path if path.is_absolute() else (warehouse.parent / path).resolve())

@@ -1,0 +1,210 @@
+"""Publish the marts as a read-only snapshot (`marts.duckdb`) plus one Parquet file per mart.
+
+DuckDB lets one process write a file and blocks every other process meanwhile, so BI tools never open the working
+warehouse. Each good run copies the marts into a new file next to the snapshot and renames it over the old one: the
+rename is atomic on POSIX, so a reader opens either the whole old snapshot or the whole new one, never a half, and a
+reader that already has the old one open keeps reading it (it holds the old inode) until it reconnects.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+# BI tools often embed an older DuckDB than ours (2.x): files written with this setting open in DuckDB 1.5 and later.
+STORAGE_COMPATIBILITY_VERSION = "v1.5.0"
+# The BI-facing contract: dbt puts every mart and dim in this schema; raw_*, staging, intermediate, seeds and any
+# quarantine schema stay in the working warehouse.
+PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts",)
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    """The dbt description of a table and of its columns, written into the snapshot as comments."""
+
+    description: str = ""
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    """What one publish wrote."""
+
+    snapshot: Path
+    row_counts: Mapping[str, int]  # "marts.fct_deployments" -> rows
+    parquet_files: tuple[Path, ...]
+    size_bytes: int
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier in double quotes, so any table or column name is safe to splice into a statement."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def published_tables(warehouse: Path, schemas: Sequence[str] = PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
+    """The (schema, table) pairs of the warehouse that a snapshot holds: every table and view of `schemas`."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?::varchar[])) order by 1, 2",
+            [list(schemas)],
+        ).fetchall()
+    finally:
+        con.close()
+    return [(schema, table) for schema, table in rows]
+
+
+def publish_snapshot(
+    warehouse: Path,
+    snapshot: Path,
+    tables: Sequence[tuple[str, str]] | None = None,
+    parquet_dir: Path | None = None,
+    docs: Mapping[tuple[str, str], TableDoc] | None = None,
+) -> PublishedSnapshot:
+    """Copy `tables` (default: every table of the published schemas) of `warehouse` into `snapshot`, atomically.
+
+    The copy is built in a temporary file in the snapshot's folder (the same file system, so the final rename is
+    atomic), checkpointed, fsynced and only then renamed over the old snapshot. Parquet files (one per table, in
+    `parquet_dir/<schema>/<table>.parquet`) are exported from the same copy before the rename, then each is renamed
+    into place. Any error before the rename leaves the old snapshot and Parquet files exactly as they were.
+    """
+    warehouse, snapshot = Path(warehouse).resolve(), Path(snapshot).resolve()
+    if warehouse == snapshot:
+        raise ValueError(f"the snapshot must not be the warehouse itself: {snapshot}")
+    if not warehouse.is_file():
+        raise FileNotFoundError(f"warehouse not found: {warehouse}")
+    selected = list(tables) if tables is not None else published_tables(warehouse)
+    if not selected:
+        raise ValueError(f"nothing to publish: no tables in schemas {', '.join(PUBLISHED_SCHEMAS)} of {warehouse}")
+
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    # Hidden names, so a BI tool browsing the folder does not offer a half-written file.
+    tmp = snapshot.with_name(f".{snapshot.name}.{token}.tmp")
+    tmp_parquet = parquet_dir.with_name(f".{parquet_dir.name}.{token}.tmp") if parquet_dir else None
+    try:
+        row_counts, exported = _build(warehouse, tmp, selected, tmp_parquet, docs or {})
+        _fsync(tmp)
+        # A WAL left beside the snapshot by some process that opened it read-write would be replayed against the
+        # new file; the snapshot is read-only by contract, so a stale one is garbage.
+        with suppress(FileNotFoundError):
+            os.remove(f"{snapshot}.wal")
+        os.replace(tmp, snapshot)
+        _fsync_dir(snapshot.parent)
+    except BaseException:
+        _remove(tmp, Path(f"{tmp}.wal"))
+        if tmp_parquet is not None:
+            _remove_tree(tmp_parquet)
+        raise
+    parquet_files = _swap_parquet(tmp_parquet, parquet_dir, exported) if parquet_dir and tmp_parquet else ()
+    return PublishedSnapshot(snapshot, row_counts, parquet_files, snapshot.stat().st_size)
+
+
+def _build(
+    warehouse: Path,
+    tmp: Path,
+    tables: Sequence[tuple[str, str]],
+    tmp_parquet: Path | None,
+    docs: Mapping[tuple[str, str], TableDoc],
+) -> tuple[dict[str, int], list[Path]]:
+    """Write the snapshot's content into `tmp` (and Parquet files into `tmp_parquet`); returns row counts."""
+    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION})
+    row_counts: dict[str, int] = {}
+    exported: list[Path] = []
+    try:
+        con.execute(f"attach {_quote_literal(str(warehouse))} as source_warehouse (read_only)")
+        for schema, table in tables:
+            target = f"{quote_ident(schema)}.{quote_ident(table)}"
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.execute(f"create table {target} as select * from source_warehouse.{target}")
+            row_counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+            _comment(con, schema, table, docs.get((schema, table)))
+        con.execute("detach source_warehouse")
+        if tmp_parquet is not None:
+            for schema, table in tables:
+                folder = tmp_parquet / schema
+                folder.mkdir(parents=True, exist_ok=True)
+                file = folder / f"{table}.parquet"
+                exported.append(file)
+                con.execute(
+                    f"copy {quote_ident(schema)}.{quote_ident(table)} to {_quote_literal(str(file))} "
+                    "(format parquet, compression zstd)"
+                )
+        # Everything into the main file, so no WAL has to travel with it.
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return row_counts, exported
+
+
+def _comment(con: duckdb.DuckDBPyConnection, schema: str, table: str, doc: TableDoc | None) -> None:
+    """The dbt descriptions as table and column comments: DBeaver, Metabase and `duckdb_columns()` show them."""
+    if doc is None:
+        return
+    target = f"{quote_ident(schema)}.{quote_ident(table)}"
+    if doc.description:
+        con.execute(f"comment on table {target} is {_quote_literal(doc.description)}")
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]
+        ).fetchall()
+    }
+    for column, text in doc.columns.items():
+        if column in present and text:
+            con.execute(f"comment on column {target}.{quote_ident(column)} is {_quote_literal(text)}")
+
+
+def _swap_parquet(tmp_parquet: Path, parquet_dir: Path, exported: Sequence[Path]) -> tuple[Path, ...]:
+    """Rename each new Parquet file over the old one (each rename is atomic) and drop files of tables now gone."""
+    placed: list[Path] = []
+    for file in exported:
+        final = parquet_dir / file.relative_to(tmp_parquet)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, final)
+        placed.append(final)
+    keep = set(placed)
+    for stale in parquet_dir.glob("*/*.parquet"):
+        if stale not in keep:
+            stale.unlink(missing_ok=True)
+    _remove_tree(tmp_parquet)
+    return tuple(placed)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    with suppress(OSError):
+        _fsync(path)
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        with suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _remove_tree(folder: Path) -> None:
+    if not folder.exists():
+        return
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    folder.rmdir()

@@ -1,0 +1,574 @@
+"""`report.html`: the comparison for people who would rather look than read, in one file that opens offline.
+
+Plotly draws the charts; plotly.js is inlined once in the page, so the file needs no CDN and no network. The report
+reads only the published marts (the snapshot, or a warehouse's `marts` schema) and writes nothing but its own file.
+Its content: Table 1 side by side with figures, bands and sample sizes; weekly trends per operating model for each
+measure; before/after charts for services that changed operating model; services sorted by distance from their
+availability target.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+from plotly.subplots import make_subplots
+
+from orchestration.serving.comparison import (
+    MODEL_LABELS,
+    MODELS,
+    OPS,
+    PLAYBOOK,
+    YBIYRI,
+    Table1,
+    format_value,
+    load_table_1,
+    measure_label,
+)
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+COLOURS = {YBIYRI: "#0072B2", OPS: "#E69F00"}
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What `write_report` wrote."""
+
+    path: Path
+    charts: int
+    size_bytes: int
+
+
+# Each measure's weekly series per operating model. Rates: the median across the services in the model that week
+# (as the comparison takes them); durations: the pooled median of the week's events. Event weeks are ISO weeks in
+# UTC; the weekly marts' weeks are in the configured time zone (the same unless `timezone` is set otherwise).
+WEEKLY_TRENDS_SQL = """
+with rates as (
+    select week_start, operating_model, 'deployment_frequency' as measure,
+           median(deployments) as value, count(*) as n
+    from marts.deployment_throughput group by all
+    union all
+    select week_start, operating_model, 'availability_level', median(availability_pct), count(*)
+    from marts.service_reliability group by all
+    union all
+    -- pooled over the model's deployments of the week: a service's weekly rate rests on one or two deployments
+    select week_start, operating_model, 'change_failure_rate',
+           100 * sum(failed_deployments) / sum(deployments), sum(deployments)
+    from marts.deployment_throughput group by all having sum(deployments) > 0
+),
+events as (
+    select date_trunc('week', deployed_at)::date as week_start, operating_model,
+           'deployment_lead_time' as measure, deployment_lead_time_hours as hours
+    from marts.fct_changes where is_shipped and deployment_lead_time_hours > 0
+    union all
+    select date_trunc('week', triggered_at)::date, operating_model, 'time_to_restore', time_to_restore_minutes / 60
+    from marts.fct_incidents where is_impacting and time_to_restore_minutes > 0
+    union all
+    select date_trunc('week', published_at)::date, operating_model, 'time_to_generate_insights',
+           time_to_generate_insights_hours
+    from marts.fct_incident_reviews where is_published and time_to_generate_insights_hours > 0
+    union all
+    select date_trunc('week', completed_at)::date, operating_model, 'time_to_implement_actions',
+           time_to_implement_actions_days * 24
+    from marts.fct_improvement_actions where not is_open and time_to_implement_actions_days > 0
+),
+weekly as (
+    select * from rates
+    union all
+    select week_start, operating_model, measure, quantile_cont(hours, 0.5), count(*) from events group by all
+)
+select week_start, operating_model, measure, value, n
+from weekly
+-- complete weeks only: the week holding the as-of date is measured up to it and would look like a slump
+where week_start + interval 7 day <= (select coalesce(max(as_of), date '9999-12-31')
+                                     from marts.operating_model_comparison)
+order by measure, operating_model, week_start
+"""
+
+# Availability over the whole weeks that start inside the comparison window, per service, furthest below target first.
+SERVICES_FROM_TARGET_SQL = """
+with window_ as (
+    select min(window_start) as window_start, max(window_end) as window_end from marts.operating_model_comparison
+),
+weeks as (
+    select r.*
+    from marts.service_reliability as r, window_ as w
+    where r.week_start >= w.window_start and r.week_start + interval 7 day <= w.window_end
+),
+per_service as (
+    select service,
+           100 * (1 - sum(downtime_minutes) / nullif(sum(period_minutes), 0)) as availability_pct,
+           sum(downtime_minutes) as downtime_minutes,
+           sum(tolerable_downtime_minutes) as tolerable_downtime_minutes,
+           count(*) filter (where target_met) as weeks_target_met,
+           count(*) as weeks,
+           sum(impacting_incidents) as impacting_incidents
+    from weeks group by service
+)
+select s.service, s.team, s.current_operating_model, s.availability_target,
+       p.availability_pct,
+       p.availability_pct - s.availability_target as distance_from_target_pp,
+       p.downtime_minutes, p.tolerable_downtime_minutes,
+       100 * p.downtime_minutes / nullif(p.tolerable_downtime_minutes, 0) as error_budget_used_pct,
+       p.weeks_target_met, p.weeks, p.impacting_incidents
+from marts.dim_services as s
+left join per_service as p using (service)
+order by distance_from_target_pp asc nulls last, s.service
+"""
+
+MIGRATIONS_SQL = """
+select migration_id, service, migrated_at, from_operating_model, to_operating_model, measure, unit,
+       value_before, value_after, band_before, band_after, n_events_before, n_events_after,
+       before_days, after_days, display_order
+from marts.operating_model_migrations
+order by migrated_at, service, display_order
+"""
+
+MIGRATION_TIMELINE_SQL = """
+select d.service, d.week_start, d.operating_model, d.deployments,
+       d.median_deployment_lead_time_hours, r.availability_pct, r.availability_target
+from marts.deployment_throughput as d
+join marts.service_reliability as r using (service, week_start)
+where d.service in (select service from marts.operating_model_migrations)
+order by d.service, d.week_start
+"""
+
+
+class _Charts:
+    """Collects figures as HTML fragments with stable ids, so the same data gives the same file."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, fig: go.Figure, name: str, height: int, title: str | None = None) -> str:
+        self.count += 1
+        fig.update_layout(
+            height=height,
+            template="plotly_white",
+            font={"family": FONT, "size": 12},
+            margin={"l": 60, "r": 20, "t": 50, "b": 40},
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
+        )
+        div = fig.to_html(
+            full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=f"chart-{self.count}-{name}"
+        )
+        # Titles live in the page, not in the figure, where plotly would draw them under the legend.
+        caption = f"<figcaption>{html.escape(title)}</figcaption>" if title else ""
+        return f'<figure class="chart" data-chart="{html.escape(name)}">{caption}{div}</figure>'
+
+
+# Hour axes on a log scale, labelled in the units people think in.
+HOUR_TICKS = {
+    0.25: "15 min",
+    0.5: "30 min",
+    1: "1 h",
+    2: "2 h",
+    4: "4 h",
+    8: "8 h",
+    24: "1 d",
+    48: "2 d",
+    168: "1 w",
+    336: "2 w",
+    720: "30 d",
+    1440: "60 d",
+    2160: "90 d",
+    4320: "180 d",
+}
+
+
+def _hour_axis(fig: go.Figure, **where: int) -> None:
+    fig.update_yaxes(type="log", tickvals=list(HOUR_TICKS), ticktext=list(HOUR_TICKS.values()), **where)
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _model_label(model: str | None) -> str:
+    return MODEL_LABELS.get(model or "", model or "-")
+
+
+def _table_1_html(table: Table1) -> str:
+    if not table.measures:
+        return '<p class="empty">operating_model_comparison is empty: no run has produced the comparison yet.</p>'
+    head = "".join(f'<th colspan="2" class="model-{m}">{_esc(MODEL_LABELS[m])}</th>' for m in MODELS)
+    sub = "".join("<th>our figure</th><th>playbook</th>" for _ in MODELS)
+    rows = []
+    for measure in table.measures:
+        cells = [f'<th scope="row">{_esc(measure_label(measure))}</th>']
+        for model in MODELS:
+            cell = table.cell(measure, model)
+            if cell is None or cell.value is None:
+                figure = '<span class="value">-</span>'
+            else:
+                figure = f'<span class="value">{_esc(format_value(cell.value, cell.unit))}</span>'
+            detail = []
+            if cell is not None:
+                if cell.band:
+                    figure += f' <span class="band">{_esc(cell.band)}</span>'
+                if cell.p85 is not None:
+                    detail.append(f"p85 {format_value(cell.p85, cell.unit)}")
+                detail.append(f"n={cell.n_events} from {cell.n_services} services")
+                if cell.dora_band:
+                    detail.append(f"DORA {cell.dora_band}")
+                if cell.band_confidence == "low":
+                    detail.append("low confidence")
+            cells.append(f'<td>{figure}<div class="detail">{_esc(", ".join(detail))}</div></td>')
+            cells.append(f'<td class="playbook">{_esc(PLAYBOOK.get((measure, model), "-"))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<table class="table1"><thead><tr><th rowspan="2">measure</th>'
+        + head
+        + "</tr><tr>"
+        + sub
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _grid(n: int, cols: int = 2) -> tuple[int, int]:
+    return (n + cols - 1) // cols, cols
+
+
+def _table_1_chart(table: Table1, charts: _Charts) -> str:
+    """Each measure's median per model as a bar, the 85th percentile as a whisker, band and n as labels."""
+    measures = [m for m in table.measures if any(table.cell(m, model) for model in MODELS)]
+    if not measures:
+        return ""
+    rows, cols = _grid(len(measures))
+    titles = [f"{measure_label(m)} ({(table.cell(m, YBIYRI) or table.cell(m, OPS)).unit})" for m in measures]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.09, horizontal_spacing=0.12)
+    for i, measure in enumerate(measures):
+        row, col = i // cols + 1, i % cols + 1
+        for model in MODELS:
+            cell = table.cell(measure, model)
+            if cell is None:
+                continue
+            whisker = (cell.p85 - cell.value) if cell.p85 is not None and cell.value is not None else None
+            label = f"{format_value(cell.value, cell.unit)}<br>{cell.band or ''} n={cell.n_events}"
+            fig.add_trace(
+                go.Bar(
+                    x=[cell.value],
+                    y=[MODEL_LABELS[model]],
+                    orientation="h",
+                    name=MODEL_LABELS[model],
+                    legendgroup=model,
+                    showlegend=i == 0,
+                    marker_color=COLOURS[model],
+                    error_x={"type": "data", "array": [whisker], "arrayminus": [0], "visible": whisker is not None},
+                    text=[label],
+                    textposition="auto",
+                    hovertemplate=(
+                        f"{MODEL_LABELS[model]}<br>median %{{x:.3g}} {cell.unit}<br>"
+                        f"p85 {cell.p85 if cell.p85 is not None else '-'}<br>band {cell.band or '-'}<br>"
+                        f"n={cell.n_events} events, {cell.n_services} services<extra></extra>"
+                    ),
+                ),
+                row=row,
+                col=col,
+            )
+        # YBIYRI on top, as in the table; no tick labels, the legend and the colours name the models.
+        fig.update_yaxes(showticklabels=False, autorange="reversed", row=row, col=col)
+        if measure == "availability_level":
+            # Every availability sits in the high 90s: from zero, the bars would all look full.
+            lows = [c.value for m in MODELS if (c := table.cell(measure, m)) and c.value is not None]
+            if lows:
+                fig.update_xaxes(range=[max(0.0, min(lows) - 1.0), 100.0], row=row, col=col)
+    fig.update_layout(barmode="group", bargap=0.25)
+    return charts.html(fig, "table-1", height=220 * rows + 80, title="Medians (bars) and 85th percentiles (whiskers)")
+
+
+def _trend_charts(trends: pd.DataFrame, measures: Sequence[str], units: dict[str, str], charts: _Charts) -> str:
+    parts = []
+    for measure in measures:
+        series = trends[trends["measure"] == measure]
+        if series.empty:
+            continue
+        fig = go.Figure()
+        for model in MODELS:
+            line = series[series["operating_model"] == model]
+            if line.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=line["week_start"],
+                    y=line["value"],
+                    customdata=line["n"],
+                    mode="lines+markers",
+                    name=MODEL_LABELS[model],
+                    line={"color": COLOURS[model], "width": 2},
+                    marker={"size": 4},
+                    hovertemplate="week of %{x|%Y-%m-%d}: %{y:.3g}<br>n=%{customdata}<extra>"
+                    + MODEL_LABELS[model]
+                    + "</extra>",
+                )
+            )
+        unit = units.get(measure, "")
+        fig.update_yaxes(title_text=unit)
+        if unit == "hours":
+            _hour_axis(fig)
+        parts.append(charts.html(fig, f"trend-{measure}", height=320, title=f"{measure_label(measure)} per week"))
+    if not parts:
+        return '<p class="empty">No weekly data yet.</p>'
+    return '<div class="grid">' + "".join(parts) + "</div>"
+
+
+def _migration_bars(migrations: pd.DataFrame, charts: _Charts) -> str:
+    """Per measure, each migrated service's value before and after its change, coloured by operating model."""
+    measures = list(dict.fromkeys(migrations.sort_values("display_order")["measure"]))
+    rows, cols = _grid(len(measures))
+    units = dict(zip(migrations["measure"], migrations["unit"], strict=False))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"{measure_label(m)} ({units[m]})" for m in measures],
+        vertical_spacing=0.1,
+        horizontal_spacing=0.1,
+    )
+    for i, measure in enumerate(measures):
+        row, col = i // cols + 1, i % cols + 1
+        data = migrations[migrations["measure"] == measure]
+        labels = [f"{s}<br>{m:%Y-%m-%d}" for s, m in zip(data["service"], data["migrated_at"], strict=True)]
+        for side, model_col, pattern in (("before", "from_operating_model", "/"), ("after", "to_operating_model", "")):
+            fig.add_trace(
+                go.Bar(
+                    x=labels,
+                    y=data[f"value_{side}"],
+                    name=side,
+                    legendgroup=side,
+                    text=[format_value(v, units[measure]) if pd.notna(v) else "" for v in data[f"value_{side}"]],
+                    textposition="outside",
+                    cliponaxis=False,
+                    showlegend=i == 0,
+                    marker={
+                        "color": [COLOURS.get(m, "#999999") for m in data[model_col]],
+                        "pattern": {"shape": pattern},
+                    },
+                    customdata=list(
+                        zip(
+                            data[model_col].map(_model_label),
+                            data[f"band_{side}"].fillna("-"),
+                            data[f"n_events_{side}"],
+                            strict=True,
+                        )
+                    ),
+                    hovertemplate=f"{side}: %{{y:.3g}} {units[measure]}<br>%{{customdata[0]}}<br>"
+                    "band %{customdata[1]}, n=%{customdata[2]}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+    fig.update_layout(barmode="group")
+    return charts.html(fig, "migrations-before-after", height=240 * rows + 80, title="Before and after, per measure")
+
+
+def _migration_timeline(service: str, migrated: Sequence[datetime], weeks: pd.DataFrame, charts: _Charts) -> str:
+    """One migrated service's weekly history with its change(s) of operating model marked."""
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=["Deployments per week", "Median deployment lead time (hours)", "Availability (%)"],
+    )
+    for model in MODELS:
+        part = weeks[weeks["operating_model"] == model]
+        if part.empty:
+            continue
+        style = {"name": MODEL_LABELS[model], "legendgroup": model, "marker_color": COLOURS[model]}
+        fig.add_trace(go.Bar(x=part["week_start"], y=part["deployments"], **style), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=part["week_start"],
+                y=part["median_deployment_lead_time_hours"],
+                mode="markers",
+                showlegend=False,
+                **style,
+            ),
+            row=2,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(x=part["week_start"], y=part["availability_pct"], mode="markers", showlegend=False, **style),
+            row=3,
+            col=1,
+        )
+    if not weeks.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=weeks["week_start"],
+                y=weeks["availability_target"],
+                mode="lines",
+                name="availability target",
+                line={"color": "#555555", "dash": "dot", "width": 1},
+            ),
+            row=3,
+            col=1,
+        )
+    for moment in migrated:
+        for row in (1, 2, 3):
+            fig.add_vline(x=moment, line={"color": "#333333", "dash": "dash", "width": 1}, row=row, col=1)
+    _hour_axis(fig, row=2, col=1)
+    return charts.html(
+        fig, f"migration-{service}", height=580, title=f"{service}: weekly history across its change of operating model"
+    )
+
+
+def _services_table(services: pd.DataFrame) -> str:
+    if services.empty:
+        return '<p class="empty">No services.</p>'
+    head = (
+        "<tr><th>service</th><th>team</th><th>operating model now</th><th>target</th><th>availability</th>"
+        "<th>distance from target</th><th>downtime / allowed</th><th>error budget used</th>"
+        "<th>weeks on target</th><th>impacting incidents</th></tr>"
+    )
+    rows = []
+    for r in services.itertuples(index=False):
+        measured = pd.notna(r.availability_pct)
+        distance = r.distance_from_target_pp
+        status = "miss" if measured and distance < 0 else ("meet" if measured else "")
+
+        def minutes(value: float) -> str:
+            return f"{value:,.0f} min" if pd.notna(value) else "-"
+
+        rows.append(
+            f'<tr class="{status}"><td>{_esc(r.service)}</td><td>{_esc(r.team)}</td>'
+            f'<td><span class="dot" style="background:{COLOURS.get(r.current_operating_model, "#999")}"></span>'
+            f"{_esc(_model_label(r.current_operating_model))}</td>"
+            f"<td>{r.availability_target:.2f}%</td>"
+            f"<td>{f'{r.availability_pct:.3f}%' if measured else '-'}</td>"
+            f"<td class=num>{f'{distance:+.3f} pp' if measured else '-'}</td>"
+            f"<td>{minutes(r.downtime_minutes)} / {minutes(r.tolerable_downtime_minutes)}</td>"
+            f"<td class=num>{f'{r.error_budget_used_pct:,.0f}%' if pd.notna(r.error_budget_used_pct) else '-'}</td>"
+            f"<td class=num>{f'{r.weeks_target_met:.0f} of {r.weeks:.0f}' if measured else '-'}</td>"
+            f"<td class=num>{f'{r.impacting_incidents:.0f}' if measured else '-'}</td></tr>"
+        )
+    return f'<table class="services"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+STYLE = """
+body { font-family: %(font)s; color: #1f2328; margin: 0; background: #f6f8fa; }
+main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+h1 { margin-bottom: 4px; } h2 { margin-top: 40px; border-bottom: 1px solid #d0d7de; padding-bottom: 6px; }
+.lede { color: #57606a; margin-top: 0; }
+table { border-collapse: collapse; width: 100%%; font-size: 14px; }
+th, td { border-bottom: 1px solid #d0d7de; padding: 6px 8px; text-align: left; vertical-align: top; }
+thead th { background: #f6f8fa; }
+.table1 .value { font-size: 16px; font-weight: 600; }
+.table1 .band { display: inline-block; padding: 1px 6px; border-radius: 10px; background: #ddf4ff; font-size: 12px; }
+.table1 .detail { color: #57606a; font-size: 12px; }
+.table1 .playbook { color: #57606a; font-style: italic; }
+th.model-you_build_it_you_run_it { border-top: 4px solid #0072B2; }
+th.model-ops_run_it { border-top: 4px solid #E69F00; }
+.services td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.services tr.miss td:nth-child(6) { color: #cf222e; font-weight: 600; }
+.services tr.meet td:nth-child(6) { color: #1a7f37; }
+.dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 6px; }
+/* auto-fill, not auto-fit: the columns have their final width before the first chart is drawn into them */
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 8px 24px; }
+figure.chart { margin: 0; min-width: 0; }
+.empty { color: #57606a; font-style: italic; }
+footer { margin-top: 48px; color: #57606a; font-size: 12px; }
+figcaption { font-weight: 600; margin: 16px 0 0; }
+.services td { white-space: nowrap; }
+""" % {"font": FONT}  # noqa: UP031 (the CSS is full of braces)
+
+
+def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
+    """The whole report page for the marts `con` can read, and how many charts it holds."""
+    con.execute("set TimeZone = 'UTC'")  # event weeks in UTC whatever the machine's zone
+    table = load_table_1(con)
+    trends = con.execute(WEEKLY_TRENDS_SQL).df()
+    services = con.execute(SERVICES_FROM_TARGET_SQL).df()
+    migrations = con.execute(MIGRATIONS_SQL).df()
+    timelines = con.execute(MIGRATION_TIMELINE_SQL).df()
+    charts = _Charts()
+
+    units = {m: (table.cell(m, YBIYRI) or table.cell(m, OPS)).unit for m in table.measures}
+    measures = list(table.measures) or sorted(set(trends["measure"]))
+    window = f"{table.window_start} to {table.window_end}" if table.window_start else "-"
+    body = [
+        "<h1>Operating models compared</h1>",
+        f'<p class="lede">You Build It You Run It against Ops Run It, from this organisation\'s own data. '
+        f"Window {_esc(window)}, as of {_esc(table.as_of or '-')}.</p>",
+        "<h2>Table 1, side by side</h2>",
+        '<p class="lede">Rates (deployment frequency, availability, change failure rate) are the median of the '
+        "services' own figures; durations are the pooled median of every event. p85 is the 85th percentile; n counts "
+        "the events behind each figure. The playbook's expectation is in italics.</p>",
+        _table_1_html(table),
+        _table_1_chart(table, charts),
+        "<h2>Weekly trends per operating model</h2>",
+        '<p class="lede">Complete weeks only. Deployment frequency and availability: median across the services in '
+        "the model that week; change failure rate: over all the model's deployments that week; durations: median "
+        "of the week's events (log scale). Hover for n.</p>",
+        _trend_charts(trends, measures, units, charts),
+        "<h2>Services that changed operating model</h2>",
+    ]
+    if migrations.empty:
+        body.append('<p class="empty">No service changed operating model.</p>')
+    else:
+        body.append(
+            '<p class="lede">Each service\'s own figures over the period before its change (hatched) and after it, '
+            "coloured by the operating model in effect.</p>"
+        )
+        body.append(_migration_bars(migrations, charts))
+        firsts = migrations.drop_duplicates("migration_id")
+        for service in dict.fromkeys(firsts["service"]):
+            moments = [m.to_pydatetime() for m in firsts[firsts["service"] == service]["migrated_at"]]
+            body.append(_migration_timeline(service, moments, timelines[timelines["service"] == service], charts))
+    body += [
+        "<h2>Services by distance from their availability target</h2>",
+        '<p class="lede">Availability over the whole weeks that start in the comparison window; furthest below target '
+        "first. Error budget used: downtime as a share of what the target allows.</p>",
+        _services_table(services),
+        "<footer>Generated by opmetrics from the published marts (<code>marts.duckdb</code>). "
+        "Definitions: docs/bi.md.</footer>",
+    ]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="opmetrics-charts" content="{charts.count}">'
+        f"<title>opmetrics: operating models compared, as of {_esc(table.as_of or '-')}</title>"
+        f"<style>{STYLE}</style>"
+        # plotly.js inlined once: the page works from a file, offline, with no CDN.
+        f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>'
+        "</head><body><main>" + "\n".join(body) + "</main>"
+        # Charts are drawn as the page parses; once its layout is final, fit each to its box.
+        "<script>window.addEventListener('load', function () {"
+        " document.querySelectorAll('.plotly-graph-div').forEach(function (d) { Plotly.Plots.resize(d); }); });"
+        "</script></body></html>\n"
+    )
+    return page, charts.count
+
+
+def write_report(source: Path, output: Path) -> ReportSummary:
+    """Render the report from `source` (the snapshot, or any DuckDB file with the marts) into `output`.
+
+    `source` is opened read-only; `output` is written to a temporary file and renamed, so a browser refreshing the
+    page never reads half of it.
+    """
+    con = duckdb.connect(str(source), read_only=True)
+    try:
+        page, count = render_report(con)
+    finally:
+        con.close()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ReportSummary(output, count, output.stat().st_size)

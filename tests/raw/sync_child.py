@@ -1,0 +1,54 @@
+"""Sync every configured source into a warehouse, optionally killing itself with SIGKILL in the middle of a page.
+
+    python -m tests.raw.sync_child CONFIG WAREHOUSE [KILL_AT_PAGE]
+
+With KILL_AT_PAGE = n, the process kills itself right after the n-th page's rows were inserted and before its
+transaction commits: the hardest moment to die, deterministic because pages come in a fixed order. Each page is
+traced on stderr; the number of pages merged is printed as JSON when the process survives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import orchestration.raw.sync as sync_module
+from connectors.registry import CONNECTORS
+from orchestration.config import load_catalog
+from orchestration.raw.sync import SyncOptions, sync_source
+from orchestration.warehouse import connect
+
+
+def main(argv: list[str]) -> int:
+    config, warehouse = argv[0], Path(argv[1])
+    kill_at = int(argv[2]) if len(argv) > 2 else None
+    pages = 0
+    merge = sync_module.merge_records
+
+    def counting_merge(*args: Any, **kwargs: Any) -> int:
+        nonlocal pages
+        merged = merge(*args, **kwargs)
+        pages += 1
+        print(f"page {pages}: {args[1]} {merged} records", file=sys.stderr)  # where a run died, when debugging
+        if pages == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)  # inside the page's transaction: nothing of it is committed
+        return merged
+
+    sync_module.merge_records = counting_merge  # the sync engine looks the function up at call time
+    catalog, _ = load_catalog(config)
+    with connect(warehouse) as con:
+        for name in sorted(catalog.sources):
+            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
+            sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), f"run-{os.getpid()}")
+    print(json.dumps({"pages": pages}))
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,111 @@
+"""Crash safety: a sync killed with SIGKILL mid-page, then re-run, leaves the raw tables a clean run leaves.
+
+The sync runs in a child process (tests/raw/sync_child.py) against the sample organisation's server, and kills
+itself inside a page's transaction after a fixed number of pages, so the test is deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from subprocess import PIPE
+
+import pytest
+import yaml
+
+from sample_org import Organisation, SampleServer, generate
+from tests.conftest import ROOT
+from tests.raw.snapshots import raw_rows, row_counts
+
+TOKENS = {
+    "github": "gh-crash-secret",
+    "pagerduty": "pd-crash-secret",
+    "jira_user": "bot@example.com",
+    "jira": "jira-crash-secret",
+    "opsgenie": "og-crash-secret",
+}
+ENV = {
+    "SAMPLE_GITHUB_TOKEN": TOKENS["github"],
+    "SAMPLE_PAGERDUTY_TOKEN": TOKENS["pagerduty"],
+    "SAMPLE_JIRA_USER": TOKENS["jira_user"],
+    "SAMPLE_JIRA_TOKEN": TOKENS["jira"],
+    "SAMPLE_OPSGENIE_TOKEN": TOKENS["opsgenie"],
+}
+
+
+@pytest.fixture(scope="module")
+def org() -> Organisation:
+    # A fixed organisation, so the page a run dies in is the same every day.
+    return generate(n_services=2, days=45, seed=1, end=dt.date(2026, 6, 1), opsgenie_services=1)
+
+
+@pytest.fixture(scope="module")
+def config(org: Organisation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A catalog pointing at the served organisation, with small pages so there are many to die in."""
+    with SampleServer(org, tokens=TOKENS) as server:
+        catalog = yaml.safe_load(org.config_yaml(server.url))
+        for settings in catalog["sources"].values():
+            settings["page_size"] = 10
+        # PagerDuty is read back from now: reach the organisation's start, and not two years of empty windows.
+        catalog["sources"]["pagerduty"]["history_days"] = (dt.datetime.now(dt.UTC).date() - org.start).days + 1
+        path = tmp_path_factory.mktemp("crash") / "opmetrics.yaml"
+        path.write_text(yaml.safe_dump(catalog))
+        yield path
+
+
+class Run:
+    """One sync in a child process; `wait()` gives its exit code, stdout and stderr."""
+
+    def __init__(self, config: Path, warehouse: Path, kill_at_page: int | None = None) -> None:
+        args = [sys.executable, "-m", "tests.raw.sync_child", str(config), str(warehouse)]
+        if kill_at_page is not None:
+            args.append(str(kill_at_page))
+        env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True)
+
+    def wait(self) -> tuple[int, str, str]:
+        out, err = self.process.communicate(timeout=120)
+        return self.process.returncode, out, err
+
+
+def sync(config: Path, warehouse: Path, kill_at_page: int | None = None) -> tuple[int, str, str]:
+    return Run(config, warehouse, kill_at_page).wait()
+
+
+# A clean run merges 37 pages (the child traces them on stderr). The first run dies in the first repository's
+# pull requests, after its deployments' checkpoint and before its pull requests'; the resumed run re-reads from
+# the cursors it finds, and dies in PagerDuty's second window, after the first window's checkpoint.
+PAGES, FIRST_KILL, SECOND_KILL = 37, 9, 35
+
+
+def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) -> None:
+    crashed = tmp_path / "crashed.duckdb"
+    clean_run = Run(config, tmp_path / "clean.duckdb")  # in parallel with the first, killed, run
+    code, _, first_err = sync(config, crashed, kill_at_page=FIRST_KILL)
+    assert code == -signal.SIGKILL, first_err
+    assert f"page {FIRST_KILL}: raw_github.pull_requests" in first_err
+    code, out, err = clean_run.wait()
+    assert code == 0, err
+    assert json.loads(out)["pages"] == PAGES
+    clean_rows = raw_rows(tmp_path / "clean.duckdb")
+    assert len(clean_rows) == 11 and all(clean_rows.values()), "every stream of the four sources has rows"
+    partial = row_counts(crashed)  # opening the file rolls the page that was in flight back
+    assert 0 < sum(partial.values()) < sum(map(len, clean_rows.values()))
+
+    # The resumed run dies too, further on; the third run completes.
+    code, _, second_err = sync(config, crashed, kill_at_page=SECOND_KILL)
+    assert code == -signal.SIGKILL, second_err
+    assert f"page {SECOND_KILL}: raw_pagerduty.incidents" in second_err
+    assert row_counts(crashed) != partial, "the second run made progress before it died"
+    code, _, third_err = sync(config, crashed)
+    assert code == 0, third_err
+
+    assert raw_rows(crashed) == clean_rows
+    for secret in TOKENS.values():
+        assert secret not in first_err + second_err + third_err

@@ -1,0 +1,245 @@
+"""Fault tests: each source's loopback fake misbehaves mid-pagination, and the raw tables still end up exactly as
+a clean run leaves them.
+
+Every test syncs the same fake twice with `sync_source` into two DuckDB files, once clean and once with a fault
+injected on pages after the first (where a fault costs the most: pages before it are already committed), and
+compares the raw tables row for row. The client's waits are recorded instead of slept, so the tests are fast and
+can check how long the client would have waited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from connectors.base import Connector, ServiceMapping, SourceSettings
+from connectors.pagerduty import MAX_OFFSET, PagerdutyConnector, PagerdutyMapping, PagerdutySettings
+from connectors.registry import CONNECTORS
+from tests.connectors.fakes import FAKES, TOKEN, FakeApi, json_response, offset_page
+from tests.raw.snapshots import raw_rows, sync_into
+
+SOURCES = sorted(CONNECTORS)
+
+
+@dataclass
+class Fake:
+    """One source's fake on its own loopback server, with the raw tables a clean sync of it leaves."""
+
+    name: str
+    api: FakeApi
+    settings: SourceSettings
+    mappings: dict[str, ServiceMapping]
+    expected: dict[str, int]
+    clean: dict[str, list[tuple[Any, ...]]]
+
+    def connector(self, waits: list[float]) -> Connector:
+        """The connector with its default HTTP settings (real backoff), its waits recorded instead of slept."""
+        connector = CONNECTORS[self.name](self.settings, self.mappings)
+        connector.client.sleep = waits.append
+        return connector
+
+
+@pytest.fixture(scope="module")
+def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fake]]:
+    """Each source's fake, synced cleanly once for the module (the fakes are static, so once is enough)."""
+    servers, fakes = [], {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONTRACT_TOKEN", TOKEN)
+        mp.setenv("CONTRACT_USER", "bot@example.com")
+        for name in SOURCES:
+            server = HTTPServer()
+            server.start()
+            servers.append(server)
+            api = FakeApi(server)
+            fixture = FAKES[name](api)
+            cls = CONNECTORS[name]
+            settings = cls.settings_model.model_validate(fixture.settings)
+            mappings = {svc: cls.mapping_model.model_validate(m) for svc, m in fixture.mappings.items()}
+            fake = Fake(name, api, settings, mappings, fixture.expected, {})
+            waits: list[float] = []
+            db = tmp_path_factory.mktemp(name) / "clean.duckdb"
+            sync_into(db, fake.connector(waits))
+            assert waits == [], "a clean run never waits"
+            fake.clean = raw_rows(db)
+            assert sum(map(len, fake.clean.values())) == sum(fixture.expected.values())
+            fakes[name] = fake
+    yield fakes
+    for server in servers:
+        server.stop()
+
+
+def later_page(request: Request) -> bool:
+    """A page after the first, whichever way the API pages."""
+    args = request.args
+    return int(args.get("page", 1)) > 1 or int(args.get("offset", 0)) > 0 or "nextPageToken" in args
+
+
+class Injected:
+    """Answers the first `times` requests of every later page with `answer`; counts the pages it hit."""
+
+    def __init__(self, answer: Callable[[Request], Response], times: int = 1) -> None:
+        self.answer = answer
+        self.times = times
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, request: Request) -> Response | None:
+        if not later_page(request):
+            return None
+        n = self.seen[request.full_path] = self.seen.get(request.full_path, 0) + 1
+        return self.answer(request) if n <= self.times else None
+
+    @property
+    def pages(self) -> int:
+        return len(self.seen)
+
+
+def faulty_run(fake: Fake, fault: Injected, tmp_path: Path) -> list[float]:
+    """Sync `fake` with `fault` injected; assert the raw tables equal the clean run's; return the waits."""
+    fake.api.fault = fault
+    waits: list[float] = []
+    try:
+        sync_into(tmp_path / "faulty.duckdb", fake.connector(waits))
+    finally:
+        fake.api.fault = None
+    assert fault.pages > 0, "the fault was never injected"
+    assert raw_rows(tmp_path / "faulty.duckdb") == fake.clean
+    return waits
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_429_with_retry_after(name: str, fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """A 429 with Retry-After mid-pagination: the client waits as long as the server asks, then goes on."""
+    fault = Injected(lambda r: json_response({"message": "Too Many Requests"}, 429, {"Retry-After": "3"}))
+    waits = faulty_run(fakes[name], fault, tmp_path)
+    assert waits == [3] * fault.pages
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_503_burst_backs_off_exponentially_with_jitter(name: str, fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """Four 503s in a row with no Retry-After: waits of 0.5, 1, 2, 4 s (each plus up to 0.5 s of jitter)."""
+    fault = Injected(lambda r: Response("upstream unavailable", status=503), times=4)
+    waits = faulty_run(fakes[name], fault, tmp_path)
+    assert len(waits) == 4 * fault.pages
+    for base in (0.5, 1, 2, 4):
+        assert sum(base <= w < base + 0.5 for w in waits) == fault.pages, f"waits {waits}"
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_connection_dropped_mid_page(name: str, fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """Headers and half a body arrive, then the connection breaks: the page is asked for again."""
+
+    def half_a_body(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b'{"data": [{"id": '
+            raise ConnectionResetError("connection reset by peer")  # werkzeug closes the socket mid-body
+
+        return Response(body(), headers={"Content-Length": "4096"}, content_type="application/json")
+
+    fault = Injected(half_a_body)
+    waits = faulty_run(fakes[name], fault, tmp_path)
+    assert len(waits) == fault.pages and all(0.5 <= w < 1 for w in waits)
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_malformed_json_page(name: str, fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """A 200 whose body is not JSON (a proxy's error page, a truncated document) is asked for again."""
+    fault = Injected(lambda r: Response("<html>502 Bad Gateway</html>", status=200, content_type="application/json"))
+    waits = faulty_run(fakes[name], fault, tmp_path)
+    assert len(waits) == fault.pages
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_duplicate_records_across_pages(name: str, fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """Each later page repeats the previous page's last record (as when records shift under offset paging):
+    the raw tables merge on the primary key, so each record lands once."""
+    api = fakes[name].api
+
+    def overlapping(request: Request) -> Response:
+        args = request.args
+        if "offset" in args:  # PagerDuty, Opsgenie: start one record earlier
+            return api.answer_for(request, offset=str(int(args["offset"]) - 1))
+        if "nextPageToken" in args:  # Jira: the fake's token is an offset
+            return api.answer_for(request, nextPageToken=str(int(args["nextPageToken"]) - 1))
+        # GitHub: the last record of the previous page, then this page (its Link header kept).
+        previous = json.loads(api.answer_for(request, page=str(int(args["page"]) - 1)).get_data())
+        this = api.answer(request)
+        link = {k: v for k, v in this.headers.items() if k == "Link"}
+        return json_response(previous[-1:] + json.loads(this.get_data()), headers=link)
+
+    fault = Injected(overlapping)
+    faulty_run(fakes[name], fault, tmp_path)
+    repeated = [r for r in fakes[name].api.requests if later_page(r)]
+    assert repeated, "no later pages: nothing was duplicated"
+
+
+def test_github_rate_limit_reset_is_waited_for(fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """403 with `x-ratelimit-remaining: 0`: one wait until `x-ratelimit-reset`, no retries burnt before it."""
+    reset_in = 120
+
+    def exhausted(request: Request) -> Response:
+        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + reset_in)}
+        return json_response({"message": "API rate limit exceeded"}, 403, headers)
+
+    fault = Injected(exhausted)
+    waits = faulty_run(fakes["github"], fault, tmp_path)
+    assert len(waits) == fault.pages
+    assert all(reset_in - 5 <= w <= reset_in + 2 for w in waits), waits
+
+
+def test_pagerduty_window_holding_more_than_10000_incidents(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """PagerDuty answers 400 past offset+limit 10,000: a window holding 10,050 incidents is read as two halves,
+    and every incident lands once, payload verbatim, as a clean run against an API without the ceiling would.
+
+    (Here the clean run's tables are written out rather than synced: a second sync of 10,050 records would
+    double the test's time and prove nothing more.)
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = now - timedelta(hours=47)
+    incidents = [
+        {
+            "id": f"Q{i:06d}",
+            "type": "incident",
+            "status": "resolved",
+            "created_at": (first + timedelta(seconds=16 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "service": {"id": "PSVC1", "type": "service_reference"},
+        }
+        for i in range(MAX_OFFSET + 50)
+    ]
+    created = [i["created_at"] for i in incidents]  # sorted: windows are found by bisection, not by a scan
+    windows: list[tuple[str, str]] = []
+
+    def listing(request: Request, m: re.Match) -> Response:
+        since, until = request.args["since"], request.args["until"]
+        if request.args.get("offset", "0") == "0":
+            windows.append((since, until))
+        found = incidents[bisect_left(created, since) : bisect_left(created, until)]
+        return offset_page(request, "incidents", found)  # 400 past offset+limit 10,000, like PagerDuty
+
+    api = FakeApi(httpserver)
+    api.route("/incidents", listing)
+    api.route("/log_entries", lambda r, m: json_response({"log_entries": [], "limit": 100, "offset": 0, "more": False}))
+    settings = PagerdutySettings(api_url=httpserver.url_for("/"), page_size=100, history_days=2)  # one window
+    connector = PagerdutyConnector(settings, {"shop": PagerdutyMapping(service_id="PSVC1")})
+    connector.client.sleep = lambda seconds: pytest.fail(f"the client waited {seconds}s: no fault should occur")
+    sync_into(tmp_path / "w.duckdb", connector)
+
+    landed = raw_rows(tmp_path / "w.duckdb")["raw_pagerduty.incidents"]
+    assert [(pk, cursor, json.loads(context), json.loads(payload)) for pk, cursor, context, payload in landed] == [
+        (i["id"], datetime.fromisoformat(i["created_at"]), {}, i) for i in incidents
+    ]
+    assert len(windows) == 3, "the window, then its two halves"
+    assert 400 not in [response.status_code for _, response in httpserver.log], "never asked past the ceiling"
+    # The fake's ceiling is real: asking past it is refused the way PagerDuty refuses it.
+    probe = next(r for r in api.requests if r.path == "/incidents")
+    assert api.answer_for(probe, offset=str(MAX_OFFSET), since=windows[0][0], until=windows[0][1]).status_code == 400
