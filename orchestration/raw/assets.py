@@ -17,8 +17,9 @@ from pydantic import Field
 
 from connectors.base import Connector
 from connectors.registry import CONNECTORS
+from orchestration.raw.checks import evaluate_raw_checks, raw_check_specs, skipped_checks
 from orchestration.raw.sync import SyncOptions, sync_source
-from orchestration.resources import OpmetricsResource
+from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.warehouse import ensure_raw_table
 
 
@@ -47,7 +48,11 @@ def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
         for stream in connector_cls.streams
     ]
 
-    @multi_asset(name=f"sync_{source}", specs=specs, op_tags={"opmetrics/writes": "warehouse"})
+    check_specs = [
+        spec for stream in connector_cls.streams for spec in raw_check_specs(raw_asset_key(source, stream.name))
+    ]
+
+    @multi_asset(name=f"sync_{source}", specs=specs, check_specs=check_specs)
     def _sync(context: AssetExecutionContext, config: RawSyncConfig, opmetrics: OpmetricsResource) -> Iterator:
         connector = opmetrics.connector(source)
         sync_id = f"{context.run_id}:{source}:{uuid.uuid4().hex[:8]}"
@@ -64,14 +69,20 @@ def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
                 )
                 merged = sync_source(con, connector, options, sync_id)
             for stream in connector_cls.streams:
+                key = raw_asset_key(source, stream.name)
                 total = con.execute(f"select count(*) from raw_{source}.{stream.name}").fetchone()[0]
+                if connector is None:
+                    checks = skipped_checks(key, f"source {source} is not configured")
+                else:
+                    checks = evaluate_raw_checks(con, source, stream, key, as_of_date())
                 yield MaterializeResult(
-                    asset_key=raw_asset_key(source, stream.name),
+                    asset_key=key,
                     metadata={
                         "records_merged": merged.get(stream.name, 0),
                         "dagster/row_count": total,
                         "requests": connector.client.requests_made if connector else 0,
                     },
+                    check_results=checks,
                 )
 
     return _sync

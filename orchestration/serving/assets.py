@@ -81,7 +81,7 @@ def build_serving_assets(marts: Sequence[AssetKey]) -> list[AssetsDefinition]:
         group_name="serving",
         kinds={"duckdb", "parquet"},
         description=(
-            "Read-only snapshot of the marts for BI tools (`marts.duckdb`, DuckDB 1.5+ readable) and one Parquet "
+            "Read-only snapshot of the marts for BI tools (`opmetrics.duckdb`, DuckDB 1.5+ readable) and one Parquet "
             "file per mart, published by copy and atomic rename after the marts and their checks pass. "
             "Beside the warehouse unless OPMETRICS_SNAPSHOT says otherwise."
         ),

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SNAPSHOT_ENV = "OPMETRICS_SNAPSHOT"
-DEFAULT_SNAPSHOT_NAME = "marts.duckdb"
+# Not `marts.duckdb`: DuckDB names the database after the file, and a database named like the schema inside it makes
+# `marts.<table>` ambiguous for every reader (see publish.check_snapshot_name). BI tools show `opmetrics.marts.<table>`.
+DEFAULT_SNAPSHOT_NAME = "opmetrics.duckdb"
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class ServingPaths:
 
 
 def serving_paths(warehouse: Path) -> ServingPaths:
-    """`marts.duckdb` beside the warehouse, unless OPMETRICS_SNAPSHOT names the snapshot file.
+    """`opmetrics.duckdb` beside the warehouse, unless OPMETRICS_SNAPSHOT names the snapshot file.
 
     A relative OPMETRICS_SNAPSHOT is taken from the warehouse's folder, so the pair moves together.
     """

@@ -1,4 +1,4 @@
-"""Publish the marts as a read-only snapshot (`marts.duckdb`) plus one Parquet file per mart.
+"""Publish the marts as a read-only snapshot (`opmetrics.duckdb`) plus one Parquet file per mart.
 
 DuckDB lets one process write a file and blocks every other process meanwhile, so BI tools never open the working
 warehouse. Each good run copies the marts into a new file next to the snapshot and renames it over the old one: the
@@ -51,6 +51,27 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def database_name(path: Path) -> str:
+    """The name DuckDB gives a database file: its name up to the first dot, leading dots dropped."""
+    return path.name.lstrip(".").split(".")[0]
+
+
+def check_snapshot_name(snapshot: Path) -> None:
+    """Refuse a file named like a published schema (`marts.duckdb`).
+
+    DuckDB names a database after its file, and a name that is both a database and a schema (case-insensitively)
+    makes every two-part name ambiguous: with `marts.duckdb`, `select * from marts.fct_deployments` fails in DuckDB
+    1.5 and 2.0 alike with "Ambiguous reference to catalog or schema", and so does every query a BI tool generates.
+    """
+    name = database_name(snapshot)
+    if name.lower() in PUBLISHED_SCHEMAS:
+        raise ValueError(
+            f"the snapshot cannot be called {snapshot.name}: DuckDB would name its database {name!r}, like the schema "
+            f"inside it, and every query of `{PUBLISHED_SCHEMAS[0]}.<table>` would be ambiguous; choose another file "
+            "name (OPMETRICS_SNAPSHOT)"
+        )
+
+
 def published_tables(warehouse: Path, schemas: Sequence[str] = PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
     """The (schema, table) pairs of the warehouse that a snapshot holds: every table and view of `schemas`."""
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -82,6 +103,7 @@ def publish_snapshot(
     warehouse, snapshot = Path(warehouse).resolve(), Path(snapshot).resolve()
     if warehouse == snapshot:
         raise ValueError(f"the snapshot must not be the warehouse itself: {snapshot}")
+    check_snapshot_name(snapshot)
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse not found: {warehouse}")
     selected = list(tables) if tables is not None else published_tables(warehouse)
@@ -123,13 +145,15 @@ def _build(
     row_counts: dict[str, int] = {}
     exported: list[Path] = []
     try:
+        # Three-part names throughout: the temporary file's database name must not matter (see check_snapshot_name).
+        db = quote_ident(con.execute("select current_database()").fetchone()[0])
         con.execute(f"attach {_quote_literal(str(warehouse))} as source_warehouse (read_only)")
         for schema, table in tables:
-            target = f"{quote_ident(schema)}.{quote_ident(table)}"
-            con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.execute(f"create table {target} as select * from source_warehouse.{target}")
-            row_counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
-            _comment(con, schema, table, docs.get((schema, table)))
+            name = f"{quote_ident(schema)}.{quote_ident(table)}"
+            con.execute(f"create schema if not exists {db}.{quote_ident(schema)}")
+            con.execute(f"create table {db}.{name} as select * from source_warehouse.{name}")
+            row_counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {db}.{name}").fetchone()[0]
+            _comment(con, f"{db}.{name}", schema, table, docs.get((schema, table)))
         con.execute("detach source_warehouse")
         if tmp_parquet is not None:
             for schema, table in tables:
@@ -138,7 +162,7 @@ def _build(
                 file = folder / f"{table}.parquet"
                 exported.append(file)
                 con.execute(
-                    f"copy {quote_ident(schema)}.{quote_ident(table)} to {_quote_literal(str(file))} "
+                    f"copy {db}.{quote_ident(schema)}.{quote_ident(table)} to {_quote_literal(str(file))} "
                     "(format parquet, compression zstd)"
                 )
         # Everything into the main file, so no WAL has to travel with it.
@@ -148,17 +172,18 @@ def _build(
     return row_counts, exported
 
 
-def _comment(con: duckdb.DuckDBPyConnection, schema: str, table: str, doc: TableDoc | None) -> None:
+def _comment(con: duckdb.DuckDBPyConnection, target: str, schema: str, table: str, doc: TableDoc | None) -> None:
     """The dbt descriptions as table and column comments: DBeaver, Metabase and `duckdb_columns()` show them."""
     if doc is None:
         return
-    target = f"{quote_ident(schema)}.{quote_ident(table)}"
     if doc.description:
         con.execute(f"comment on table {target} is {_quote_literal(doc.description)}")
     present = {
         name
         for (name,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [schema, table]
+            "select column_name from duckdb_columns() "
+            "where database_name = current_database() and schema_name = ? and table_name = ?",
+            [schema, table],
         ).fetchall()
     }
     for column, text in doc.columns.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,11 +28,17 @@ def venv_tool(name: str) -> Path:
     return Path(sys.executable).with_name(name)
 
 
+@pytest.fixture(scope="session")
+def warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per session; tests get their own copy."""
+    return build_warehouse(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
+
+
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return build_warehouse(tmp_path / "warehouse.duckdb")
+def warehouse(tmp_path: Path, warehouse_template: Path) -> Path:
+    return Path(shutil.copyfile(warehouse_template, tmp_path / "warehouse.duckdb"))
 
 
 @pytest.fixture
 def published(warehouse: Path) -> PublishedSnapshot:
-    return publish_snapshot(warehouse, warehouse.parent / "marts.duckdb", parquet_dir=warehouse.parent / "parquet")
+    return publish_snapshot(warehouse, warehouse.parent / "opmetrics.duckdb", parquet_dir=warehouse.parent / "parquet")

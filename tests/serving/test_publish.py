@@ -56,7 +56,7 @@ def test_snapshot_is_readable_by_duckdb_1_5(published: PublishedSnapshot) -> Non
     """The file's storage version is 1.5's; tests/serving/test_bi_clients.py opens it with a real 1.5 CLI."""
     con = duckdb.connect(str(published.snapshot), read_only=True)
     try:
-        tags = con.execute("select tags from duckdb_databases() where database_name = 'marts'").fetchone()[0]
+        tags = con.execute("select tags from duckdb_databases() where database_name = 'opmetrics'").fetchone()[0]
     finally:
         con.close()
     assert tags["storage_version"].startswith("v1.5")
@@ -77,7 +77,7 @@ def test_parquet_has_one_file_per_mart_with_the_same_rows(warehouse: Path, publi
 
 
 def test_republishing_replaces_the_file_and_drops_parquet_of_tables_gone(warehouse: Path, tmp_path: Path) -> None:
-    snapshot, parquet = tmp_path / "out" / "marts.duckdb", tmp_path / "out" / "parquet"
+    snapshot, parquet = tmp_path / "out" / "opmetrics.duckdb", tmp_path / "out" / "parquet"
     publish_snapshot(warehouse, snapshot, parquet_dir=parquet)
     before = snapshot.stat().st_ino
     reader = duckdb.connect(str(snapshot), read_only=True)  # a BI session that is open during the publish
@@ -96,7 +96,7 @@ def test_republishing_replaces_the_file_and_drops_parquet_of_tables_gone(warehou
 
 
 def test_a_failed_publish_leaves_the_old_snapshot_and_parquet_untouched(warehouse: Path, tmp_path: Path) -> None:
-    snapshot, parquet = tmp_path / "out" / "marts.duckdb", tmp_path / "out" / "parquet"
+    snapshot, parquet = tmp_path / "out" / "opmetrics.duckdb", tmp_path / "out" / "parquet"
     publish_snapshot(warehouse, snapshot, parquet_dir=parquet)
     inode, old = snapshot.stat().st_ino, _fingerprint(snapshot)
     parquet_files = {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")}
@@ -113,7 +113,7 @@ def test_a_failed_publish_leaves_the_old_snapshot_and_parquet_untouched(warehous
 
 def test_dbt_descriptions_become_comments(warehouse: Path, tmp_path: Path) -> None:
     docs = {("marts", "dim_services"): TableDoc("One row per service.", {"service": "Service name.", "gone": "x"})}
-    snapshot = tmp_path / "marts.duckdb"
+    snapshot = tmp_path / "opmetrics.duckdb"
     publish_snapshot(warehouse, snapshot, tables=[("marts", "dim_services")], docs=docs)
     con = duckdb.connect(str(snapshot), read_only=True)
     assert con.execute("select comment from duckdb_tables() where table_name = 'dim_services'").fetchone() == (
@@ -128,12 +128,15 @@ def test_dbt_descriptions_become_comments(warehouse: Path, tmp_path: Path) -> No
 def test_refuses_to_overwrite_the_warehouse_or_to_publish_nothing(warehouse: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must not be the warehouse"):
         publish_snapshot(warehouse, warehouse)
+    # DuckDB would call the database `marts`, like its schema: `marts.<table>` is then ambiguous to every reader.
+    with pytest.raises(ValueError, match="ambiguous"):
+        publish_snapshot(warehouse, tmp_path / "marts.duckdb")
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     with pytest.raises(ValueError, match="nothing to publish"):
-        publish_snapshot(empty, tmp_path / "marts.duckdb")
+        publish_snapshot(empty, tmp_path / "opmetrics.duckdb")
     with pytest.raises(FileNotFoundError):
-        publish_snapshot(tmp_path / "absent.duckdb", tmp_path / "marts.duckdb")
+        publish_snapshot(tmp_path / "absent.duckdb", tmp_path / "opmetrics.duckdb")
 
 
 def test_serving_paths_default_beside_the_warehouse_and_can_be_moved(
@@ -143,7 +146,7 @@ def test_serving_paths_default_beside_the_warehouse_and_can_be_moved(
     monkeypatch.delenv("OPMETRICS_SNAPSHOT", raising=False)
     paths = serving_paths(warehouse)
     assert (paths.snapshot, paths.parquet_dir, paths.report) == (
-        tmp_path / "data" / "marts.duckdb",
+        tmp_path / "data" / "opmetrics.duckdb",
         tmp_path / "data" / "parquet",
         tmp_path / "data" / "report.html",
     )

@@ -1,0 +1,64 @@
+"""The blocking raw checks, on small hand-made raw tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from connectors.base import Record
+from connectors.github import GithubConnector
+from orchestration.raw.assets import raw_asset_key
+from orchestration.raw.checks import evaluate_raw_checks
+from orchestration.warehouse import ensure_raw_table, ensure_state_table, merge_records
+
+STREAM = GithubConnector.stream("deployments")
+KEY = raw_asset_key("github", "deployments")
+AS_OF = date(2026, 6, 30)
+
+
+def deployment(i: int, **overrides: object) -> Record:
+    payload = {"id": i, "sha": f"{i:040x}", "environment": "production", "created_at": "2026-06-29T10:00:00Z"}
+    payload.update(overrides)
+    return STREAM.to_record(payload, {"repo": "acme/shop"})
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    ensure_raw_table(con, "github", "deployments")
+    ensure_state_table(con)
+    return con
+
+
+def outcome(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[bool, str]]:
+    return {r.check_name: (r.passed, r.severity.value) for r in evaluate_raw_checks(con, "github", STREAM, KEY, AS_OF)}
+
+
+def test_a_good_load_passes(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(i) for i in range(5)], "s")
+    assert all(passed for passed, _ in outcome(con).values())
+
+
+def test_missing_required_field_fails(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(1), deployment(2, sha=None)], "s")
+    assert outcome(con)["required_fields_present"] == (False, "ERROR")
+
+
+def test_unparseable_timestamps_fail_past_the_share(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(1), deployment(2, created_at="yesterday")], "s")
+    assert outcome(con)["timestamps_parse"] == (False, "ERROR")
+
+
+def test_stale_source_warns_without_blocking(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(1, created_at="2025-01-01T00:00:00Z")], "s")
+    assert outcome(con)["fresh"] == (False, "WARN")
+
+
+def test_empty_table_and_sharp_drop_fail(con: duckdb.DuckDBPyConnection) -> None:
+    assert outcome(con)["row_count"][0] is False
+    merge_records(con, "raw_github.deployments", [deployment(i) for i in range(10)], "s")
+    assert outcome(con)["row_count"][0] is True
+    con.execute("delete from raw_github.deployments where _pk::int > 2")
+    assert outcome(con)["row_count"][0] is False
