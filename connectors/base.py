@@ -274,7 +274,7 @@ class ChildProgress:
     """Aggregate progress of a child stream read once per parent record (statuses of each deployment).
 
     One line per partition would drown the log, and none would leave a long sync silent: this logs one line
-    every `every` parents, counting across all the parents of the sync.
+    every `every` parents (or PROGRESS_EVERY_SECONDS), counting across all the parents of the sync.
     """
 
     def __init__(self, log: logging.Logger, label: str, every: int = CHILD_PROGRESS_EVERY) -> None:
@@ -283,17 +283,19 @@ class ChildProgress:
         self.every = every
         self.parents = 0
         self.records = 0
-        self.started = time.monotonic()
+        self.started = self.last_line = time.monotonic()
 
     def add(self, records: int) -> None:
         """Count one parent whose child records have all been read."""
         self.parents += 1
         self.records += records
-        if self.parents % self.every == 0:
+        if self.parents % self.every == 0 or time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS:
             self.report()
 
     def report(self) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        """Log the totals so far."""
+        self.last_line = time.monotonic()
+        elapsed = max(self.last_line - self.started, 1e-6)
         self.log.info(
             "%s: read for %d parents so far, %d records, %.0f records/s",
             self.label,
@@ -337,6 +339,11 @@ class Connector(ABC):
         if stream.name not in self._children:
             self._children[stream.name] = ChildProgress(self.log, f"{self.name}.{stream.name}")
         return self._children[stream.name]
+
+    def report_child_progress(self) -> None:
+        """Log the final totals of every child stream (call at the end of `sync`)."""
+        for progress in self._children.values():
+            progress.report()
 
     def read(
         self,

@@ -120,14 +120,15 @@ class GithubConnector(Connector):
                 yield from self._deployments(repo, since("deployments", repo))
                 yield from self._pull_requests(repo, since("pull_requests", repo))
                 yield from self._commits(repo, branch, since("commits", repo))
+        self.report_child_progress()
 
     def _deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         # Newest first: stop once a whole page is older than the cursor minus the lookback.
         newest = None
         per_page = {"per_page": self.settings.page_size}
+        statuses = self.stream("deployment_statuses")
         for page in self.read(self.stream("deployments"), {"repo": repo}, per_page, since=lower):
             yield Page("deployments", page)
-            statuses = self.stream("deployment_statuses")
             children = [{"repo": repo, "deployment_id": r.payload["id"]} for r in page]
             yield Page("deployment_statuses", self._read_children(statuses.name, children, self._read_all(statuses)))
             newest = _latest(newest, page)

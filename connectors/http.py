@@ -90,7 +90,8 @@ class _Retry(Retry):
             # Retrying is pointless until the reset: hand the response over, and HttpClient waits for the reset.
             raise MaxRetryError(_pool, url or "", ResponseError("rate limit exhausted"))
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        where = redact_url(f"{_pool.scheme}://{_pool.host}:{_pool.port}{url or ''}") if _pool else redact_url(url or "")
+        origin = f"{_pool.scheme}://{_pool.host}" + (f":{_pool.port}" if _pool.port else "") if _pool else ""
+        where = redact_url(origin + (url or ""))
         cause = f"answered {response.status}" if response is not None and response.status else type(error).__name__
         done = len(retry.history)
         budget = done + retry.total if isinstance(retry.total, int) else done

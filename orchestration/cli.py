@@ -7,13 +7,15 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
+from connectors.registry import CONNECTORS
 from orchestration.config import ConfigError, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +50,24 @@ def validate_config(path: str | None) -> None:
     click.echo(f"{file}: OK ({len(catalog.services)} services; sources: {sources})")
 
 
-def run_daily(full_refresh: bool = False, since: date | None = None) -> bool:
+def raw_run_config(full_refresh: bool, since: date | None, sources: Sequence[str] = ()) -> dict[str, Any]:
+    """Run config of the raw sync ops: `full_refresh` and `since` apply to `sources` (none named: every source);
+    the other sources sync incrementally as on any day."""
+    chosen = set(sources) or set(CONNECTORS)
+    return {
+        "ops": {
+            f"sync_{name}": {
+                "config": {
+                    "full_refresh": full_refresh and name in chosen,
+                    "since": since.isoformat() if since and name in chosen else None,
+                }
+            }
+            for name in CONNECTORS
+        }
+    }
+
+
+def run_daily(full_refresh: bool = False, since: date | None = None, sources: Sequence[str] = ()) -> bool:
     """Execute `daily_refresh` in this process, recorded in the Dagster instance; True when it succeeded."""
     try:
         load_catalog()  # fail before any work on a bad config
@@ -60,11 +79,9 @@ def run_daily(full_refresh: bool = False, since: date | None = None) -> bool:
     from orchestration.dbt.project import dbt_project
 
     dbt_project.preparer.prepare(dbt_project)
-    from connectors.registry import CONNECTORS
     from orchestration.definitions import defs
 
-    raw_config = {"full_refresh": full_refresh, "since": since.isoformat() if since else None}
-    run_config = {"ops": {f"sync_{name}": {"config": raw_config} for name in CONNECTORS}}
+    run_config = raw_run_config(full_refresh, since, sources)
     job = defs.resolve_job_def("daily_refresh")
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
@@ -77,10 +94,19 @@ def run_daily(full_refresh: bool = False, since: date | None = None) -> bool:
 @main.command()
 @click.option("--full-refresh", is_flag=True, help="Ignore stored cursors and re-read every source's history.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Backfill: re-read every source from this date.")
-def run(full_refresh: bool, since: datetime | None) -> None:
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(sorted(CONNECTORS)),
+    help="Apply --full-refresh / --since to this source only (repeatable); the others sync incrementally.",
+)
+def run(full_refresh: bool, since: datetime | None, sources: tuple[str, ...]) -> None:
     """Run the daily job against the configured sources (OPMETRICS_CONFIG)."""
+    if sources and not (full_refresh or since):
+        raise click.UsageError("--source selects what --full-refresh or --since applies to; give one of them")
     started = time.monotonic()
-    ok = run_daily(full_refresh, since.date() if since else None)
+    ok = run_daily(full_refresh, since.date() if since else None, sources)
     click.echo(f"daily_refresh {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
     if not ok:
         sys.exit(1)

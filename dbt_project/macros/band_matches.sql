@@ -1,4 +1,7 @@
-{#- True when value lies in the band row aliased `band`: between its bounds (-inf/inf or null = open), each inclusive or not as the seed says. -#}
+{#-
+    True when value lies in the band row aliased `band`: between its bounds (-inf/inf or null = open),
+    each bound inclusive or not as the seed says.
+-#}
 {% macro band_matches(value, band) -%}
     (
         ({{ band }}.lower_bound is null

@@ -17,7 +17,10 @@
 -#}
 {% macro to_utc_timestamp(expression) -%}
     {%- set v -%} trim(cast({{ expression }} as varchar)) {%- endset -%}
-    {%- set pattern = "^(\\d{4}-\\d{2}-\\d{2})(?:[T ](\\d{2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?))?\\s*(Z|z|UTC|GMT|[+-]\\d{2}(?::?\\d{2})?)?$" -%}
+    {#- date, then an optional time (T or space), then an optional offset or zone name -#}
+    {%- set pattern = "^(\\d{4}-\\d{2}-\\d{2})"
+        ~ "(?:[T ](\\d{2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?))?"
+        ~ "\\s*(Z|z|UTC|GMT|[+-]\\d{2}(?::?\\d{2})?)?$" -%}
     {%- set parts -%} regexp_extract({{ v }}, '{{ pattern }}', ['d', 't', 'tz']) {%- endset -%}
     (case
         when {{ v }} is null or {{ v }} = '' then null

@@ -348,13 +348,14 @@ class Org:
     def incidents(self, spec):
         service, _, _, _, pd_id, project, _ = spec
         day = self.start
-        open_done = False
         while day < self.end:
-            if self.rng.random() < 0.12:
+            # ops-run services page less often but stay down longer (the playbook's picture)
+            rate = 0.10 if self.model_at(spec, day) == YBIYRI else 0.05
+            if self.rng.random() < rate:
                 triggered = day + dt.timedelta(hours=self.rng.uniform(0, 24))
                 self.incident(spec, triggered, overlap=self.rng.random() < 0.15)
             day += dt.timedelta(days=1)
-        if service in ("checkout", "billing") and not open_done:
+        if service in ("checkout", "billing"):
             # still open when the history ends
             self.incident(spec, self.end - dt.timedelta(hours=5), open_=True)
 
@@ -366,7 +367,7 @@ class Org:
         if model == YBIYRI:
             ttr = dt.timedelta(minutes=self.rng.uniform(5, 150))
         else:
-            ttr = dt.timedelta(hours=self.rng.uniform(2, 40))
+            ttr = dt.timedelta(hours=self.rng.uniform(2, 20))
         ack = triggered + dt.timedelta(minutes=self.rng.uniform(1, 20))
         resolved = None if open_ else triggered + ttr
         if resolved is not None and resolved >= self.end:

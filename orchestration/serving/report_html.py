@@ -270,6 +270,7 @@ def _table_1_chart(table: Table1, charts: _Charts) -> str:
                     error_x={"type": "data", "array": [whisker], "arrayminus": [0], "visible": whisker is not None},
                     text=[label],
                     textposition="auto",
+                    textangle=0,  # never rotated into a thin bar: plotly shrinks it instead
                     hovertemplate=(
                         f"{MODEL_LABELS[model]}<br>median %{{x:.3g}} {cell.unit}<br>"
                         f"p85 {cell.p85 if cell.p85 is not None else '-'}<br>band {cell.band or '-'}<br>"

@@ -1,18 +1,21 @@
-"""Each paginator against a loopback fake of the API that pages that way."""
+"""Each paginator against a loopback fake of the API that pages that way, and the progress lines of a read."""
 
 from __future__ import annotations
 
 import copy
+import logging
 from urllib.parse import urlencode
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from connectors import base
 from connectors.base import BodyNextUrlPaginator, NextPageHeaderPaginator, NextPageTokenPaginator
 from connectors.http import ConnectorError, HttpClient, HttpSettings
+from connectors.opsgenie import OpsgenieConnector, OpsgenieMapping
 from tests.conftest import example
-from tests.connectors.fakes import json_response
+from tests.connectors.fakes import FakeApi, fake_opsgenie, json_response
 
 FAST = HttpSettings(backoff_factor=0.001, backoff_max=0.01)
 
@@ -93,3 +96,24 @@ def test_a_server_repeating_its_next_page_is_not_paged_forever(httpserver: HTTPS
     with pytest.raises(ConnectorError, match="loops"):
         for n, _ in enumerate(paginator.pages(http, "items", {})):
             assert n < 5
+
+
+def test_a_slow_stream_logs_progress_by_time_as_well_as_by_pages(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten pages can take long (rate limits, a slow API): a line also comes after PROGRESS_EVERY_SECONDS."""
+    monkeypatch.setattr(base, "PROGRESS_EVERY_SECONDS", 0.0)  # every page is "late"
+    api = FakeApi(httpserver)
+    fixture = fake_opsgenie(api)
+    settings = OpsgenieConnector.settings_model.model_validate({**fixture.settings, "token": None})
+    connector = OpsgenieConnector(settings, {"shop": OpsgenieMapping(team="shop-oncall")})
+    with caplog.at_level(logging.INFO, logger="connectors.opsgenie"):
+        params = {"query": "teams:shop-oncall", "limit": 3}
+        list(connector.read(connector.stream("alerts"), {"team": "shop-oncall"}, params))
+    lines = [r.getMessage() for r in caplog.records if r.name == "connectors.opsgenie"]
+    assert lines[:3] == [
+        "opsgenie.alerts [shop-oncall]: reading 1 pages, 3 records, " + lines[0].rsplit(", ", 1)[1],
+        "opsgenie.alerts [shop-oncall]: reading 2 pages, 6 records, " + lines[1].rsplit(", ", 1)[1],
+        "opsgenie.alerts [shop-oncall]: reading 3 pages, 7 records, " + lines[2].rsplit(", ", 1)[1],
+    ]
+    assert lines[-1].startswith("opsgenie.alerts [shop-oncall]: read 3 pages, 7 records")

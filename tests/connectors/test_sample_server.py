@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def org() -> Organisation:
 
 
 @pytest.fixture
-def catalog(org: Organisation, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def catalog(org: Organisation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
     monkeypatch.setenv("SAMPLE_GITHUB_TOKEN", TOKENS["github"])
     monkeypatch.setenv("SAMPLE_PAGERDUTY_TOKEN", TOKENS["pagerduty"])
     monkeypatch.setenv("SAMPLE_JIRA_USER", TOKENS["jira_user"])

@@ -69,6 +69,7 @@ def test_only_a_complete_run_whose_checks_pass_publishes(tmp_path: Path, monkeyp
     assert paths.report.stat().st_mtime_ns == report_mtime
 
 
+@pytest.mark.usefixtures("dbt_manifest")
 def test_definitions_publish_after_every_mart_and_report_after_the_snapshot() -> None:
     from orchestration.definitions import defs
 

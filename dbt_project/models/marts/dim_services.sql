@@ -30,7 +30,9 @@ model_history as (
         max(operating_model_periods.valid_from) filter (
             where operating_model_periods.valid_from_at <= run_parameters.as_of_at
         ) as current_operating_model_since,
-        arg_min(operating_model_periods.operating_model, operating_model_periods.valid_from_at) as first_operating_model,
+        arg_min(
+            operating_model_periods.operating_model, operating_model_periods.valid_from_at
+        ) as first_operating_model,
         count(*) filter (
             where operating_model_periods.previous_operating_model <> operating_model_periods.operating_model
             and operating_model_periods.valid_from_at <= run_parameters.as_of_at

@@ -51,7 +51,7 @@ select
     deployments.service,
     deployments.repo,
     deployments.sha,
-    deployments.ref,
+    deployments.git_ref,
     deployments.environment,
     deployments.is_production,
     deployments.status,

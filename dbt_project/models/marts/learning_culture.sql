@@ -109,8 +109,8 @@ weekly_open_actions as (
     inner join actions
         on
             service_weeks.service = actions.service
-            and actions.created_at < service_weeks.period_end_at
-            and (actions.completed_at is null or actions.completed_at >= service_weeks.period_end_at)
+            and service_weeks.period_end_at > actions.created_at
+            and (actions.completed_at is null or service_weeks.period_end_at <= actions.completed_at)
     group by service_weeks.service_week_id
 
 )

@@ -43,8 +43,7 @@ run_parameters as (
 
 operating_models as (
 
-    select operating_model
-    from (values ('you_build_it_you_run_it'), ('ops_run_it')) as models (operating_model)
+    select unnest(['you_build_it_you_run_it', 'ops_run_it']) as operating_model
 
 ),
 
@@ -53,18 +52,18 @@ rate_values as (
     select
         period_measures.operating_model,
         period_measures.measure,
-        quantile_cont(period_measures.value, 0.5) as value,
-        quantile_cont(period_measures.value, 0.85) as p85,
+        quantile_cont(period_measures.measure_value, 0.5) as measure_value,
+        quantile_cont(period_measures.measure_value, 0.85) as p85,
         count(distinct period_measures.service) as n_services,
         sum(period_measures.n_events) as n_events,
-        count(period_measures.value) as n_values
+        count(period_measures.measure_value) as n_values
     from period_measures
     inner join measures
         on period_measures.measure = measures.measure
     where
         period_measures.period_kind = 'comparison'
         and measures.aggregation = 'median of service rates'
-        and period_measures.value is not null
+        and period_measures.measure_value is not null
     group by period_measures.operating_model, period_measures.measure
 
 ),
@@ -74,7 +73,7 @@ duration_values as (
     select
         periods.operating_model,
         period_events.measure,
-        quantile_cont(period_events.value_hours, 0.5) as value,
+        quantile_cont(period_events.value_hours, 0.5) as measure_value,
         quantile_cont(period_events.value_hours, 0.85) as p85,
         count(distinct periods.service) as n_services,
         count(*) as n_events,
@@ -104,7 +103,7 @@ table_1 as (
         measures.unit,
         measures.aggregation,
         operating_models.operating_model,
-        measured.value,
+        measured.measure_value,
         measured.p85,
         coalesce(measured.n_services, 0) as n_services,
         coalesce(measured.n_events, 0) as n_events,
@@ -121,7 +120,7 @@ table_1 as (
 select
     table_1.measure,
     table_1.operating_model,
-    table_1.value,
+    table_1.measure_value as value,  -- noqa: RF04
     table_1.unit,
     playbook_bands.band,
     case when table_1.n_values < 5 then 'low' else 'normal' end as band_confidence,
@@ -141,11 +140,11 @@ left join bands as playbook_bands
     on
         playbook_bands.band_set = 'playbook'
         and table_1.measure_kind = playbook_bands.measure_kind
-        and (playbook_bands.measure = '*' or playbook_bands.measure = table_1.measure)
-        and {{ band_matches('table_1.value', 'playbook_bands') }}
+        and (playbook_bands.measure = '*' or table_1.measure = playbook_bands.measure)
+        and {{ band_matches('table_1.measure_value', 'playbook_bands') }}
 left join bands as dora_bands
     on
         dora_bands.band_set = 'dora_2023'
         and table_1.measure_kind = dora_bands.measure_kind
-        and (dora_bands.measure = '*' or dora_bands.measure = table_1.measure)
-        and {{ band_matches('table_1.value', 'dora_bands') }}
+        and (dora_bands.measure = '*' or table_1.measure = dora_bands.measure)
+        and {{ band_matches('table_1.measure_value', 'dora_bands') }}

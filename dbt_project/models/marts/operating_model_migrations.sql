@@ -47,8 +47,8 @@ side_by_side as (
         measures.measure_kind,
         measures.unit,
         measures.display_order,
-        before_migration.value as value_before,
-        after_migration.value as value_after,
+        before_migration.measure_value as value_before,
+        after_migration.measure_value as value_after,
         before_migration.n_events as n_events_before,
         after_migration.n_events as n_events_after,
         before_migration.start_at as before_start_at,
@@ -75,7 +75,7 @@ select
     side_by_side.unit,
     side_by_side.value_before,
     side_by_side.value_after,
-    side_by_side.value_after - side_by_side.value_before as change,
+    side_by_side.value_after - side_by_side.value_before as value_change,
     before_bands.band as band_before,
     after_bands.band as band_after,
     cast(side_by_side.n_events_before as integer) as n_events_before,
@@ -90,11 +90,11 @@ left join bands as before_bands
     on
         before_bands.band_set = 'playbook'
         and side_by_side.measure_kind = before_bands.measure_kind
-        and (before_bands.measure = '*' or before_bands.measure = side_by_side.measure)
+        and (before_bands.measure = '*' or side_by_side.measure = before_bands.measure)
         and {{ band_matches('side_by_side.value_before', 'before_bands') }}
 left join bands as after_bands
     on
         after_bands.band_set = 'playbook'
         and side_by_side.measure_kind = after_bands.measure_kind
-        and (after_bands.measure = '*' or after_bands.measure = side_by_side.measure)
+        and (after_bands.measure = '*' or side_by_side.measure = after_bands.measure)
         and {{ band_matches('side_by_side.value_after', 'after_bands') }}

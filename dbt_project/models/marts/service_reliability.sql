@@ -60,7 +60,7 @@ weekly_downtime as (
         service_weeks.service_week_id,
         sum(
             {{ minutes_between(
-                'greatest(downtime_intervals.start_at, service_weeks.week_start_at)',
+                'downtime_intervals.start_at',
                 'least(downtime_intervals.end_at, service_weeks.period_end_at)'
             ) }}
         ) as downtime_minutes
@@ -68,8 +68,8 @@ weekly_downtime as (
     inner join downtime_intervals
         on
             service_weeks.service = downtime_intervals.service
-            and downtime_intervals.start_at < service_weeks.period_end_at
-            and downtime_intervals.end_at > service_weeks.week_start_at
+            and service_weeks.period_end_at > downtime_intervals.start_at
+            and service_weeks.week_start_at < downtime_intervals.end_at
     group by service_weeks.service_week_id
 
 ),

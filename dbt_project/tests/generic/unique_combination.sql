@@ -6,9 +6,6 @@ select
     count(*) as n_rows
 from {{ model }}
 group by {{ columns | join(', ') }}
-having count(*) > 1
-    {%- for column in columns %}
-    or {{ column }} is null
-    {%- endfor %}
+having count(*) > 1 or {{ columns | join(' is null or ') }} is null
 
 {% endtest %}

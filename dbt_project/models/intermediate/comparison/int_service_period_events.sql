@@ -98,8 +98,8 @@ period_timed_events as (
     inner join timed_events
         on
             periods.service = timed_events.service
-            and timed_events.event_at >= periods.start_at
-            and timed_events.event_at < periods.end_at
+            and periods.start_at <= timed_events.event_at
+            and periods.end_at > timed_events.event_at
 
 ),
 
@@ -116,8 +116,8 @@ open_actions_at_period_end as (
     inner join actions
         on
             periods.service = actions.service
-            and actions.created_at < periods.end_at
-            and (actions.completed_at is null or actions.completed_at >= periods.end_at)
+            and periods.end_at > actions.created_at
+            and (actions.completed_at is null or periods.end_at <= actions.completed_at)
 
 )
 

@@ -64,8 +64,8 @@ period_deployments as (
         on
             periods.service = deployments.service
             and deployments.counts_as_deployment
-            and deployments.deployed_at >= periods.start_at
-            and deployments.deployed_at < periods.end_at
+            and periods.start_at <= deployments.deployed_at
+            and periods.end_at > deployments.deployed_at
     left join failed_deployments
         on deployments.deployment_id = failed_deployments.deployment_id
     group by periods.period_id
@@ -86,8 +86,8 @@ period_downtime as (
     left join downtime_intervals
         on
             periods.service = downtime_intervals.service
-            and downtime_intervals.start_at < periods.end_at
-            and downtime_intervals.end_at > periods.start_at
+            and periods.end_at > downtime_intervals.start_at
+            and periods.start_at < downtime_intervals.end_at
     group by periods.period_id
 
 ),
@@ -105,8 +105,8 @@ period_incidents as (
             periods.service = incidents.service
             and incidents.is_impacting
             and not incidents.has_invalid_timeline
-            and incidents.triggered_at < periods.end_at
-            and coalesce(incidents.resolved_at, run_parameters.as_of_at) > periods.start_at
+            and periods.end_at > incidents.triggered_at
+            and periods.start_at < coalesce(incidents.resolved_at, run_parameters.as_of_at)
     group by periods.period_id
 
 ),
@@ -116,7 +116,7 @@ rates as (
     select
         periods.period_id,
         'deployment_frequency' as measure,
-        period_deployments.n_deployments / (periods.period_days / 7.0) as value,
+        period_deployments.n_deployments / (periods.period_days / 7.0) as measure_value,
         cast(null as double) as p85,
         period_deployments.n_deployments as n_events
     from periods
@@ -129,7 +129,7 @@ rates as (
         periods.period_id,
         'change_failure_rate' as measure,
         -- no deployment, no rate
-        100.0 * period_deployments.n_failed_deployments / nullif(period_deployments.n_deployments, 0) as value,
+        100.0 * period_deployments.n_failed_deployments / nullif(period_deployments.n_deployments, 0) as measure_value,
         cast(null as double) as p85,
         period_deployments.n_deployments as n_events
     from periods
@@ -141,7 +141,7 @@ rates as (
     select
         periods.period_id,
         'availability_level' as measure,
-        100.0 * (1 - period_downtime.downtime_minutes / (periods.period_days * 1440.0)) as value,
+        100.0 * (1 - period_downtime.downtime_minutes / (periods.period_days * 1440.0)) as measure_value,
         cast(null as double) as p85,
         period_incidents.n_incidents as n_events
     from periods
@@ -152,18 +152,25 @@ rates as (
 
 ),
 
+duration_measures as (
+
+    select
+        unnest([
+            'deployment_lead_time', 'time_to_restore', 'time_to_generate_insights', 'time_to_implement_actions'
+        ]) as measure
+
+),
+
 durations as (
 
     select
         periods.period_id,
         duration_measures.measure,
-        quantile_cont(period_events.value_hours, 0.5) as value,
+        quantile_cont(period_events.value_hours, 0.5) as measure_value,
         quantile_cont(period_events.value_hours, 0.85) as p85,
         count(period_events.value_hours) as n_events
     from periods
-    cross join (
-        values ('deployment_lead_time'), ('time_to_restore'), ('time_to_generate_insights'), ('time_to_implement_actions')
-    ) as duration_measures (measure)
+    cross join duration_measures
     left join period_events
         on
             periods.period_id = period_events.period_id
@@ -191,7 +198,7 @@ select
     periods.end_at,
     periods.period_days,
     measured.measure,
-    measured.value,
+    measured.measure_value,
     measured.p85,
     measured.n_events
 from periods

@@ -74,7 +74,7 @@ service_deployments as (
         services.service,
         deployments.repo,
         deployments.sha,
-        deployments.ref,
+        deployments.git_ref,
         deployments.environment,
         deployments.environment = services.github_environment as is_production,
         deployments.created_at,

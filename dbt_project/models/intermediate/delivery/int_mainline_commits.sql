@@ -54,13 +54,13 @@ heads as (
 
 ),
 
-chain (repo, sha, first_parent_sha, depth) as (
+chain (repo, sha, first_parent_sha, chain_depth) as (
 
     select
         service_commits.repo,
         service_commits.sha,
         service_commits.first_parent_sha,
-        0 as depth
+        0 as chain_depth
     from heads
     inner join service_commits
         on
@@ -73,7 +73,7 @@ chain (repo, sha, first_parent_sha, depth) as (
         service_commits.repo,
         service_commits.sha,
         service_commits.first_parent_sha,
-        chain.depth + 1 as depth
+        chain.chain_depth + 1 as chain_depth
     from chain
     inner join service_commits
         on
@@ -86,7 +86,7 @@ select
     chain.repo,
     chain.sha,
     -- 1 = the oldest commit reached; the head has the highest position
-    max(chain.depth) over (partition by chain.repo) - chain.depth + 1 as mainline_position,
+    max(chain.chain_depth) over (partition by chain.repo) - chain.chain_depth + 1 as mainline_position,
     chain.first_parent_sha,
     service_commits.n_parents,
     service_commits.n_parents > 1 as is_merge_commit,

@@ -54,7 +54,7 @@ linked_reviews as (
 
     select
         reviews.*,
-        json_extract(reviews.fields, '$."' || link_field.field_name || '"') as link_value
+        json_extract(reviews.fields_json, '$."' || link_field.field_name || '"') as link_value
     from reviews
     cross join link_field
     cross join run_parameters
@@ -81,8 +81,8 @@ resolved as (
         referenced.review_id,
         referenced.review_key,
         referenced.project_key,
-        referenced.status,
-        referenced.summary,
+        referenced.workflow_status,
+        referenced.issue_summary,
         referenced.incident_reference,
         incidents.incident_id,
         coalesce(incidents.service, project_services.service) as service,
@@ -115,15 +115,16 @@ select
     measured.incident_id,
     measured.incident_reference,
     measured.project_key,
-    measured.status,
-    measured.summary,
+    measured.workflow_status,
+    measured.issue_summary,
     measured.created_at,
     measured.published_at,
     measured.is_published,
     measured.incident_resolved_at,
     -- a review published before its incident resolved has no meaningful duration: excluded, and flagged
     case
-        when measured.measured_time_to_generate_insights_hours > 0 then measured.measured_time_to_generate_insights_hours
+        when measured.measured_time_to_generate_insights_hours > 0
+            then measured.measured_time_to_generate_insights_hours
     end as time_to_generate_insights_hours,
     coalesce(measured.measured_time_to_generate_insights_hours <= 0, false) as has_non_positive_duration,
     -- the model in effect when the review was published (created, while in draft)

@@ -47,7 +47,7 @@ service_starts as (
             service,
             triggered_at as started_at
         from incidents
-    ) as starts
+    ) as service_events
     group by service
 
 ),

@@ -40,7 +40,9 @@ log_summary as (
         min(log_entries.created_at) filter (
             where log_entries.log_entry_type = 'acknowledge_log_entry'
         ) as first_acknowledged_at,
-        min(log_entries.created_at) filter (where log_entries.log_entry_type = 'resolve_log_entry') as logged_resolved_at
+        min(log_entries.created_at) filter (
+            where log_entries.log_entry_type = 'resolve_log_entry'
+        ) as logged_resolved_at
     from log_entries
     cross join run_parameters
     where log_entries.created_at < run_parameters.as_of_at

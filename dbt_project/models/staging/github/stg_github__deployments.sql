@@ -16,8 +16,8 @@ renamed as (
             regexp_extract(payload ->> '$.repository_url', 'repos/([^/]+/[^/]+)/?$', 1)
         ) as repo,
         payload ->> '$.sha' as sha,
-        payload ->> '$.ref' as ref,
-        payload ->> '$.task' as task,
+        payload ->> '$.ref' as git_ref,
+        payload ->> '$.task' as deployment_task,
         payload ->> '$.environment' as environment,
         payload ->> '$.original_environment' as original_environment,
         cast(payload ->> '$.production_environment' as boolean) as is_production_environment,

@@ -13,8 +13,8 @@ renamed as (
         payload ->> '$.key' as action_key,
         payload ->> '$.fields.project.key' as project_key,
         payload ->> '$.fields.issuetype.name' as issue_type,
-        payload ->> '$.fields.status.name' as status,
-        payload ->> '$.fields.summary' as summary,
+        payload ->> '$.fields.status.name' as workflow_status,
+        payload ->> '$.fields.summary' as issue_summary,
         json_extract_string(payload, '$.fields.labels[*]') as labels,
         {{ to_utc_timestamp("payload ->> '$.fields.created'") }} as created_at,
         -- an action is completed when it is resolved; null while open

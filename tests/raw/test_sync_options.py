@@ -1,0 +1,75 @@
+"""`--full-refresh`, `--since` and `--source`: what lower bound each stream is read from, per source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.base import Checkpoint, Connector, LinkHeaderPaginator, ServiceMapping, SourceSettings, Stream
+from connectors.http import HttpClient
+from connectors.registry import CONNECTORS
+from orchestration import cli
+from orchestration.raw.sync import SyncOptions, sync_source
+from orchestration.warehouse import connect, load_cursors
+
+T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+class Recorder(Connector):
+    """A connector without an API: records the lower bound it is given, and checkpoints `T`."""
+
+    name = "recorder"
+    mapping_model = ServiceMapping
+    streams = (Stream("items", "items", ("id",), "at", LinkHeaderPaginator()),)
+    bounds: list[datetime | None]
+
+    @classmethod
+    def make_client(cls, settings: SourceSettings) -> HttpClient:
+        return HttpClient(settings.api_url)
+
+    def sync(self, since: Callable[[str, str], datetime | None]) -> Iterator[Checkpoint]:
+        self.bounds.append(since("items", "all"))
+        yield Checkpoint("items", "all", self.checkpoint)
+
+
+def run(db: Path, options: SyncOptions, checkpoint: datetime = T) -> datetime | None:
+    connector = Recorder(SourceSettings(api_url="http://127.0.0.1:9", lookback_days=2), {})
+    connector.bounds, connector.checkpoint = [], checkpoint
+    with connect(db) as con:
+        sync_source(con, connector, options, "s")
+    return connector.bounds[0]
+
+
+def test_lower_bounds(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert run(db, SyncOptions()) is None, "a first sync reads all history"
+    assert run(db, SyncOptions()) == T - timedelta(days=2), "then: the stored cursor minus the lookback"
+    assert run(db, SyncOptions(full_refresh=True)) is None, "a full refresh ignores the cursor"
+    backfill = run(db, SyncOptions(since=date(2025, 1, 1)), checkpoint=datetime(2025, 2, 1, tzinfo=UTC))
+    assert backfill == datetime(2025, 1, 1, tzinfo=UTC), "a backfill reads from midnight UTC of its date"
+    with connect(db) as con:
+        assert load_cursors(con, "recorder") == {("items", "all"): T}, "and never rewinds the cursor"
+
+
+def test_source_selects_what_the_options_apply_to() -> None:
+    everything = cli.raw_run_config(True, date(2026, 1, 2))["ops"]
+    assert set(everything) == {f"sync_{name}" for name in CONNECTORS}
+    assert all(op["config"] == {"full_refresh": True, "since": "2026-01-02"} for op in everything.values())
+    one = cli.raw_run_config(True, None, ["github"])["ops"]
+    assert one["sync_github"]["config"] == {"full_refresh": True, "since": None}
+    assert all(op["config"] == {"full_refresh": False, "since": None} for k, op in one.items() if k != "sync_github")
+
+
+def test_source_option_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(cli, "run_daily", lambda *args: calls.append(args) or True)
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["run", "--since", "2026-01-02", "--source", "jira", "--source", "opsgenie"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(False, date(2026, 1, 2), ("jira", "opsgenie"))]
+    assert runner.invoke(cli.main, ["run", "--source", "jira"]).exit_code == 2  # nothing to apply it to
+    assert runner.invoke(cli.main, ["run", "--full-refresh", "--source", "nope"]).exit_code == 2

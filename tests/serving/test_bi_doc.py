@@ -1,0 +1,57 @@
+"""docs/bi.md: its schema section is the dbt docs of the marts, and every query in it runs on a snapshot."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from orchestration.serving.publish import PublishedSnapshot
+from orchestration.serving.schema_doc import BI_DOC, load_mart_docs, render_schema, splice
+
+
+def documented_queries() -> list[str]:
+    """Every ```sql block of docs/bi.md, in order."""
+    return re.findall(r"```sql\n(.*?)```", BI_DOC.read_text(), flags=re.DOTALL)
+
+
+def test_schema_section_is_generated_from_the_dbt_model_files() -> None:
+    current = BI_DOC.read_text()
+    assert splice(current, render_schema(load_mart_docs())) == current, (
+        "docs/bi.md is out of date with dbt_project/models/marts/*.yml: run python -m orchestration.serving.schema_doc"
+    )
+
+
+def test_every_mart_is_documented_with_its_grain_and_columns() -> None:
+    text = BI_DOC.read_text()
+    for doc in load_mart_docs():
+        assert f"### `marts.{doc.name}`" in text
+        assert doc.grain, f"{doc.name} declares no grain (a unique_combination or primary_key test) in its .yml"
+        assert all(c.data_type for c in doc.columns), f"{doc.name} has columns without a data_type"
+
+
+def test_the_four_example_queries_are_there() -> None:
+    text = BI_DOC.read_text()
+    for heading in (
+        "### Table 1, side by side",
+        "### Weekly trends per operating model",
+        "### A service's history across its migration",
+        "### Services furthest from their availability targets",
+    ):
+        assert heading in text
+
+
+@pytest.mark.parametrize("index", range(len(documented_queries())))
+def test_documented_query_runs_on_the_snapshot(index: int, published: PublishedSnapshot) -> None:
+    con = duckdb.connect(str(published.snapshot), read_only=True)
+    try:
+        rows = con.execute(documented_queries()[index]).fetchall()
+    finally:
+        con.close()
+    assert rows, f"query {index + 1} of docs/bi.md returned nothing on the fixture snapshot"
+
+
+def test_queries_are_read_only_sql() -> None:
+    for query in documented_queries():
+        assert not re.search(r"\b(insert|update|delete|create|drop|alter|attach|copy)\b", query, re.I), query
