@@ -498,6 +498,23 @@ class Org:
         for spec in SERVICES:
             self.github(spec)
             self.incidents(spec)
+        self.bad_records()
+
+    def bad_records(self):
+        """A few records that break a rule: they must land in quarantine.quarantined_records, not vanish."""
+        t = self.end - dt.timedelta(days=3)
+        self.deploy("acme/legacy", "0" * 40, "production", t, succeed=True)  # a repo no service owns
+        self.add("raw_pagerduty.incidents", "QORPHAN", t, {}, {  # a PagerDuty service not in the catalog
+            "id": "QORPHAN", "type": "incident", "status": "resolved", "urgency": "high", "priority": None,
+            "created_at": iso_z(t), "last_status_change_at": iso_z(t + dt.timedelta(hours=1)),
+            "service": {"id": "PUNKNOWN", "type": "service_reference"},
+            "html_url": "https://acme.pagerduty.com/incidents/QORPHAN",
+        })
+        self.add("raw_jira.reviews", "19999", t, {}, {"id": "19999", "key": "CHK-9999", "fields": {  # names no incident
+            "summary": "Review of a call that never paged", "issuetype": {"name": "Post-incident review"},
+            "labels": ["postmortem"], "project": {"key": "CHK"}, "status": {"name": "Draft"},
+            "created": jira_ts(t), "resolutiondate": None, "customfield_10042": None,
+        }})
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,12 @@ def publish_blockers(
 
 
 def run_blockers(context: AssetExecutionContext, marts: Sequence[AssetKey]) -> list[str]:
-    """`publish_blockers` for the current run, from what its event log holds so far."""
+    """`publish_blockers` for the current run, from what its event log holds so far.
+
+    dbt's tests are evaluated inside the dbt step, so they are all in the log by now. A check in a step of its own
+    (a Great Expectations suite, say) is ordered before the publish only if it is `blocking=True`: then Dagster
+    runs it first and skips the publish when it fails. A non-blocking one may run after the publish.
+    """
     records = context.instance.all_logs(
         context.run_id,
         of_type={DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION},

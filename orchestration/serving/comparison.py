@@ -56,6 +56,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table1:
+    """The playbook's Table 1 from the mart: measures in display order, one cell per measure and model."""
+
     measures: tuple[str, ...]
     cells: dict[tuple[str, str], Cell]
     window_start: date | None
@@ -63,10 +65,12 @@ class Table1:
     as_of: date | None
 
     def cell(self, measure: str, model: str) -> Cell | None:
+        """The figure of `measure` for operating model `model`, if the mart has one."""
         return self.cells.get((measure, model))
 
 
 def measure_label(measure: str) -> str:
+    """The measure's name as Table 1 writes it; an unknown measure gets its identifier in words."""
     return MEASURE_LABELS.get(measure, measure.replace("_", " ").capitalize())
 
 

@@ -60,6 +60,7 @@ def marts_metadata(warehouse: Path, keys: Iterable[AssetKey]) -> dict[AssetKey, 
 
 
 def is_mart(key: AssetKey | None) -> bool:
+    """Whether `key` is a published mart (`marts/<table>`)."""
     return key is not None and key.path[0] in PUBLISHED_SCHEMAS
 
 

@@ -20,10 +20,12 @@ class ServingPaths:
 
     @property
     def parquet_dir(self) -> Path:
+        """`parquet/` beside the snapshot, holding `marts/<table>.parquet`."""
         return self.snapshot.parent / "parquet"
 
     @property
     def report(self) -> Path:
+        """`report.html` beside the snapshot."""
         return self.snapshot.parent / "report.html"
 
 

@@ -111,6 +111,7 @@ def publish_snapshot(
         raise ValueError(f"nothing to publish: no tables in schemas {', '.join(PUBLISHED_SCHEMAS)} of {warehouse}")
 
     snapshot.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(snapshot, parquet_dir)
     token = uuid.uuid4().hex[:12]
     # Hidden names, so a BI tool browsing the folder does not offer a half-written file.
     tmp = snapshot.with_name(f".{snapshot.name}.{token}.tmp")
@@ -205,6 +206,19 @@ def _swap_parquet(tmp_parquet: Path, parquet_dir: Path, exported: Sequence[Path]
             stale.unlink(missing_ok=True)
     _remove_tree(tmp_parquet)
     return tuple(placed)
+
+
+def _remove_leftovers(snapshot: Path, parquet_dir: Path | None) -> None:
+    """Delete the temporary files of a publish that was killed half way.
+
+    Runs never overlap (one warehouse writer at a time, dagster.yaml queues runs), so any temporary file here now
+    belongs to no live publish.
+    """
+    for path in snapshot.parent.glob(f".{snapshot.name}.*.tmp*"):
+        path.unlink(missing_ok=True)
+    if parquet_dir is not None:
+        for folder in parquet_dir.parent.glob(f".{parquet_dir.name}.*.tmp"):
+            _remove_tree(folder)
 
 
 def _fsync(path: Path) -> None:

@@ -153,13 +153,19 @@ class _Charts:
 
     def html(self, fig: go.Figure, name: str, height: int, title: str | None = None) -> str:
         self.count += 1
+        # A few explicit styles instead of a named template: plotly copies and validates a whole template for every
+        # figure (about 50 ms each) and inlines it in the page (about 7 kB each).
         fig.update_layout(
             height=height,
-            template="plotly_white",
-            font={"family": FONT, "size": 12},
+            template="none",
+            paper_bgcolor="white",
+            plot_bgcolor="white",
+            font={"family": FONT, "size": 12, "color": "#1f2328"},
             margin={"l": 60, "r": 20, "t": 50, "b": 40},
             legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
         )
+        fig.update_xaxes(gridcolor="#e8ecf0", linecolor="#d0d7de", zerolinecolor="#d0d7de", automargin=True)
+        fig.update_yaxes(gridcolor="#e8ecf0", linecolor="#d0d7de", zerolinecolor="#d0d7de", automargin=True)
         div = fig.to_html(
             full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=f"chart-{self.count}-{name}"
         )

@@ -32,6 +32,8 @@ MARTS_SCHEMA = PUBLISHED_SCHEMAS[0]
 
 @dataclass(frozen=True)
 class ColumnDoc:
+    """One column as the model's contract declares it."""
+
     name: str
     data_type: str
     description: str
@@ -49,6 +51,7 @@ class MartDoc:
 
     @property
     def schema(self) -> str:
+        """The schema dbt builds it in (every mart's)."""
         return MARTS_SCHEMA
 
 
@@ -136,6 +139,7 @@ def splice(document: str, generated: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Rewrite (or with --check, verify) the generated schema section of docs/bi.md; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/bi.md is out of date, change nothing")
     args = parser.parse_args(argv)

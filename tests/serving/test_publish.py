@@ -84,6 +84,9 @@ def test_republishing_replaces_the_file_and_drops_parquet_of_tables_gone(warehou
     old = fingerprint(reader)
 
     newer = build_warehouse(tmp_path / "newer.duckdb", version=1)
+    # What a publish killed half way leaves behind; the next publish clears it.
+    (tmp_path / "out" / ".opmetrics.duckdb.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / "out" / ".parquet.0123456789ab.tmp" / "marts").mkdir(parents=True)
     publish_snapshot(newer, snapshot, tables=[("marts", "dim_services"), ("marts", "fct_changes")], parquet_dir=parquet)
 
     assert snapshot.stat().st_ino != before, "the snapshot was rewritten in place instead of replaced"

@@ -60,7 +60,7 @@ weekly_downtime as (
         service_weeks.service_week_id,
         sum(
             {{ minutes_between(
-                'downtime_intervals.start_at',
+                'greatest(downtime_intervals.start_at, service_weeks.week_start_at)',
                 'least(downtime_intervals.end_at, service_weeks.period_end_at)'
             ) }}
         ) as downtime_minutes

@@ -39,6 +39,6 @@ select
     periods.valid_to,
     periods.valid_from_at,
     timezone(run_parameters.timezone, cast(periods.valid_to as timestamp)) as valid_to_at,
-    periods.valid_to is null as is_current
+    periods.valid_to is null as is_latest
 from periods
 cross join run_parameters

@@ -1,0 +1,187 @@
+-- Records that break a rule, with the reason: the marts leave them out (or keep them flagged), this table keeps
+-- them in sight. One row per record and reason.
+with
+
+deployments as (
+
+    select * from {{ ref('stg_github__deployments') }}
+
+),
+
+deployment_statuses as (
+
+    select * from {{ ref('stg_github__deployment_statuses') }}
+
+),
+
+incidents as (
+
+    select * from {{ ref('stg_pagerduty__incidents') }}
+
+),
+
+log_entries as (
+
+    select * from {{ ref('stg_pagerduty__log_entries') }}
+
+),
+
+reviews as (
+
+    select * from {{ ref('stg_jira__reviews') }}
+
+),
+
+actions as (
+
+    select * from {{ ref('stg_jira__actions') }}
+
+),
+
+services as (
+
+    select * from {{ ref('int_services') }}
+
+),
+
+service_incidents as (
+
+    select * from {{ ref('int_incidents') }}
+
+),
+
+service_reviews as (
+
+    select * from {{ ref('int_incident_reviews') }}
+
+),
+
+service_actions as (
+
+    select * from {{ ref('int_improvement_actions') }}
+
+),
+
+issues as (
+
+    select
+        'raw_github.deployments' as source_table,
+        cast(deployments.deployment_id as varchar) as record_id,
+        'deployment_of_unknown_repo' as reason,
+        deployments.repo as detail
+    from deployments
+    left join services
+        on deployments.repo = services.github_repo
+    where services.service is null
+
+    union all
+
+    select
+        'raw_github.deployments' as source_table,
+        cast(deployment_id as varchar) as record_id,
+        'unparsable_timestamp' as reason,
+        'created_at' as detail
+    from deployments
+    where created_at is null
+
+    union all
+
+    select
+        'raw_github.deployment_statuses' as source_table,
+        cast(deployment_status_id as varchar) as record_id,
+        'unparsable_timestamp' as reason,
+        'created_at' as detail
+    from deployment_statuses
+    where created_at is null
+
+    union all
+
+    select
+        'raw_pagerduty.incidents' as source_table,
+        incidents.incident_id as record_id,
+        'incident_of_unknown_service' as reason,
+        incidents.pagerduty_service_id as detail
+    from incidents
+    left join services
+        on incidents.pagerduty_service_id = services.pagerduty_service_id
+    where services.service is null
+
+    union all
+
+    select
+        'raw_pagerduty.incidents' as source_table,
+        incident_id as record_id,
+        'unparsable_timestamp' as reason,
+        'created_at' as detail
+    from incidents
+    where triggered_at is null
+
+    union all
+
+    select
+        'raw_pagerduty.incidents' as source_table,
+        incident_id as record_id,
+        'resolved_before_triggered' as reason,
+        cast(resolved_at as varchar) as detail
+    from service_incidents
+    where has_invalid_timeline
+
+    union all
+
+    select
+        'raw_pagerduty.log_entries' as source_table,
+        log_entry_id as record_id,
+        'unparsable_timestamp' as reason,
+        'created_at' as detail
+    from log_entries
+    where created_at is null
+
+    union all
+
+    select
+        'raw_jira.reviews' as source_table,
+        review_id as record_id,
+        'unparsable_timestamp' as reason,
+        'fields.created' as detail
+    from reviews
+    where created_at is null
+
+    union all
+
+    select
+        'raw_jira.reviews' as source_table,
+        review_id as record_id,
+        'review_without_known_incident' as reason,
+        incident_reference as detail
+    from service_reviews
+    where incident_id is null
+
+    union all
+
+    select
+        'raw_jira.actions' as source_table,
+        action_id as record_id,
+        'unparsable_timestamp' as reason,
+        'fields.created' as detail
+    from actions
+    where created_at is null
+
+    union all
+
+    select
+        'raw_jira.actions' as source_table,
+        action_id as record_id,
+        'action_without_known_review' as reason,
+        action_key as detail
+    from service_actions
+    where review_id is null
+
+)
+
+select
+    source_table || ':' || record_id || ':' || reason as quarantined_record_id,
+    source_table,
+    record_id,
+    reason,
+    detail
+from issues
