@@ -12,6 +12,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -26,6 +27,10 @@ PROGRESS_EVERY_SECONDS = 30.0  # ... or after this long without one, whichever c
 CHILD_PROGRESS_EVERY = 100  # child streams (one request per parent): one aggregate line per this many parents
 
 
+# Off while reading a catalog only to find the warehouse (e.g. `opmetrics report`): no token is needed then.
+RESOLVE_SECRETS: ContextVar[bool] = ContextVar("resolve_secrets", default=True)
+
+
 def secret_from_env(value: Any) -> SecretStr | None:
     """Resolve `env:NAME` to the variable's value. Literal secrets are refused: they belong in the environment."""
     if value is None or isinstance(value, SecretStr):
@@ -35,6 +40,8 @@ def secret_from_env(value: Any) -> SecretStr | None:
     name = value.removeprefix("env:").strip()
     if not name:
         raise ValueError("`env:` needs a variable name")
+    if not RESOLVE_SECRETS.get():
+        return None
     secret = os.environ.get(name)
     if not secret:
         raise ValueError(f"environment variable {name} is not set")

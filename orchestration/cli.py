@@ -118,19 +118,23 @@ def run(full_refresh: bool, since: datetime | None, sources: tuple[str, ...]) ->
 def report(as_html: bool, output: Path | None) -> None:
     """Print the operating-model comparison (the playbook's Table 1) from the marts, or write it as HTML."""
     from orchestration.report import comparison_table
+    from orchestration.serving.paths import serving_paths
 
-    catalog, file = load_catalog()
+    try:
+        catalog, file = load_catalog(resolve_secrets=False)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    warehouse = catalog.warehouse_path(file.parent)
+    # The published snapshot when there is one: reading it never waits for a run that is writing the warehouse.
+    snapshot = serving_paths(warehouse).snapshot
+    source = snapshot if snapshot.exists() else warehouse
     if as_html:
-        from orchestration.serving.paths import serving_paths
         from orchestration.serving.report_html import write_report
 
-        warehouse = catalog.warehouse_path(file.parent)
-        paths = serving_paths(warehouse)
-        # The published snapshot when there is one: reading it never waits for a run that is writing the warehouse.
-        summary = write_report(paths.snapshot if paths.snapshot.exists() else warehouse, output or paths.report)
+        summary = write_report(source, output or serving_paths(warehouse).report)
         click.echo(f"report: {summary.path} ({summary.charts} charts)")
         return
-    click.echo(comparison_table(catalog.warehouse_path(file.parent)))
+    click.echo(comparison_table(source))
 
 
 @main.group()
@@ -212,7 +216,7 @@ def demo(services: int, days: int, seed: int, end: datetime | None) -> None:
         sys.exit(1)
     from orchestration.report import comparison_table
 
-    catalog, file = load_catalog(config)
+    catalog, file = load_catalog(config, resolve_secrets=False)
     click.echo(comparison_table(catalog.warehouse_path(file.parent)))
     click.echo(f"\ndaily_refresh on the sample organisation ({services} services, {days} days): {elapsed:.1f}s")
     click.echo(f"warehouse: {catalog.warehouse_path(file.parent)}")

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import ServiceMapping, SourceSettings
+from connectors.base import RESOLVE_SECRETS, ServiceMapping, SourceSettings
 from connectors.registry import CONNECTORS
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
@@ -185,18 +185,25 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
-def parse_catalog(data: Any, source: str = "<config>") -> Catalog:
-    """Validate already-parsed YAML; raise ConfigError naming `source`, the entry and the problem."""
+def parse_catalog(data: Any, source: str = "<config>", resolve_secrets: bool = True) -> Catalog:
+    """Validate already-parsed YAML; raise ConfigError naming `source`, the entry and the problem.
+
+    `resolve_secrets=False` checks that secrets are written `env:NAME` but does not read them, for commands that
+    only need the warehouse (reports).
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
+    token = RESOLVE_SECRETS.set(resolve_secrets)
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
         lines = [f"{source}: {_location(data, tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
         raise ConfigError("invalid configuration\n  " + "\n  ".join(lines)) from None
+    finally:
+        RESOLVE_SECRETS.reset(token)
 
 
-def load_catalog(path: str | Path | None = None) -> tuple[Catalog, Path]:
+def load_catalog(path: str | Path | None = None, resolve_secrets: bool = True) -> tuple[Catalog, Path]:
     """Load the catalog from `path` or OPMETRICS_CONFIG; returns it with the file's resolved path."""
     raw_path = path or os.environ.get("OPMETRICS_CONFIG")
     if not raw_path:
@@ -210,4 +217,4 @@ def load_catalog(path: str | Path | None = None) -> tuple[Catalog, Path]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
-    return parse_catalog(data, str(file)), file
+    return parse_catalog(data, str(file), resolve_secrets), file

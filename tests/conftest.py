@@ -28,3 +28,12 @@ def examples() -> Path:
     if not EXAMPLES.exists():
         pytest.skip(f"API examples not found at {EXAMPLES}")
     return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """dbt's manifest, parsed once per session: the Dagster definitions cannot load without it."""
+    from orchestration.dbt.project import dbt_project
+
+    dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path

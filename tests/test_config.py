@@ -148,3 +148,12 @@ def test_validate_config_command(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["validate-config", str(write(tmp_path, data))])
     assert bad.exit_code == 1
     assert "services[0] (checkout).availability_target" in bad.output
+
+
+def test_secrets_can_stay_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the catalog only to find the warehouse (reports) needs no token in the environment."""
+    monkeypatch.delenv("TEST_PD_TOKEN")
+    catalog, _ = load_catalog(write(tmp_path, GOOD), resolve_secrets=False)
+    assert catalog.sources["pagerduty"].token is None
+    with pytest.raises(ConfigError):
+        load_catalog(write(tmp_path, GOOD))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dagster import AssetKey
 
 from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
 
 
 def test_dbt_build_args() -> None:
-    assert dbt_build_args() == ["build"]
-    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    assert dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args(full_refresh=True)[-1] == "--full-refresh"
 
 
 def test_translator_maps_sources_onto_raw_assets() -> None:
@@ -27,7 +29,7 @@ def test_translator_maps_sources_onto_raw_assets() -> None:
     assert translator.get_group_name(model) == "marts"
 
 
-def test_lineage_is_one_graph() -> None:
+def test_lineage_is_one_graph(dbt_manifest: Path) -> None:
     """Every dbt source is a raw asset that some Python asset materializes: no dangling external assets."""
     from orchestration.definitions import defs
 

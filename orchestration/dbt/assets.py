@@ -17,10 +17,11 @@ from orchestration.serving.metadata import with_mart_metadata
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
     """The dbt command of the daily run. Pure, so its test pins exactly what runs.
 
+    Unit tests are left out: their inputs are fixed, so they belong to `make test`, not to every daily run.
     The as-of date and the warehouse reach dbt through the environment (OPMETRICS_AS_OF, OPMETRICS_WAREHOUSE),
     the one place the models read them from.
     """
-    return ["build", *(["--full-refresh"] if full_refresh else [])]
+    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
 
 
 class OpmetricsTranslator(DagsterDbtTranslator):
