@@ -7,6 +7,8 @@ paging, record extraction, progress logging and checkpoints.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import time
@@ -21,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.http import ConnectorError, HttpClient, HttpSettings, redact_url
 from connectors.timeparse import parse_timestamp
+
+NO_KEY_PREFIX = "nokey:"  # the `_pk` of a record that arrived without its primary key
 
 PROGRESS_EVERY_PAGES = 10  # a progress line every this many pages of a stream ...
 PROGRESS_EVERY_SECONDS = 30.0  # ... or after this long without one, whichever comes first
@@ -267,14 +271,19 @@ class Stream:
             for k in self.primary_key
         ]
         if any(part is None or part == "" for part in key_parts):
-            raise ValueError(f"{self.name}: record without primary key {'+'.join(self.primary_key)}")
+            # A record without its identifier still lands, under a surrogate key from its content, so dbt can
+            # quarantine it rather than the whole sync failing; the same payload always gets the same key.
+            digest = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+            pk = f"{NO_KEY_PREFIX}{digest}"
+        else:
+            pk = ":".join(str(p) for p in key_parts)
         cursor = None
         if self.cursor_field:
             try:
                 cursor = parse_timestamp(dig(raw, self.cursor_field))
             except ValueError:
                 cursor = None  # kept as is; the raw checks report unparseable timestamps
-        return Record(":".join(str(p) for p in key_parts), cursor, dict(context), raw)
+        return Record(pk, cursor, dict(context), raw)
 
 
 class ChildProgress:

@@ -20,7 +20,9 @@ from itertools import takewhile
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
@@ -39,6 +41,13 @@ def backoff_delay(factor: float, jitter: float, cap: float, attempt: int) -> flo
     struggling source in lockstep.
     """
     return min(cap, factor * 2 ** (attempt - 1) + random.random() * jitter)
+
+
+class _HeadersOnly(requests.auth.AuthBase):
+    """No-op auth: the credentials are already in the session's headers."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 class _Retry(Retry):
@@ -178,8 +187,9 @@ class HttpClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update({"Accept": "application/json", "User-Agent": "opmetrics", **self._headers})
-            if self._auth:
-                session.auth = self._auth
+            # An explicit auth object also stops requests from reading ~/.netrc on every request, which cost
+            # a fifth of a first sync's time; credentials given in headers are unaffected.
+            session.auth = self._auth or _HeadersOnly()
             self._local.session = session
         return session
 
@@ -237,7 +247,8 @@ class HttpClient:
                     f"GET {redact_url(url)} answered {response.status_code}: {_error_summary(response)}"
                 )
             try:
-                return response.json(), response
+                # orjson: several times faster than the stdlib on the large pages a first sync reads.
+                return orjson.loads(response.content), response
             except ValueError:
                 bad_json += 1
                 if bad_json > s.invalid_json_retries:

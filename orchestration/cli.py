@@ -70,25 +70,39 @@ def raw_run_config(full_refresh: bool, since: date | None, sources: Sequence[str
 def run_daily(full_refresh: bool = False, since: date | None = None, sources: Sequence[str] = ()) -> bool:
     """Execute `daily_refresh` in this process, recorded in the Dagster instance; True when it succeeded."""
     try:
-        load_catalog()  # fail before any work on a bad config
+        catalog, file = load_catalog()  # fail before any work on a bad config
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     _dagster_home()
     from dagster import DagsterInstance
 
-    from orchestration.dbt.project import dbt_project
+    from orchestration.dbt.project import ensure_manifest
 
-    dbt_project.preparer.prepare(dbt_project)
+    # dbt's profile reads the warehouse from the environment; parse with the value the build will see, so the
+    # build re-uses the parse (dbt re-parses everything when its profile changed).
+    os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(catalog.warehouse_path(file.parent))
+    ensure_manifest()
     from orchestration.definitions import defs
 
     run_config = raw_run_config(full_refresh, since, sources)
     job = defs.resolve_job_def("daily_refresh")
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    from orchestration.quality.summary import check_outcomes, failed_blocking, format_summary, layer_row_counts
+
+    graph = defs.resolve_asset_graph()
+    blocking = {
+        f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys if graph.get_check_spec(k).blocking
+    }
+    outcomes = check_outcomes(result.get_asset_check_evaluations(), blocking)
+    click.echo(format_summary(outcomes, layer_row_counts(catalog.warehouse_path(file.parent))))
+    failed_checks = failed_blocking(outcomes)
+    if failed_checks:
+        click.echo(f"blocking checks failed: {', '.join(failed_checks)}", err=True)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         click.echo(f"daily_refresh failed (run {result.run_id}); failed steps: {', '.join(failed)}", err=True)
-    return result.success
+    return result.success and not failed_checks
 
 
 @main.command()
@@ -158,9 +172,17 @@ def _with_size(fn):
 
 @contextmanager
 def serve_sample(
-    services: int, days: int, seed: int, end: date, port: int = 0, config_dir: Path = SAMPLE_DIR
+    services: int,
+    days: int,
+    seed: int,
+    end: date,
+    port: int = 0,
+    config_dir: Path = SAMPLE_DIR,
+    faults: Sequence[str] = (),
 ) -> Iterator[Path]:
     """Generate and serve the sample organisation; yields the path of a catalog file pointing at it.
+
+    `faults` names fault modes (`sample_org.faults.FAULTS`) injected into the sample APIs' answers.
 
     The sample APIs demand tokens like the real ones; random ones are put in the environment for this process.
     """
@@ -171,14 +193,18 @@ def serve_sample(
         "pagerduty": secrets.token_hex(8),
         "jira_user": "sample@example.com",
         "jira": secrets.token_hex(8),
+        "opsgenie": secrets.token_hex(8),
     }
     os.environ.update(
         SAMPLE_GITHUB_TOKEN=tokens["github"],
         SAMPLE_PAGERDUTY_TOKEN=tokens["pagerduty"],
         SAMPLE_JIRA_USER=tokens["jira_user"],
         SAMPLE_JIRA_TOKEN=tokens["jira"],
+        SAMPLE_OPSGENIE_TOKEN=tokens["opsgenie"],
     )
-    with serve_in_subprocess(services, days, seed, end, port, tokens) as (_, catalog_yaml):
+    # A few services page through Opsgenie instead of PagerDuty, so both pager connectors run in the demo.
+    options = {"opsgenie_services": services // 6}
+    with serve_in_subprocess(services, days, seed, end, port, tokens, options, tuple(faults)) as (_, catalog_yaml):
         config_dir.mkdir(parents=True, exist_ok=True)
         config = config_dir / "opmetrics.yaml"
         config.write_text("warehouse: warehouse.duckdb\n" + catalog_yaml)

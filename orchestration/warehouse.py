@@ -6,13 +6,13 @@ same records again (newest version wins) and the raw tables end identical to a c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import orjson
 import pandas as pd
 
 from connectors.base import Record
@@ -63,8 +63,8 @@ def merge_records(con: duckdb.DuckDBPyConnection, table: str, records: list[Reco
         {
             "_pk": list(latest),
             "_cursor": pd.to_datetime([r.cursor for r in latest.values()], utc=True),
-            "_context": [json.dumps(r.context, sort_keys=True) for r in latest.values()],
-            "payload": [json.dumps(r.payload, sort_keys=True) for r in latest.values()],
+            "_context": [orjson.dumps(r.context, option=orjson.OPT_SORT_KEYS).decode() for r in latest.values()],
+            "payload": [orjson.dumps(r.payload, option=orjson.OPT_SORT_KEYS).decode() for r in latest.values()],
         }
     )
     con.register("_page", frame)

@@ -114,7 +114,7 @@ BEHAVIOUR: dict[str, Behaviour] = {
     ),
     OPS: Behaviour(
         deploys_per_week=(0.3, 0.6),
-        changes_per_deploy=tuple(range(8, 16)),
+        changes_per_deploy=tuple(range(5, 11)),  # a release batches a fortnight or a month of work
         merge_to_deploy_h=0.0,
         pr_open_h=40.0,
         commits_per_pr=(1, 4),

@@ -14,23 +14,37 @@ from multiprocessing.connection import Connection
 
 
 def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, port: int,
-           tokens: dict[str, str] | None) -> None:  # fmt: skip
+           tokens: dict[str, str] | None, options: dict | None = None,
+           faults: tuple[str, ...] = ()) -> None:  # fmt: skip
     from sample_org import SampleServer, generate
+    from sample_org.faults import install_faults
 
-    org = generate(n_services=n_services, days=days, seed=seed, end=end)
+    org = generate(n_services=n_services, days=days, seed=seed, end=end, **(options or {}))
     with SampleServer(org, port=port, tokens=tokens) as server:
+        install_faults(server, faults)
         conn.send((server.url, org.config_yaml(server.url)))
         conn.recv()  # block until the parent says stop (or goes away)
 
 
 @contextmanager
 def serve_in_subprocess(
-    n_services: int, days: int, seed: int, end: date, port: int = 0, tokens: dict[str, str] | None = None
+    n_services: int,
+    days: int,
+    seed: int,
+    end: date,
+    port: int = 0,
+    tokens: dict[str, str] | None = None,
+    options: dict | None = None,
+    faults: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, str]]:
-    """Generate and serve an organisation in a child process; yields (base URL, catalog YAML)."""
+    """Generate and serve an organisation in a child process; yields (base URL, catalog YAML).
+
+    `options` are further keyword arguments of `generate` (e.g. `opsgenie_services`); `faults` names fault
+    modes of `sample_org.faults` injected into the answers (none by default).
+    """
     parent, child = mp.Pipe()
     process = mp.get_context("spawn").Process(
-        target=_serve, args=(child, n_services, days, seed, end, port, tokens), daemon=True
+        target=_serve, args=(child, n_services, days, seed, end, port, tokens, options, tuple(faults)), daemon=True
     )
     process.start()
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 YBIYRI = "you_build_it_you_run_it"
 OPS = "ops_run_it"
 
@@ -504,17 +504,43 @@ class Org:
         """A few records that break a rule: they must land in quarantine.quarantined_records, not vanish."""
         t = self.end - dt.timedelta(days=3)
         self.deploy("acme/legacy", "0" * 40, "production", t, succeed=True)  # a repo no service owns
-        self.add("raw_pagerduty.incidents", "QORPHAN", t, {}, {  # a PagerDuty service not in the catalog
-            "id": "QORPHAN", "type": "incident", "status": "resolved", "urgency": "high", "priority": None,
-            "created_at": iso_z(t), "last_status_change_at": iso_z(t + dt.timedelta(hours=1)),
-            "service": {"id": "PUNKNOWN", "type": "service_reference"},
-            "html_url": "https://acme.pagerduty.com/incidents/QORPHAN",
-        })
-        self.add("raw_jira.reviews", "19999", t, {}, {"id": "19999", "key": "CHK-9999", "fields": {  # names no incident
-            "summary": "Review of a call that never paged", "issuetype": {"name": "Post-incident review"},
-            "labels": ["postmortem"], "project": {"key": "CHK"}, "status": {"name": "Draft"},
-            "created": jira_ts(t), "resolutiondate": None, "customfield_10042": None,
-        }})
+        self.add(
+            "raw_pagerduty.incidents",
+            "QORPHAN",
+            t,
+            {},
+            {  # a PagerDuty service not in the catalog
+                "id": "QORPHAN",
+                "type": "incident",
+                "status": "resolved",
+                "urgency": "high",
+                "priority": None,
+                "created_at": iso_z(t),
+                "last_status_change_at": iso_z(t + dt.timedelta(hours=1)),
+                "service": {"id": "PUNKNOWN", "type": "service_reference"},
+                "html_url": "https://acme.pagerduty.com/incidents/QORPHAN",
+            },
+        )
+        self.add(
+            "raw_jira.reviews",
+            "19999",
+            t,
+            {},
+            {
+                "id": "19999",
+                "key": "CHK-9999",
+                "fields": {  # names no incident
+                    "summary": "Review of a call that never paged",
+                    "issuetype": {"name": "Post-incident review"},
+                    "labels": ["postmortem"],
+                    "project": {"key": "CHK"},
+                    "status": {"name": "Draft"},
+                    "created": jira_ts(t),
+                    "resolutiondate": None,
+                    "customfield_10042": None,
+                },
+            },
+        )
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

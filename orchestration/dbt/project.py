@@ -18,3 +18,19 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # Under `dagster dev` the manifest is re-parsed at load so model edits show up; `opmetrics run` prepares it too.
 dbt_project.prepare_if_dev()
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project unless its manifest is newer than every file of the project (saves seconds a run)."""
+    manifest = dbt_project.manifest_path
+    if manifest.exists():
+        built = manifest.stat().st_mtime
+        sources = (
+            p
+            for p in DBT_PROJECT_DIR.rglob("*")
+            if p.is_file() and p.relative_to(DBT_PROJECT_DIR).parts[0] not in ("target", "logs", "dbt_packages")
+        )
+        if all(p.stat().st_mtime <= built for p in sources):
+            return manifest
+    dbt_project.preparer.prepare(dbt_project)
+    return manifest

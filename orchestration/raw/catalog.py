@@ -23,6 +23,7 @@ def write_catalog(con, catalog: Catalog) -> dict[str, int]:
             getattr(s.sources.get("github"), "branch", None),
             getattr(s.sources.get("pagerduty"), "service_id", None),
             getattr(s.sources.get("jira"), "project", None),
+            getattr(s.sources.get("opsgenie"), "team", None),
         )
         for s in catalog.services
     ]
@@ -40,7 +41,8 @@ def write_catalog(con, catalog: Catalog) -> dict[str, int]:
         """create or replace table raw_catalog.services (
             service varchar primary key, team varchar not null, availability_target double not null,
             attribution_window_hours double not null, github_repo varchar, github_environment varchar,
-            github_branch varchar, pagerduty_service_id varchar, jira_project varchar)"""
+            github_branch varchar, pagerduty_service_id varchar, jira_project varchar,
+            opsgenie_team varchar)"""
     )
     con.execute(
         """create or replace table raw_catalog.operating_models (
@@ -48,7 +50,7 @@ def write_catalog(con, catalog: Catalog) -> dict[str, int]:
             primary key (service, valid_from))"""
     )
     con.execute("create or replace table raw_catalog.settings (key varchar primary key, value varchar)")
-    con.executemany("insert into raw_catalog.services values (?, ?, ?, ?, ?, ?, ?, ?, ?)", services)
+    con.executemany("insert into raw_catalog.services values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", services)
     con.executemany("insert into raw_catalog.operating_models values (?, ?, ?)", periods)
     con.executemany("insert into raw_catalog.settings values (?, ?)", settings)
     con.commit()

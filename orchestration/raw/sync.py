@@ -1,9 +1,16 @@
-"""Run one connector into the warehouse: pages merged in their own transactions, cursors saved after them."""
+"""Run one connector into the warehouse: pages merged in their own transactions, cursors saved after them.
+
+The connector reads in a thread of its own while this thread writes: HTTP waits and DuckDB's inserts (which
+release the GIL) overlap. A bounded queue between them keeps memory flat, whatever the history's size.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -47,7 +54,7 @@ def sync_source(
         return cursor - lookback if cursor else None
 
     merged: Counter[str] = Counter()
-    for event in connector.sync(since):
+    for event in _read_ahead(lambda: connector.sync(since)):
         if isinstance(event, Page):
             con.begin()
             try:
@@ -61,3 +68,45 @@ def sync_source(
             save_cursor(con, source, event.stream, event.partition, event.cursor, sync_id)
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged
+
+
+_DONE = object()
+
+
+def _read_ahead(events: Callable[[], Iterator[Page | Checkpoint]], depth: int = 8) -> Iterator[Page | Checkpoint]:
+    """Yield `events()` in order while a thread produces them up to `depth` ahead; re-raise its failure here."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Put `item` unless the consumer has stopped listening; False then."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for event in events():
+                if not offer(event):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in the caller's thread
+            offer(exc)
+
+    reader = threading.Thread(target=produce, name="connector-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer failed or stopped: let the reader finish instead of blocking on a full queue
+        reader.join(timeout=30)

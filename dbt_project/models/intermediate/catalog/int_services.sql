@@ -16,5 +16,6 @@ select
     coalesce(services.github_environment, 'production') as github_environment,
     coalesce(services.github_branch, 'main') as github_branch,
     services.pagerduty_service_id,
-    services.jira_project
+    services.jira_project,
+    services.opsgenie_team
 from services

@@ -92,7 +92,7 @@ resolved as (
     from referenced
     cross join run_parameters
     left join incidents
-        on regexp_extract(referenced.incident_reference, '([A-Za-z0-9]+)/*(?:[?#].*)?$', 1) = incidents.incident_id
+        on regexp_extract(referenced.incident_reference, '([A-Za-z0-9-]+)/*(?:[?#].*)?$', 1) = incidents.incident_id
     left join services as project_services
         on referenced.project_key = project_services.jira_project
 

@@ -9,6 +9,12 @@ incidents as (
 
 ),
 
+alerts as (
+
+    select * from {{ ref('stg_opsgenie__alerts') }}
+
+),
+
 log_entries as (
 
     select * from {{ ref('stg_pagerduty__log_entries') }}
@@ -86,6 +92,40 @@ timeline as (
 
 ),
 
+-- Opsgenie alerts are pages too; their report times already are timestamps in staging.
+opsgenie_timeline as (
+
+    select
+        alerts.alert_id as incident_id,
+        services.service,
+        try_cast(alerts.tiny_id as bigint) as incident_number,
+        alerts.message as title,
+        cast(null as varchar) as html_url,
+        cast(null as varchar) as urgency,
+        alerts.priority,
+        alerts.triggered_at,
+        alerts.acknowledged_at as acknowledged_candidate_at,
+        alerts.resolved_at as resolved_candidate_at,
+        run_parameters.as_of_at,
+        run_parameters.timezone,
+        run_parameters.working_hours_start,
+        run_parameters.working_hours_end
+    from alerts
+    inner join services
+        on alerts.opsgenie_team = services.opsgenie_team
+    cross join run_parameters
+    where alerts.triggered_at < run_parameters.as_of_at
+
+),
+
+all_timelines as (
+
+    select * from timeline
+    union all
+    select * from opsgenie_timeline
+
+),
+
 as_of_timeline as (
 
     select
@@ -93,7 +133,7 @@ as_of_timeline as (
         case when acknowledged_candidate_at < as_of_at then acknowledged_candidate_at end as acknowledged_at,
         case when resolved_candidate_at < as_of_at then resolved_candidate_at end as resolved_at,
         timezone(timezone, triggered_at) as triggered_at_local
-    from timeline
+    from all_timelines
 
 )
 

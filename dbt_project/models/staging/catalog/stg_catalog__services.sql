@@ -17,7 +17,8 @@ renamed as (
         github_environment,
         github_branch,
         pagerduty_service_id,
-        jira_project
+        jira_project,
+        opsgenie_team
     from source
 
 )

@@ -1,0 +1,129 @@
+"""The daily job on a tiny sample organisation with fault modes injected: each fault is caught where it should be.
+
+Two runs (each ~30-40 s): the quarantine faults together (they touch different records and must not stop the run),
+then the load-breaking faults together (each fails a blocking raw check, so nothing downstream may be rebuilt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetCheckEvaluation, DagsterEventType, DagsterInstance
+
+from orchestration.cli import run_daily, serve_sample
+from sample_org.faults import INJECTED_IDS
+
+END = dt.date(2026, 6, 30)
+
+
+@dataclass
+class FaultRun:
+    ok: bool
+    warehouse: Path
+    materialized: set[str]
+    checks: dict[str, AssetCheckEvaluation]
+
+
+def _run(tmp: Path, faults: tuple[str, ...], env: dict[str, str] | None = None) -> FaultRun:
+    saved = dict(os.environ)
+    os.environ.update(DAGSTER_HOME=str(tmp / "dagster_home"), OPMETRICS_AS_OF=END.isoformat(), **(env or {}))
+    try:
+        with serve_sample(services=4, days=60, seed=5, end=END, config_dir=tmp, faults=faults) as config:
+            os.environ["OPMETRICS_CONFIG"] = str(config)
+            ok = run_daily()
+        with DagsterInstance.get() as instance:
+            run_id = instance.get_runs(limit=1)[0].run_id
+            records = instance.all_logs(
+                run_id, of_type={DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+            )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    materialized, checks = set(), {}
+    for r in records:
+        event = r.dagster_event
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialized.add(event.asset_key.to_user_string())
+        else:
+            e = event.event_specific_data
+            checks[f"{e.asset_key.to_user_string()}:{e.check_name}"] = e
+    return FaultRun(ok, tmp / "warehouse.duckdb", materialized, checks)
+
+
+@pytest.fixture(scope="module")
+def quarantine_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
+    # The tiny org has few incidents: a 50% limit keeps the injected ones a WARN (the ERROR rule is unit-tested).
+    faults = ("unknown_service", "resolved_before_triggered", "unparseable_timestamp")
+    yield _run(tmp_path_factory.mktemp("quarantine"), faults, {"OPMETRICS_QUARANTINE_MAX_SHARE": "0.5"})
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
+    yield _run(tmp_path_factory.mktemp("broken"), ("null_page", "zero_incidents"))
+
+
+def _quarantine(warehouse: Path) -> set[tuple[str, str, str]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return set(con.execute("select source_table, record_id, reason from quarantine.quarantined_records").fetchall())
+
+
+def test_quarantine_faults_do_not_stop_the_run(quarantine_run: FaultRun) -> None:
+    assert quarantine_run.ok
+    assert "serving/marts_snapshot" in quarantine_run.materialized
+
+
+def test_every_injected_record_is_quarantined_with_its_reason(quarantine_run: FaultRun) -> None:
+    quarantined = _quarantine(quarantine_run.warehouse)
+    assert ("raw_pagerduty.incidents", INJECTED_IDS["unknown_service"], "incident_of_unknown_service") in quarantined
+    assert (
+        "raw_pagerduty.incidents",
+        INJECTED_IDS["resolved_before_triggered"],
+        "resolved_before_triggered",
+    ) in quarantined
+    bad_time = {(t, r) for t, i, r in quarantined if i == INJECTED_IDS["unparseable_timestamp"]}
+    assert bad_time and all(r == "unparsable_timestamp" for _, r in bad_time), quarantined
+
+
+def test_quarantine_check_warns_with_counts_per_reason(quarantine_run: FaultRun) -> None:
+    check = quarantine_run.checks["quarantine/quarantined_records:quarantine_share"]
+    assert not check.passed and check.severity.value == "WARN"
+    by_reason = check.metadata["by_reason"].value
+    assert by_reason["incident_of_unknown_service"] >= 1
+    assert by_reason["resolved_before_triggered"] >= 1
+    assert by_reason["unparsable_timestamp"] >= 1
+
+
+def test_good_records_reach_the_marts_and_bad_ones_do_not_count(quarantine_run: FaultRun) -> None:
+    with duckdb.connect(str(quarantine_run.warehouse), read_only=True) as con:
+        raw = con.execute("select count(*) from raw_pagerduty.incidents").fetchone()[0]
+        facts = dict(con.execute("select incident_id, has_invalid_timeline from marts.fct_incidents").fetchall())
+        measured = con.execute("select count(*) from marts.operating_model_comparison where value is not null")
+        measured = measured.fetchone()[0]
+    assert INJECTED_IDS["unknown_service"] not in facts
+    # Resolved-before-triggered stays in the fact, flagged, and out of every downtime and restore measure.
+    assert facts.get(INJECTED_IDS["resolved_before_triggered"]) is True
+    assert len(facts) >= raw - 2 > 0
+    assert measured >= 12
+
+
+def test_gx_checks_ran_and_passed_on_good_marts(quarantine_run: FaultRun) -> None:
+    gx = {k: v for k, v in quarantine_run.checks.items() if k.endswith((":gx_suite", ":row_count_drift"))}
+    assert len(gx) == 7, sorted(gx)
+    assert all(v.passed for v in gx.values()), {k: v.metadata for k, v in gx.items() if not v.passed}
+
+
+def test_load_breaking_faults_fail_their_blocking_raw_checks(broken_run: FaultRun) -> None:
+    assert not broken_run.ok
+    assert not broken_run.checks["raw_github/deployments:required_fields_present"].passed
+    assert not broken_run.checks["raw_pagerduty/incidents:row_count"].passed
+
+
+def test_nothing_downstream_of_a_failed_blocking_check_was_rebuilt(broken_run: FaultRun) -> None:
+    rebuilt = {k for k in broken_run.materialized if k.split("/")[0] in ("staging", "intermediate", "marts", "serving")}
+    assert not rebuilt, sorted(rebuilt)
