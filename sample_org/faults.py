@@ -81,10 +81,11 @@ def _bad_created(server: SampleServer, body: object) -> object:
 
 
 def _null_page(server: SampleServer, body: object) -> object:
-    """A page of records whose every field is null (a source returning garbage)."""
-    template = body[0] if isinstance(body, list) and body else {"id": None}  # type: ignore[index]
-    garbage = [dict.fromkeys(template) for _ in range(5)]
-    return [*body, *garbage] if isinstance(body, list) else body
+    """Five records whose every field is null (a source returning garbage), added to a PagerDuty listing."""
+    records = body["log_entries"]  # type: ignore[index]
+    template = records[0] if records else {"id": None, "created_at": None}
+    records.extend(dict.fromkeys(template) for _ in range(5))
+    return body
 
 
 def _no_incidents(server: SampleServer, body: object) -> object:
@@ -106,8 +107,8 @@ FAULTS: dict[str, Fault] = {
         "jira", "/rest/api/3/search/jql", _bad_created, "quarantined as unparsable_timestamp",
     ),
     "null_page": Fault(
-        "github", r"/repos/[^/]+/[^/]+/deployments", _null_page,
-        "fails the blocking raw check raw_github/deployments:required_fields_present",
+        "pagerduty", "/log_entries", _null_page,
+        "fails the blocking raw check raw_pagerduty/log_entries:required_fields_present",
     ),
     "zero_incidents": Fault(
         "pagerduty", "/incidents", _no_incidents,

@@ -120,7 +120,7 @@ def test_gx_checks_ran_and_passed_on_good_marts(quarantine_run: FaultRun) -> Non
 
 def test_load_breaking_faults_fail_their_blocking_raw_checks(broken_run: FaultRun) -> None:
     assert not broken_run.ok
-    assert not broken_run.checks["raw_github/deployments:required_fields_present"].passed
+    assert not broken_run.checks["raw_pagerduty/log_entries:required_fields_present"].passed
     assert not broken_run.checks["raw_pagerduty/incidents:row_count"].passed
 
 
