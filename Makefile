@@ -43,7 +43,8 @@ dev: install ## dagster dev on the sample organisation
 	$(BIN)/opmetrics dev
 
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m benchmarks.incremental
+	$(BIN)/python -m benchmarks.memory
 
 lock: ## re-resolve the pins in pyproject.toml and rewrite requirements.lock
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

@@ -1,6 +1,6 @@
 """Measure a first (full) and a second (incremental) sync of the sample organisation. Not a test: a script.
 
-    .venv/bin/python -m tests.raw.measure_incremental [--services 20] [--days 365]
+    .venv/bin/python -m benchmarks.incremental [--services 20] [--days 365]
 
 The organisation is served from a child process (so server and sync each get a core), ends today, and is
 synced source by source with `sync_source` into a fresh DuckDB file, twice. Prints, per source, the time,
