@@ -46,7 +46,9 @@ def child(config: Path, warehouse: Path) -> None:
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):
             mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            records += sum(sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), "b").values())
+            records += sum(
+                sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), "b").values()
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": time.perf_counter() - started, "records": records, "peak_mib": peak}))
 
@@ -60,9 +62,13 @@ def main() -> None:
     end = dt.datetime.now(dt.UTC).date()
     print(f"{'days':>5} {'records':>8} {'seconds':>8} {'peak RSS MiB':>13}")
     for days in args.days:
-        with tempfile.TemporaryDirectory() as tmp, serve_in_subprocess(
-            args.services, days, 7, end, 0, TOKENS, {"opsgenie_services": args.services // 6}
-        ) as (_, catalog_yaml):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            serve_in_subprocess(args.services, days, 7, end, 0, TOKENS, {"opsgenie_services": args.services // 6}) as (
+                _,
+                catalog_yaml,
+            ),
+        ):
             config = Path(tmp) / "opmetrics.yaml"
             config.write_text(catalog_yaml)
             out = subprocess.run(

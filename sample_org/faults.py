@@ -63,6 +63,10 @@ def _unknown_service(incident: dict) -> None:
     incident["service"] = {**incident["service"], "id": "PNOSUCHSVC", "summary": "not in the catalog"}
 
 
+def _null_id(incident: dict) -> None:
+    incident["id"] = None  # everything else is a good incident: it lands under a surrogate key, then is quarantined
+
+
 def _resolved_early(incident: dict) -> None:
     # Resolved an hour before it triggered; no log entries exist for it, so the payload's times are used.
     incident["status"] = "resolved"
@@ -105,6 +109,9 @@ FAULTS: dict[str, Fault] = {
     ),
     "unparseable_timestamp": Fault(
         "jira", "/rest/api/3/search/jql", _bad_created, "quarantined as unparsable_timestamp",
+    ),
+    "null_identifier": Fault(
+        "pagerduty", "/incidents", _add_incident(_null_id, "PFAULTNULLID"), "quarantined as null_identifier",
     ),
     "null_page": Fault(
         "pagerduty", "/log_entries", _null_page,

@@ -59,7 +59,7 @@ def _run(tmp: Path, faults: tuple[str, ...], env: dict[str, str] | None = None) 
 @pytest.fixture(scope="module")
 def quarantine_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
     # The tiny org has few incidents: a 50% limit keeps the injected ones a WARN (the ERROR rule is unit-tested).
-    faults = ("unknown_service", "resolved_before_triggered", "unparseable_timestamp")
+    faults = ("unknown_service", "resolved_before_triggered", "unparseable_timestamp", "null_identifier")
     yield _run(tmp_path_factory.mktemp("quarantine"), faults, {"OPMETRICS_QUARANTINE_MAX_SHARE": "0.5"})
 
 
@@ -88,6 +88,14 @@ def test_every_injected_record_is_quarantined_with_its_reason(quarantine_run: Fa
     ) in quarantined
     bad_time = {(t, r) for t, i, r in quarantined if i == INJECTED_IDS["unparseable_timestamp"]}
     assert bad_time and all(r == "unparsable_timestamp" for _, r in bad_time), quarantined
+    null_ids = [i for t, i, r in quarantined if r == "null_identifier"]
+    assert len(null_ids) == 1 and null_ids[0].startswith("nokey:"), quarantined
+    with duckdb.connect(str(quarantine_run.warehouse), read_only=True) as con:
+        kept = con.execute(
+            "select source_record ->> '$.title', source_record ->> '$.id' from quarantine.quarantined_records"
+            " where reason = 'null_identifier'"
+        ).fetchone()
+    assert kept[0] and kept[1] is None, "the source record is kept whole, its null id included"
 
 
 def test_quarantine_check_warns_with_counts_per_reason(quarantine_run: FaultRun) -> None:

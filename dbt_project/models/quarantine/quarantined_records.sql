@@ -1,6 +1,18 @@
--- Records that break a rule, with the reason: the marts leave them out (or keep them flagged), this table keeps
--- them in sight. One row per record and reason.
+-- Records that break a rule, with the reason and the source record: the marts leave them out (or keep them
+-- flagged), this table keeps them in sight. One row per record and reason.
+{%- set raw_streams = [('github', 'deployments'), ('github', 'deployment_statuses'), ('github', 'pull_requests'), ('github', 'pull_commits'), ('github', 'commits'), ('pagerduty', 'incidents'), ('pagerduty', 'log_entries'), ('jira', 'reviews'), ('jira', 'actions'), ('opsgenie', 'alerts'), ('opsgenie', 'incidents')] %}
 with
+
+raw_records as (
+    {% for source_name, table_name in raw_streams %}
+    select
+        'raw_{{ source_name }}.{{ table_name }}' as source_table,
+        _pk,
+        payload
+    from {{ source(source_name, table_name) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
 
 deployments as (
 
@@ -63,6 +75,17 @@ service_actions as (
 ),
 
 issues as (
+
+    -- a record that arrived without its identifier: landed under a surrogate key, typed by no staging model
+    select
+        source_table,
+        _pk as record_id,
+        'null_identifier' as reason,
+        'the primary key field is null or missing' as detail
+    from raw_records
+    where _pk like 'nokey:%'
+
+    union all
 
     select
         'raw_github.deployments' as source_table,
@@ -179,9 +202,14 @@ issues as (
 )
 
 select
-    source_table || ':' || record_id || ':' || reason as quarantined_record_id,
-    source_table,
-    record_id,
-    reason,
-    detail
+    issues.source_table || ':' || issues.record_id || ':' || issues.reason as quarantined_record_id,
+    issues.source_table,
+    issues.record_id,
+    issues.reason,
+    issues.detail,
+    raw_records.payload as source_record
 from issues
+left join raw_records
+    on
+        issues.source_table = raw_records.source_table
+        and issues.record_id = raw_records._pk

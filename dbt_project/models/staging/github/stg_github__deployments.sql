@@ -3,6 +3,8 @@ with
 source as (
 
     select * from {{ source('github', 'deployments') }}
+    -- a record without its identifier is quarantined (quarantined_records), never typed
+    where _pk not like 'nokey:%'
 
 ),
 

@@ -4,6 +4,8 @@ with
 source as (
 
     select * from {{ source('jira', 'actions') }}
+    -- a record without its identifier is quarantined (quarantined_records), never typed
+    where _pk not like 'nokey:%'
 
 ),
 
