@@ -1,16 +1,28 @@
 -- Records that break a rule, with the reason and the source record: the marts leave them out (or keep them
 -- flagged), this table keeps them in sight. One row per record and reason.
-{%- set raw_streams = [('github', 'deployments'), ('github', 'deployment_statuses'), ('github', 'pull_requests'), ('github', 'pull_commits'), ('github', 'commits'), ('pagerduty', 'incidents'), ('pagerduty', 'log_entries'), ('jira', 'reviews'), ('jira', 'actions'), ('opsgenie', 'alerts'), ('opsgenie', 'incidents')] %}
+{%- set raw_streams = [
+    ('github', 'deployments'),
+    ('github', 'deployment_statuses'),
+    ('github', 'pull_requests'),
+    ('github', 'pull_commits'),
+    ('github', 'commits'),
+    ('pagerduty', 'incidents'),
+    ('pagerduty', 'log_entries'),
+    ('jira', 'reviews'),
+    ('jira', 'actions'),
+    ('opsgenie', 'alerts'),
+    ('opsgenie', 'incidents'),
+] %}
 with
 
 raw_records as (
     {% for source_name, table_name in raw_streams %}
-    select
-        'raw_{{ source_name }}.{{ table_name }}' as source_table,
-        _pk,
-        payload
-    from {{ source(source_name, table_name) }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            'raw_{{ source_name }}.{{ table_name }}' as source_table,
+            _pk,
+            payload
+        from {{ source(source_name, table_name) }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
