@@ -25,6 +25,9 @@ from dagster import (
 from orchestration.quality.suites import MAX_ROW_COUNT_DRIFT, SUITES, MartSuite
 from orchestration.resources import OpmetricsResource
 
+# GX draws a progress bar per validation on stderr, noise in a run's log; tqdm reads this when GX imports it.
+os.environ.setdefault("TQDM_DISABLE", "1")
+
 # Set to 1 to skip every GX suite (used to measure what the checks cost; never in production).
 DISABLE_ENV = "OPMETRICS_DISABLE_GX"
 
