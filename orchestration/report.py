@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.serving.comparison import MODEL_LABELS, MODELS, PLAYBOOK, cell_summary, load_table_1, measure_label
+from orchestration.serving.comparison import (
+    MODEL_LABELS,
+    MODELS,
+    PLAYBOOK,
+    cell_summary,
+    format_value,
+    load_table_1,
+    measure_label,
+)
 from orchestration.warehouse import connect
 
 
 def comparison_table(warehouse: Path) -> str:
-    """Table 1 as text: one block per measure, our figure for each operating model beside the playbook's words."""
+    """Table 1, then each migrated service's measures before and after its change of operating model."""
     with connect(warehouse, read_only=True) as con:
         table = load_table_1(con)
+        migrations = con.execute(
+            """select service, migrated_at::date, from_operating_model, to_operating_model, measure, unit,
+                      value_before, value_after, band_before, band_after, n_events_before, n_events_after,
+                      before_days
+               from marts.operating_model_migrations
+               order by migrated_at, service, display_order"""
+        ).fetchall()
     if not table.measures:
         return "operating_model_comparison is empty"
     lines = [f"Operating-model comparison (the playbook's Table 1), {table.window_start} to {table.window_end}", ""]
@@ -22,4 +37,22 @@ def comparison_table(warehouse: Path) -> str:
             expected = PLAYBOOK.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""
             lines.append(f"  {MODEL_LABELS[model]:<{width}}  {cell_summary(table.cell(measure, model))}{playbook}")
+    lines += ["", *_migrations(migrations)]
     return "\n".join(lines)
+
+
+def _migrations(rows: list[tuple]) -> list[str]:
+    if not rows:
+        return ["No service changed operating model."]
+    lines = ["Migrations: each measure over the days before and after the change"]
+    current = None
+    for service, day, old, new, measure, unit, before, after, band_before, band_after, n_before, n_after, days in rows:
+        if (service, day) != current:
+            current = (service, day)
+            lines.append(
+                f"  {service}: {MODEL_LABELS[old]} -> {MODEL_LABELS[new]} on {day} ({days:.0f} days each side)"
+            )
+        shift = f"{format_value(before, unit)} ({band_before or '-'}, n={n_before})"
+        shift += f"  ->  {format_value(after, unit)} ({band_after or '-'}, n={n_after})"
+        lines.append(f"    {measure_label(measure):<30} {shift}")
+    return lines

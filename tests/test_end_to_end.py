@@ -78,3 +78,28 @@ def test_the_run_is_recorded_in_dagster_home(warehouse: Path) -> None:
     assert (warehouse.parent / "dagster_home" / "runs.db").exists() or any(
         (warehouse.parent / "dagster_home").rglob("*.db")
     )
+
+
+def test_migrated_services_shift_as_the_playbook_expects(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select service, measure, value_before, value_after from marts.operating_model_migrations"
+            " where measure in ('deployment_frequency', 'deployment_lead_time', 'time_to_restore')"
+        ).fetchall()
+    services = {service for service, *_ in rows}
+    assert len(services) >= 2, "the sample organisation migrates at least two services"
+    for service, measure, before, after in rows:
+        if before is None or after is None:
+            continue
+        if measure == "deployment_frequency":
+            assert after > before, f"{service} deploys more often after moving to You Build It You Run It"
+        else:
+            assert after < before, f"{service}: {measure} shortens after moving to You Build It You Run It"
+
+
+def test_report_prints_table_1_then_the_migrations(warehouse: Path) -> None:
+    from orchestration.report import comparison_table
+
+    text = comparison_table(warehouse)
+    assert text.index("Deployment frequency") < text.index("Migrations")
+    assert "You Build It You Run It" in text and "Ops Run It" in text
