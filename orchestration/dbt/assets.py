@@ -10,7 +10,6 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt.project import dbt_project
-from orchestration.quality.gx_checks import warm_up_in_background
 from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.serving.metadata import with_mart_metadata
 
@@ -62,7 +61,5 @@ def opmetrics_dbt_assets(
     # The marts' events get row counts and previews once dbt has exited and released the warehouse.
     # The project's own target folder, not a fresh one per run: dbt then reuses its partial parse (seconds a run).
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
-    # While dbt builds in its subprocess, this process waits: import Great Expectations for the mart suites now.
-    warm_up_in_background()
     events = dbt.cli(dbt_build_args(), context=context, target_path=dbt_project.target_path).stream()
     yield from with_mart_metadata(events, opmetrics.warehouse_path, context.asset_key_for_output)

@@ -7,7 +7,6 @@ check, never at module level: it takes seconds to import and loading the definit
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation at definition time.
 import os
-import threading
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -25,9 +24,6 @@ from dagster import (
 
 from orchestration.quality.suites import MAX_ROW_COUNT_DRIFT, SUITES, MartSuite
 from orchestration.resources import OpmetricsResource
-
-# GX draws a progress bar per validation on stderr, noise in a run's log; tqdm reads this when GX imports it.
-os.environ.setdefault("TQDM_DISABLE", "1")
 
 # Set to 1 to skip every GX suite (used to measure what the checks cost; never in production).
 DISABLE_ENV = "OPMETRICS_DISABLE_GX"
@@ -49,23 +45,15 @@ def prepare(suite: MartSuite, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def warm_up_in_background() -> None:
-    """Import GX in a daemon thread, to overlap its seconds-long import with work that waits (the dbt build).
-
-    The daily job runs in one process, so the mart suites after dbt then find GX imported. Loading the
-    definitions still never imports GX.
-    """
-    if os.environ.get(DISABLE_ENV):
-        return
-    threading.Thread(target=_gx_batch_definition, name="gx-warm-up", daemon=True).start()
-
-
 @cache
 def _gx_batch_definition() -> Any:
     """One ephemeral GX context and whole-dataframe batch definition per process (creating one costs ~1 s)."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    # GX draws a progress bar per validation on stderr: noise in a run's log.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("opmetrics_marts")
     return source.add_dataframe_asset("mart").add_batch_definition_whole_dataframe("whole")
 
