@@ -45,7 +45,11 @@ def main() -> None:
     with_checks = run_once(args.services, args.days, True)
 
     build_args = dbt_assets.dbt_build_args
-    dbt_assets.dbt_build_args = lambda full_refresh=False: [*build_args(full_refresh), "--exclude-resource-type", "test"]
+
+    def without_tests(full_refresh: bool = False) -> list[str]:
+        return [*build_args(full_refresh), "--exclude-resource-type", "test"]
+
+    dbt_assets.dbt_build_args = without_tests
     raw_assets.evaluate_raw_checks = lambda con, source, stream, key, as_of: raw_assets.skipped_checks(key, "bench")
     os.environ["OPMETRICS_DISABLE_GX"] = "1"
     without = run_once(args.services, args.days, False)

@@ -28,7 +28,7 @@ ALL = "all"
 
 class PagerdutySettings(SourceSettings):
     history_days: float = Field(default=730, gt=0)  # how far back a first sync reaches
-    window_days: float = Field(default=30, gt=0)  # since/until window per query
+    window_days: float = Field(default=90, gt=0)  # since/until window per query
 
 
 class PagerdutyMapping(ServiceMapping):

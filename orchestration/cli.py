@@ -6,9 +6,10 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -227,11 +228,19 @@ def sample_serve(services: int, days: int, seed: int, end: datetime | None, port
             pass
 
 
+def _preload_definitions() -> None:
+    """Import the Dagster definitions ahead of time; on any problem, `run_daily` imports them itself."""
+    with suppress(Exception):
+        import orchestration.definitions  # noqa: F401
+
+
 @main.command()
 @_with_size
 def demo(services: int, days: int, seed: int, end: datetime | None) -> None:
     """Serve the sample organisation, run the daily job against it, and print the comparison."""
     day = end.date() if end else datetime.now(UTC).date()
+    # Load Dagster and the definitions while the server process generates the organisation: the two overlap.
+    threading.Thread(target=_preload_definitions, name="preload", daemon=True).start()
     with serve_sample(services, days, seed, day) as config:
         os.environ["OPMETRICS_CONFIG"] = str(config)
         os.environ["OPMETRICS_AS_OF"] = day.isoformat()

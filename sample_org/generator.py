@@ -90,7 +90,7 @@ class Behaviour:
 
 BEHAVIOUR: dict[str, Behaviour] = {
     YBIYRI: Behaviour(
-        deploys_per_week=(2.0, 5.0),
+        deploys_per_week=(1.5, 4.5),
         changes_per_deploy=(1, 1, 1, 2),
         merge_to_deploy_h=2.0,
         pr_open_h=5.0,
