@@ -78,30 +78,39 @@ def sync(config: Path, warehouse: Path, kill_at_page: int | None = None) -> tupl
     return Run(config, warehouse, kill_at_page).wait()
 
 
-# A clean run merges 31 pages (the child traces them on stderr). The first run dies in the first repository's
-# pull requests, after its deployments' checkpoint and before its pull requests'; the resumed run re-reads from
-# the cursors it finds, and dies in PagerDuty's second window, after the first window's checkpoint.
-PAGES, FIRST_KILL, SECOND_KILL = 31, 7, 29
+def first_page(trace: str, table: str) -> int:
+    """The number of the first page of `table` in a clean run's trace (`page N: raw_x.y M records`)."""
+    for line in trace.splitlines():
+        number, _, rest = line.removeprefix("page ").partition(": ")
+        if rest.startswith(table + " "):
+            return int(number)
+    raise AssertionError(f"no page of {table} in the clean run")
 
 
 def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) -> None:
-    crashed = tmp_path / "crashed.duckdb"
-    clean_run = Run(config, tmp_path / "clean.duckdb")  # in parallel with the first, killed, run
-    code, _, first_err = sync(config, crashed, kill_at_page=FIRST_KILL)
-    assert code == -signal.SIGKILL, first_err
-    assert f"page {FIRST_KILL}: raw_github.pull_requests" in first_err
-    code, out, err = clean_run.wait()
-    assert code == 0, err
-    assert json.loads(out)["pages"] == PAGES
+    # The kill points come from a clean run's trace, so the test follows the sample data: the first run dies in
+    # the first repository's pull requests (after its deployments' checkpoint, before its pull requests'); the
+    # resumed run re-reads from the cursors it finds and dies in PagerDuty's log entries, after the incidents'
+    # checkpoint; the third run completes.
+    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb")
+    assert code == 0, clean_trace
+    pages = json.loads(out)["pages"]
+    first_kill = first_page(clean_trace, "raw_github.pull_requests")
+    second_kill = first_page(clean_trace, "raw_pagerduty.log_entries")
+    assert 1 < first_kill < second_kill < pages
     clean_rows = raw_rows(tmp_path / "clean.duckdb")
     assert len(clean_rows) == 11 and all(clean_rows.values()), "every stream of the four sources has rows"
+
+    crashed = tmp_path / "crashed.duckdb"
+    code, _, first_err = sync(config, crashed, kill_at_page=first_kill)
+    assert code == -signal.SIGKILL, first_err
+    assert f"page {first_kill}: raw_github.pull_requests" in first_err
     partial = row_counts(crashed)  # opening the file rolls the page that was in flight back
     assert 0 < sum(partial.values()) < sum(map(len, clean_rows.values()))
 
-    # The resumed run dies too, further on; the third run completes.
-    code, _, second_err = sync(config, crashed, kill_at_page=SECOND_KILL)
+    code, _, second_err = sync(config, crashed, kill_at_page=second_kill)
     assert code == -signal.SIGKILL, second_err
-    assert f"page {SECOND_KILL}: raw_pagerduty.incidents" in second_err
+    assert f"page {second_kill}: raw_pagerduty.log_entries" in second_err
     assert row_counts(crashed) != partial, "the second run made progress before it died"
     code, _, third_err = sync(config, crashed)
     assert code == 0, third_err
