@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
+from sample_org import sample_tokens, token_environment
 from sample_org.process import serve_in_subprocess
 from tests.raw.snapshots import raw_rows
 
@@ -46,18 +46,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    tokens = {
-        "github": secrets.token_hex(8),
-        "pagerduty": secrets.token_hex(8),
-        "jira_user": "measure@example.com",
-        "jira": secrets.token_hex(8),
-    }
-    os.environ.update(
-        SAMPLE_GITHUB_TOKEN=tokens["github"],
-        SAMPLE_PAGERDUTY_TOKEN=tokens["pagerduty"],
-        SAMPLE_JIRA_USER=tokens["jira_user"],
-        SAMPLE_JIRA_TOKEN=tokens["jira"],
-    )
+    tokens = sample_tokens()
+    os.environ.update(token_environment(tokens))
     today = dt.datetime.now(dt.UTC).date()
     with (
         serve_in_subprocess(args.services, args.days, args.seed, today, tokens=tokens) as (_, catalog_yaml),

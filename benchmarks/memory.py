@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -26,16 +25,11 @@ from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
+from sample_org import sample_tokens, token_environment
 from sample_org.process import serve_in_subprocess
 
-TOKENS = {name: secrets.token_hex(8) for name in ("github", "pagerduty", "jira", "opsgenie")} | {"jira_user": "bench"}
-ENV = {
-    "SAMPLE_GITHUB_TOKEN": TOKENS["github"],
-    "SAMPLE_PAGERDUTY_TOKEN": TOKENS["pagerduty"],
-    "SAMPLE_JIRA_USER": TOKENS["jira_user"],
-    "SAMPLE_JIRA_TOKEN": TOKENS["jira"],
-    "SAMPLE_OPSGENIE_TOKEN": TOKENS["opsgenie"],
-}
+TOKENS = sample_tokens()
+ENV = token_environment(TOKENS)
 
 
 def child(config: Path, warehouse: Path) -> None:

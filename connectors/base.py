@@ -153,8 +153,12 @@ def _refuse_loop(seen: set[str], token: str, path: str) -> None:
     seen.add(token)
 
 
-class LinkHeaderPaginator(Paginator):
-    """`Link: <...>; rel="next"` (GitHub, GitLab keyset)."""
+class _NextUrlPaginator(Paginator):
+    """Follows absolute next-page URLs until there is none; subclasses say where the URL is."""
+
+    @abstractmethod
+    def next_url(self, body: Any, response: Any) -> str | None:
+        """The next page's URL, or None on the last page."""
 
     def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
         url: str | None = path
@@ -163,10 +167,17 @@ class LinkHeaderPaginator(Paginator):
         while url:
             body, response = client.get_json(url, query)
             yield body, response
-            url = response.links.get("next", {}).get("url")
+            url = self.next_url(body, response)
             if url:
                 _refuse_loop(seen, url, path)
             query = None  # the next URL carries the query
+
+
+class LinkHeaderPaginator(_NextUrlPaginator):
+    """`Link: <...>; rel="next"` (GitHub, GitLab keyset)."""
+
+    def next_url(self, body: Any, response: Any) -> str | None:
+        return response.links.get("next", {}).get("url")
 
 
 class OffsetLimitPaginator(Paginator):
@@ -231,23 +242,14 @@ class NextPageHeaderPaginator(Paginator):
             query = {**params, self.param: next_page}
 
 
-class BodyNextUrlPaginator(Paginator):
+class BodyNextUrlPaginator(_NextUrlPaginator):
     """The next page's absolute URL in the body (Opsgenie `paging.next`); absent on the last page."""
 
     def __init__(self, next_path: str = "paging.next") -> None:
         self.next_path = next_path
 
-    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
-        url: str | None = path
-        query: dict[str, Any] | None = params
-        seen: set[str] = set()
-        while url:
-            body, response = client.get_json(url, query)
-            yield body, response
-            url = dig(body, self.next_path) if isinstance(body, Mapping) else None
-            if url:
-                _refuse_loop(seen, url, path)
-            query = None  # the next URL carries the query
+    def next_url(self, body: Any, response: Any) -> str | None:
+        return dig(body, self.next_path) if isinstance(body, Mapping) else None
 
 
 @dataclass(frozen=True)

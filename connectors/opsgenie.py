@@ -38,27 +38,19 @@ class OpsgenieConnector(Connector):
 
     name = "opsgenie"
     mapping_model = OpsgenieMapping
-    streams = (
+    # Alerts and incidents page, key and filter alike; only their API version differs.
+    streams = tuple(
         Stream(
-            "alerts",
-            "v2/alerts",
+            name,
+            path,
             ("id",),
             "updatedAt",
             _next,
             records_path="data",
             params=_by_update,
             required_fields=("id", "createdAt", "updatedAt", "status"),
-        ),
-        Stream(
-            "incidents",
-            "v1/incidents",
-            ("id",),
-            "updatedAt",
-            _next,
-            records_path="data",
-            params=_by_update,
-            required_fields=("id", "createdAt", "updatedAt", "status"),
-        ),
+        )
+        for name, path in (("alerts", "v2/alerts"), ("incidents", "v1/incidents"))
     )
 
     @classmethod

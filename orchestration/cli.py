@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -187,22 +186,11 @@ def serve_sample(
 
     The sample APIs demand tokens like the real ones; random ones are put in the environment for this process.
     """
+    from sample_org import sample_tokens, token_environment
     from sample_org.process import serve_in_subprocess
 
-    tokens = {
-        "github": secrets.token_hex(8),
-        "pagerduty": secrets.token_hex(8),
-        "jira_user": "sample@example.com",
-        "jira": secrets.token_hex(8),
-        "opsgenie": secrets.token_hex(8),
-    }
-    os.environ.update(
-        SAMPLE_GITHUB_TOKEN=tokens["github"],
-        SAMPLE_PAGERDUTY_TOKEN=tokens["pagerduty"],
-        SAMPLE_JIRA_USER=tokens["jira_user"],
-        SAMPLE_JIRA_TOKEN=tokens["jira"],
-        SAMPLE_OPSGENIE_TOKEN=tokens["opsgenie"],
-    )
+    tokens = sample_tokens()
+    os.environ.update(token_environment(tokens))
     # A few services page through Opsgenie instead of PagerDuty, so both pager connectors run in the demo.
     options = {"opsgenie_services": services // 6}
     with serve_in_subprocess(services, days, seed, end, port, tokens, options, tuple(faults)) as (_, catalog_yaml):

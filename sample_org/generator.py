@@ -17,6 +17,7 @@ import gc
 import json
 import math
 import random
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -205,6 +206,26 @@ class GitHubRepo:
     pulls: list[dict] = field(default_factory=list)  # newest created first
     pull_commits: dict[int, list[dict]] = field(default_factory=dict)  # PR number -> commits, oldest first
     commits: list[dict] = field(default_factory=list)  # reachable from main, git-log order (newest first)
+
+
+# The environment variables the sample catalog's `env:` entries name, by the server's credential keys.
+TOKEN_VARIABLES = {
+    "github": "SAMPLE_GITHUB_TOKEN",
+    "pagerduty": "SAMPLE_PAGERDUTY_TOKEN",
+    "jira_user": "SAMPLE_JIRA_USER",
+    "jira": "SAMPLE_JIRA_TOKEN",
+    "opsgenie": "SAMPLE_OPSGENIE_TOKEN",
+}
+
+
+def sample_tokens() -> dict[str, str]:
+    """Fresh random credentials for every source of the sample server (`SampleServer(tokens=...)`)."""
+    return {key: "sample@example.com" if key == "jira_user" else secrets.token_hex(8) for key in TOKEN_VARIABLES}
+
+
+def token_environment(tokens: dict[str, str]) -> dict[str, str]:
+    """The environment variables through which the sample catalog reads `tokens`."""
+    return {TOKEN_VARIABLES[key]: value for key, value in tokens.items()}
 
 
 @dataclass

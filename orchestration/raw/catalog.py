@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from orchestration.config import Catalog
@@ -10,7 +11,7 @@ from orchestration.resources import OpmetricsResource
 CATALOG_TABLES = ("services", "operating_models", "settings")
 
 
-def write_catalog(con, catalog: Catalog) -> dict[str, int]:
+def write_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, int]:
     """Replace the catalog tables in one transaction; returns row counts."""
     services = [
         (

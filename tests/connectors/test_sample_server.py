@@ -14,7 +14,7 @@ from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
-from sample_org import Organisation, SampleServer, generate
+from sample_org import Organisation, SampleServer, generate, token_environment
 
 TOKENS = {"github": "gh-sample-secret", "pagerduty": "pd-sample-secret", "jira_user": "bot", "jira": "jira-secret"}
 
@@ -26,10 +26,8 @@ def org() -> Organisation:
 
 @pytest.fixture
 def catalog(org: Organisation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
-    monkeypatch.setenv("SAMPLE_GITHUB_TOKEN", TOKENS["github"])
-    monkeypatch.setenv("SAMPLE_PAGERDUTY_TOKEN", TOKENS["pagerduty"])
-    monkeypatch.setenv("SAMPLE_JIRA_USER", TOKENS["jira_user"])
-    monkeypatch.setenv("SAMPLE_JIRA_TOKEN", TOKENS["jira"])
+    for variable, value in token_environment(TOKENS).items():
+        monkeypatch.setenv(variable, value)
     with SampleServer(org, tokens=TOKENS) as server:
         yield parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
 

@@ -19,7 +19,7 @@ from subprocess import PIPE
 import pytest
 import yaml
 
-from sample_org import Organisation, SampleServer, generate
+from sample_org import Organisation, SampleServer, generate, token_environment
 from tests.conftest import ROOT
 from tests.raw.snapshots import raw_rows, row_counts
 
@@ -30,13 +30,7 @@ TOKENS = {
     "jira": "jira-crash-secret",
     "opsgenie": "og-crash-secret",
 }
-ENV = {
-    "SAMPLE_GITHUB_TOKEN": TOKENS["github"],
-    "SAMPLE_PAGERDUTY_TOKEN": TOKENS["pagerduty"],
-    "SAMPLE_JIRA_USER": TOKENS["jira_user"],
-    "SAMPLE_JIRA_TOKEN": TOKENS["jira"],
-    "SAMPLE_OPSGENIE_TOKEN": TOKENS["opsgenie"],
-}
+ENV = token_environment(TOKENS)
 
 
 @pytest.fixture(scope="module")
