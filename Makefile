@@ -42,9 +42,11 @@ format: install
 dev: install ## dagster dev on the sample organisation
 	$(BIN)/opmetrics dev
 
-bench: install
+bench: install ## sync speed, memory as history grows, what the checks cost (about 10 minutes)
 	$(BIN)/python -m benchmarks.incremental
 	$(BIN)/python -m benchmarks.memory
+	$(BIN)/python -m benchmarks.checks_cost
+	$(BIN)/python -m benchmarks.check_overhead
 
 lock: ## re-resolve the pins in pyproject.toml and rewrite requirements.lock
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

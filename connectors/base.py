@@ -265,6 +265,14 @@ class Stream:
     params: Mapping[str, Any] = field(default_factory=dict)
     required_fields: tuple[str, ...] = ()  # dotted paths a record must carry (checked on the raw table)
     newest_first: bool = False  # lets `read` stop once a whole page is older than `since`
+    # Dotted path of the field the source changes with every edit (updated_at); None: the cursor field. Two
+    # versions of one record in one sync with equal versions and different content conflict (`merge_records`).
+    version_field: str | None = None
+
+    @property
+    def version_path(self) -> str | None:
+        """The field that tells two versions of a record apart: `version_field`, else the cursor field."""
+        return self.version_field or self.cursor_field
 
     def to_record(self, raw: Mapping[str, Any], context: Mapping[str, Any]) -> Record:
         """Extract the primary key and cursor from a raw record."""

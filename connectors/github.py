@@ -54,6 +54,7 @@ class GithubConnector(Connector):
             _link,
             required_fields=("id", "sha", "environment", "created_at"),
             newest_first=True,
+            version_field="updated_at",
         ),
         Stream(
             "deployment_statuses",
@@ -62,6 +63,7 @@ class GithubConnector(Connector):
             "created_at",
             _link,
             required_fields=("id", "state", "created_at"),
+            version_field="updated_at",
         ),
         Stream(
             "pull_requests",

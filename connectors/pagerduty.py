@@ -54,6 +54,7 @@ class PagerdutyConnector(Connector):
             records_path="incidents",
             params={"sort_by": "created_at:asc", "time_zone": "UTC"},
             required_fields=("id", "created_at", "status", "service.id"),
+            version_field="updated_at",  # the cursor (created_at) stays put when an incident is resolved
         ),
         Stream(
             "log_entries",

@@ -1,11 +1,14 @@
 """Writes to the DuckDB warehouse: raw tables merged on their primary key, stream cursors, the service catalog.
 
 Every page is one transaction, so a sync killed at any moment leaves whole pages; re-running it merges the
-same records again (newest version wins) and the raw tables end identical to a clean run.
+same records again (newest version wins) and the raw tables end identical to a clean run. Two versions of one
+record that conflict within a sync are both kept (`merge_records`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,9 +18,11 @@ import duckdb
 import orjson
 import pandas as pd
 
-from connectors.base import Record
+from connectors.base import Record, dig
 
 STATE_TABLE = "raw_state.cursors"
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -53,37 +58,107 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: str) -
     return table
 
 
-def merge_records(con: duckdb.DuckDBPyConnection, table: str, records: list[Record], sync_id: str) -> int:
-    """Upsert one page of records on `_pk`; the last occurrence of a key wins. Returns rows written."""
+CONFLICT_PREFIX = "conflict:"  # `conflict:<_pk>:<digest>`: a version set aside as conflicting with `_pk`'s
+
+
+def conflict_key(pk: str, payload_json: str) -> str:
+    """The surrogate key of a conflicting version: its record's key and a digest of its content."""
+    return f"{CONFLICT_PREFIX}{pk}:{hashlib.sha256(payload_json.encode()).hexdigest()[:12]}"
+
+
+def merge_records(
+    con: duckdb.DuckDBPyConnection, table: str, records: list[Record], sync_id: str, version_field: str | None = None
+) -> int:
+    """Upsert one page of records on `_pk`, the last delivered version winning; returns the rows written.
+
+    Two versions of one record in the same sync with the same version (the payload's `version_field`, the
+    stream's `version_path`) but different content conflict: the source cannot say which is right. The version
+    landed first stays under the record's key; the other lands beside it under `conflict:<_pk>:<digest>`, so
+    nothing is lost. dbt quarantines both (`conflicting_duplicate`) and staging leaves the record out. A later
+    sync's version is an update, never a conflict: that is how a re-run or a resumed sync re-reads records
+    without tripping the rule.
+    """
     if not records:
         return 0
-    latest = {r.pk: r for r in records}  # duplicates within a page: keep the last delivered version
+    kept: dict[str, tuple[Record, str]] = {}
+    conflicts: list[tuple[Record, str]] = []
+    for record in records:
+        payload = orjson.dumps(record.payload, option=orjson.OPT_SORT_KEYS).decode()
+        previous = kept.get(record.pk)
+        if (
+            previous is None
+            or payload == previous[1]
+            or _version(record, version_field) != _version(previous[0], version_field)
+        ):
+            kept[record.pk] = (record, payload)
+        else:
+            conflicts.append((record, payload))
     now = datetime.now(UTC)
+    # A version already written by this sync with the same version and other content is not replaced: RETURNING
+    # gives the keys that were written, and the rest of the page's keys conflict.
+    written = _upsert(con, table, list(kept.values()), now, sync_id, version_field, returning=True)
+    conflicts += [kept[pk] for pk in kept.keys() - written]
+    if conflicts:
+        renamed = [(Record(conflict_key(r.pk, p), r.cursor, r.context, r.payload), p) for r, p in conflicts]
+        _upsert(con, table, renamed, now, sync_id, version_field, returning=False)
+        log.warning("%s: %d record(s) delivered twice in one sync with conflicting content", table, len(conflicts))
+    return len(kept) + len(conflicts)
+
+
+def _version(record: Record, version_field: str | None) -> object:
+    return dig(record.payload, version_field) if version_field else None
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[tuple[Record, str]],
+    loaded_at: datetime,
+    sync_id: str,
+    version_field: str | None,
+    returning: bool,
+) -> set[str]:
+    same_version = (
+        f"json_extract_string({table}.payload, $version) is not distinct from "
+        "json_extract_string(excluded.payload, $version)"
+        if version_field
+        else "true"
+    )
     frame = pd.DataFrame(
         {
-            "_pk": list(latest),
-            "_cursor": pd.to_datetime([r.cursor for r in latest.values()], utc=True),
-            "_context": [orjson.dumps(r.context, option=orjson.OPT_SORT_KEYS).decode() for r in latest.values()],
-            "payload": [orjson.dumps(r.payload, option=orjson.OPT_SORT_KEYS).decode() for r in latest.values()],
+            "_pk": [r.pk for r, _ in rows],
+            "_cursor": pd.to_datetime([r.cursor for r, _ in rows], utc=True),
+            "_context": [orjson.dumps(r.context, option=orjson.OPT_SORT_KEYS).decode() for r, _ in rows],
+            "payload": [payload for _, payload in rows],
         }
     )
     con.register("_page", frame)
     try:
-        con.execute(
+        result = con.execute(
             f"""insert into {table}
-                select _pk, _cursor, _context::json, payload::json, ?::timestamptz, ?
+                select _pk, _cursor, _context::json, payload::json, $loaded_at::timestamptz, $sync_id
                 from _page
                 on conflict (_pk) do update set
                     _cursor = excluded._cursor,
                     _context = excluded._context,
                     payload = excluded.payload,
                     _loaded_at = excluded._loaded_at,
-                    _sync_id = excluded._sync_id""",
-            [now, sync_id],
+                    _sync_id = excluded._sync_id
+                where not (
+                    {table}._sync_id = excluded._sync_id
+                    and {same_version}
+                    and {table}.payload::varchar <> excluded.payload::varchar
+                )
+                {"returning _pk" if returning else ""}""",
+            {
+                "loaded_at": loaded_at,
+                "sync_id": sync_id,
+                **({"version": f"$.{version_field}"} if version_field else {}),
+            },
         )
+        return {pk for (pk,) in result.fetchall()} if returning else set()
     finally:
         con.unregister("_page")
-    return len(latest)
 
 
 def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:

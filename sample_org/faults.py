@@ -84,6 +84,18 @@ def _bad_created(server: SampleServer, body: object) -> object:
     return body
 
 
+def _conflicting_copy(server: SampleServer, body: object) -> object:
+    """The page's first real incident delivered again, same id and version stamps, another title and urgency."""
+    incidents = body["incidents"]  # type: ignore[index]
+    real = [i for i in incidents if i.get("id") and not i["id"].startswith("PFAULT")]  # no other fault's record
+    if real:
+        copy_ = copy.deepcopy(real[0])
+        copy_["title"] = f"{copy_.get('title')} (conflicting copy)"
+        copy_["urgency"] = "low" if copy_.get("urgency") == "high" else "high"
+        incidents.append(copy_)
+    return body
+
+
 def _null_page(server: SampleServer, body: object) -> object:
     """Five records whose every field is null (a source returning garbage), added to a PagerDuty listing."""
     records = body["log_entries"]  # type: ignore[index]
@@ -112,6 +124,9 @@ FAULTS: dict[str, Fault] = {
     ),
     "null_identifier": Fault(
         "pagerduty", "/incidents", _add_incident(_null_id, "PFAULTNULLID"), "quarantined as null_identifier",
+    ),
+    "conflicting_duplicate": Fault(
+        "pagerduty", "/incidents", _conflicting_copy, "both versions quarantined as conflicting_duplicate",
     ),
     "null_page": Fault(
         "pagerduty", "/log_entries", _null_page,

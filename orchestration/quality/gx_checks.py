@@ -1,12 +1,12 @@
-"""Great Expectations suites on the marts, each run from a plain Dagster `@asset_check`.
+"""Great Expectations suites on the marts, run from one plain Dagster `@multi_asset_check`.
 
-GX through SQLAlchemy on DuckDB is broken and dagster-ge is unusable (DESIGN.md), so each check reads its mart
+GX through SQLAlchemy on DuckDB is broken and dagster-ge is unusable (DESIGN.md), so the check reads each mart
 into a pandas frame over a read-only connection, closes it, and validates the frame. GX is imported inside the
 check, never at module level: it takes seconds to import and loading the definitions must stay fast.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation at definition time.
-import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -14,19 +14,18 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
     MetadataValue,
-    asset_check,
+    multi_asset_check,
 )
 
 from orchestration.quality.suites import MAX_ROW_COUNT_DRIFT, SUITES, MartSuite
 from orchestration.resources import OpmetricsResource
-
-# Set to 1 to skip every GX suite (used to measure what the checks cost; never in production).
-DISABLE_ENV = "OPMETRICS_DISABLE_GX"
 
 
 def read_frame(opmetrics: OpmetricsResource, table: str) -> pd.DataFrame:
@@ -109,30 +108,6 @@ def validate(frame: pd.DataFrame, name: str, expectations: list[Any]) -> tuple[b
     return result.success, metadata
 
 
-def _disabled(key: AssetKey, name: str) -> AssetCheckResult:
-    return AssetCheckResult(asset_key=key, check_name=name, passed=True, metadata={"skipped": f"{DISABLE_ENV}=1"})
-
-
-def build_suite_check(suite: MartSuite) -> AssetChecksDefinition:
-    """A blocking check running `suite`'s ranges and coverage: a mart outside its bounds must not be published."""
-    key = AssetKey(suite.asset_path)
-
-    @asset_check(
-        asset=key,
-        name="gx_suite",
-        blocking=True,
-        description=f"Great Expectations: value ranges{' and coverage' if suite.coverage else ''} of {suite.table}.",
-    )
-    def _check(context: AssetCheckExecutionContext, opmetrics: OpmetricsResource) -> AssetCheckResult:
-        if os.environ.get(DISABLE_ENV) == "1":
-            return _disabled(key, "gx_suite")
-        frame = prepare(suite, read_frame(opmetrics, suite.table))
-        passed, metadata = validate(frame, f"{suite.table}.gx_suite", build_expectations(suite))
-        return AssetCheckResult(passed=passed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
-
-    return _check
-
-
 def _previous_rows(opmetrics: OpmetricsResource, table: str) -> int | None:
     with opmetrics.connect(read_only=True) as con:
         exists = con.execute(
@@ -158,42 +133,84 @@ def _store_rows(opmetrics: OpmetricsResource, table: str, rows: int) -> None:
         )
 
 
-def build_drift_check(suite: MartSuite) -> AssetChecksDefinition:
-    """A blocking check that the mart's row count stays within MAX_ROW_COUNT_DRIFT of the previous good run's."""
-    key = AssetKey(suite.asset_path)
+def suite_result(suite: MartSuite, frame: pd.DataFrame) -> AssetCheckResult:
+    """The `gx_suite` check of one mart: its ranges and coverage."""
+    passed, metadata = validate(prepare(suite, frame), f"{suite.table}.gx_suite", build_expectations(suite))
+    return _result(suite, "gx_suite", passed, metadata)
 
-    @asset_check(
-        asset=key,
-        name="row_count_drift",
-        blocking=True,
-        description=f"Great Expectations: the row count of {suite.table} is within "
-        f"{MAX_ROW_COUNT_DRIFT:.0%} of the previous good run's (raw_state.mart_row_counts).",
+
+def drift_result(suite: MartSuite, frame: pd.DataFrame, previous: int | None) -> AssetCheckResult:
+    """The `row_count_drift` check of one weekly mart against the previous good run's row count."""
+    if previous is None:
+        passed, metadata = True, {"rows": MetadataValue.int(len(frame)), "note": "first run: baseline stored"}
+    else:
+        passed, metadata = validate(frame, f"{suite.table}.row_count_drift", build_expectations(_ROWS_ONLY, previous))
+    metadata["previous_rows"] = MetadataValue.int(previous if previous is not None else -1)
+    metadata["max_drift"] = MetadataValue.float(MAX_ROW_COUNT_DRIFT)
+    return _result(suite, "row_count_drift", passed, metadata)
+
+
+def _result(suite: MartSuite, check_name: str, passed: bool, metadata: dict[str, Any]) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=AssetKey(suite.asset_path),
+        check_name=check_name,
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata=metadata,
     )
-    def _check(context: AssetCheckExecutionContext, opmetrics: OpmetricsResource) -> AssetCheckResult:
-        if os.environ.get(DISABLE_ENV) == "1":
-            return _disabled(key, "row_count_drift")
-        previous = _previous_rows(opmetrics, suite.table)
+
+
+_ROWS_ONLY = MartSuite("drift.only")  # no ranges or coverage: just the row count against the previous run's
+
+
+def gx_check_specs() -> list[AssetCheckSpec]:
+    """One blocking `gx_suite` per mart and one blocking `row_count_drift` per weekly mart."""
+    specs = [
+        AssetCheckSpec(
+            "gx_suite",
+            asset=AssetKey(s.asset_path),
+            blocking=True,
+            description=f"Great Expectations: value ranges{' and coverage' if s.coverage else ''} of {s.table}.",
+        )
+        for s in SUITES
+    ]
+    specs += [
+        AssetCheckSpec(
+            "row_count_drift",
+            asset=AssetKey(s.asset_path),
+            blocking=True,
+            description=f"Great Expectations: the row count of {s.table} is within {MAX_ROW_COUNT_DRIFT:.0%} "
+            "of the previous good run's (raw_state.mart_row_counts).",
+        )
+        for s in SUITES
+        if s.drift
+    ]
+    return specs
+
+
+# One step for every suite, not one per check: each Dagster step costs ~0.1 s of its own, and a mart read once
+# serves both its suite and its drift check. Each result still shows on its own asset, and blocks only its own.
+@multi_asset_check(specs=gx_check_specs(), name="marts_gx_suites", can_subset=True)
+def marts_gx_suites(context: AssetCheckExecutionContext, opmetrics: OpmetricsResource) -> Iterator[AssetCheckResult]:
+    """Run the Great Expectations suites of the marts (`orchestration.quality.suites`)."""
+    selected = context.selected_asset_check_keys
+    for suite in SUITES:
+        key = AssetKey(suite.asset_path)
+        wants_suite = AssetCheckKey(key, "gx_suite") in selected
+        wants_drift = suite.drift and AssetCheckKey(key, "row_count_drift") in selected
+        if not (wants_suite or wants_drift):
+            continue
+        previous = _previous_rows(opmetrics, suite.table) if wants_drift else None
         frame = read_frame(opmetrics, suite.table)
-        if previous is None:
-            passed, metadata = True, {"rows": MetadataValue.int(len(frame)), "note": "first run: baseline stored"}
-        else:
-            passed, metadata = validate(frame, f"{suite.table}.row_count_drift", build_expectations_drift(previous))
-        metadata["previous_rows"] = MetadataValue.int(previous if previous is not None else -1)
-        metadata["max_drift"] = MetadataValue.float(MAX_ROW_COUNT_DRIFT)
-        if passed:
-            _store_rows(opmetrics, suite.table, len(frame))
-        return AssetCheckResult(passed=passed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
-
-    return _check
-
-
-def build_expectations_drift(previous_rows: int) -> list[Any]:
-    """Only the row-count expectation against the previous run's count."""
-    return build_expectations(MartSuite("drift.only"), previous_rows)
+        if wants_suite:
+            yield suite_result(suite, frame)
+        if wants_drift:
+            result = drift_result(suite, frame, previous)
+            if result.passed:
+                _store_rows(opmetrics, suite.table, len(frame))
+            yield result
 
 
 def gx_checks() -> list[AssetChecksDefinition]:
-    """Every GX check of the marts: one suite per mart, and a drift check per weekly mart."""
-    checks = [build_suite_check(s) for s in SUITES]
-    checks += [build_drift_check(s) for s in SUITES if s.drift]
-    return checks
+    """Every GX check of the marts (one multi-asset check)."""
+    return [marts_gx_suites]

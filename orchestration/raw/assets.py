@@ -34,8 +34,11 @@ def raw_asset_key(source: str, stream: str) -> AssetKey:
     return AssetKey([f"raw_{source}", stream])
 
 
-def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
-    """The multi-asset that syncs every stream of one connector into `raw_<source>.<stream>`."""
+def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> AssetsDefinition:
+    """The multi-asset that syncs every stream of one connector into `raw_<source>.<stream>`.
+
+    `checks=False` leaves out its asset checks: only to measure what they cost (`benchmarks/checks_cost.py`).
+    """
     source = connector_cls.name
     specs = [
         AssetSpec(
@@ -48,9 +51,11 @@ def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
         for stream in connector_cls.streams
     ]
 
-    check_specs = [
-        spec for stream in connector_cls.streams for spec in raw_check_specs(raw_asset_key(source, stream.name))
-    ]
+    check_specs = (
+        [spec for stream in connector_cls.streams for spec in raw_check_specs(raw_asset_key(source, stream.name))]
+        if checks
+        else []
+    )
 
     @multi_asset(name=f"sync_{source}", specs=specs, check_specs=check_specs)
     def _sync(context: AssetExecutionContext, config: RawSyncConfig, opmetrics: OpmetricsResource) -> Iterator:
@@ -71,10 +76,12 @@ def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
             for stream in connector_cls.streams:
                 key = raw_asset_key(source, stream.name)
                 total = con.execute(f"select count(*) from raw_{source}.{stream.name}").fetchone()[0]
-                if connector is None:
-                    checks = skipped_checks(key, f"source {source} is not configured")
+                if not check_specs:
+                    results = []
+                elif connector is None:
+                    results = skipped_checks(key, f"source {source} is not configured")
                 else:
-                    checks = evaluate_raw_checks(con, source, stream, key, as_of_date())
+                    results = evaluate_raw_checks(con, source, stream, key, as_of_date())
                 yield MaterializeResult(
                     asset_key=key,
                     metadata={
@@ -82,7 +89,7 @@ def build_source_assets(connector_cls: type[Connector]) -> AssetsDefinition:
                         "dagster/row_count": total,
                         "requests": connector.client.requests_made if connector else 0,
                     },
-                    check_results=checks,
+                    check_results=results,
                 )
 
     return _sync

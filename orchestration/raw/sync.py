@@ -58,7 +58,8 @@ def sync_source(
         if isinstance(event, Page):
             con.begin()
             try:
-                merged[event.stream] += merge_records(con, f"raw_{source}.{event.stream}", event.records, sync_id)
+                table, version = f"raw_{source}.{event.stream}", connector.stream(event.stream).version_path
+                merged[event.stream] += merge_records(con, table, event.records, sync_id, version)
                 con.commit()
             except BaseException:
                 con.rollback()

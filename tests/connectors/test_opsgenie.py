@@ -22,10 +22,11 @@ from tests.raw.snapshots import raw_rows
 KEY = "og-test-secret"
 
 
-def test_recorded_pages_land_verbatim_once_per_id(
+def test_recorded_pages_conflict_and_both_versions_land_verbatim(
     httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both recorded examples repeat one id: one row each, the last delivered version, untouched."""
+    """Both recorded examples repeat one id with the same updatedAt and other content: a conflict. The first
+    version lands under the id, the second beside it under a `conflict:` key, both untouched."""
     for path, name in (("/v2/alerts", "opsgenie-alerts"), ("/v1/incidents", "opsgenie-incidents")):
         body = {k: v for k, v in example(name).items() if k != "paging"}  # one page: its `next` is api.opsgenie.com
         httpserver.expect_request(path, headers={"Authorization": f"GenieKey {KEY}"}).respond_with_json(body)
@@ -34,18 +35,19 @@ def test_recorded_pages_land_verbatim_once_per_id(
     connector = OpsgenieConnector(settings, {"ops": OpsgenieMapping(team="ops")})
     with connect(tmp_path / "w.duckdb") as con:
         merged = sync_source(con, connector, SyncOptions(), "s")
-    assert merged == {"alerts": 1, "incidents": 1}  # two records delivered per stream, merged into one ...
+    assert merged == {"alerts": 2, "incidents": 2}
     rows = raw_rows(tmp_path / "w.duckdb")
     for table, name in (("raw_opsgenie.alerts", "opsgenie-alerts"), ("raw_opsgenie.incidents", "opsgenie-incidents")):
-        last = example(name)["data"][-1]
-        assert len(rows[table]) == 1  # ... one row each
-        pk, cursor, context, payload = rows[table][0]
+        first, second = example(name)["data"]
+        assert first["id"] == second["id"] and first["updatedAt"] == second["updatedAt"] and first != second
+        (pk, cursor, context, payload), (conflict_pk, _, _, conflict_payload) = rows[table]
         assert (pk, cursor, json.loads(context), json.loads(payload)) == (
-            last["id"],
-            parse_timestamp(last["updatedAt"]),  # the cursor is updatedAt, milliseconds kept
+            first["id"],
+            parse_timestamp(first["updatedAt"]),  # the cursor is updatedAt, milliseconds kept
             {"team": "ops"},
-            last,
+            first,
         )
+        assert conflict_pk.startswith(f"conflict:{first['id']}:") and json.loads(conflict_payload) == second
     assert httpserver.log[0][0].args["query"] == "teams:ops"
 
 

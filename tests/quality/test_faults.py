@@ -59,7 +59,13 @@ def _run(tmp: Path, faults: tuple[str, ...], env: dict[str, str] | None = None) 
 @pytest.fixture(scope="module")
 def quarantine_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
     # The tiny org has few incidents: a 50% limit keeps the injected ones a WARN (the ERROR rule is unit-tested).
-    faults = ("unknown_service", "resolved_before_triggered", "unparseable_timestamp", "null_identifier")
+    faults = (
+        "unknown_service",
+        "resolved_before_triggered",
+        "unparseable_timestamp",
+        "null_identifier",
+        "conflicting_duplicate",
+    )
     yield _run(tmp_path_factory.mktemp("quarantine"), faults, {"OPMETRICS_QUARANTINE_MAX_SHARE": "0.5"})
 
 
@@ -98,6 +104,28 @@ def test_every_injected_record_is_quarantined_with_its_reason(quarantine_run: Fa
     assert kept[0] and kept[1] is None, "the source record is kept whole, its null id included"
 
 
+def test_both_versions_of_a_conflicting_duplicate_are_quarantined_and_kept_out(quarantine_run: FaultRun) -> None:
+    with duckdb.connect(str(quarantine_run.warehouse), read_only=True) as con:
+        conflicts = con.execute(
+            "select _pk, payload ->> '$.id' from raw_pagerduty.incidents where _pk like 'conflict:%'"
+        ).fetchall()
+        facts = {i for (i,) in con.execute("select incident_id from marts.fct_incidents").fetchall()}
+        kept_titles = dict(
+            con.execute(
+                "select record_id, source_record ->> '$.title' from quarantine.quarantined_records"
+                " where reason = 'conflicting_duplicate'"
+            ).fetchall()
+        )
+    assert conflicts, "the fault delivers a second version of an incident"
+    quarantined = _quarantine(quarantine_run.warehouse)
+    for conflict_pk, incident_id in conflicts:
+        assert ("raw_pagerduty.incidents", conflict_pk, "conflicting_duplicate") in quarantined
+        assert ("raw_pagerduty.incidents", incident_id, "conflicting_duplicate") in quarantined
+        assert incident_id not in facts
+        assert kept_titles[conflict_pk].endswith("(conflicting copy)")
+        assert not kept_titles[incident_id].endswith("(conflicting copy)")
+
+
 def test_quarantine_check_warns_with_counts_per_reason(quarantine_run: FaultRun) -> None:
     check = quarantine_run.checks["quarantine/quarantined_records:quarantine_share"]
     assert not check.passed and check.severity.value == "WARN"
@@ -105,18 +133,22 @@ def test_quarantine_check_warns_with_counts_per_reason(quarantine_run: FaultRun)
     assert by_reason["incident_of_unknown_service"] >= 1
     assert by_reason["resolved_before_triggered"] >= 1
     assert by_reason["unparsable_timestamp"] >= 1
+    assert by_reason["conflicting_duplicate"] >= 2
 
 
 def test_good_records_reach_the_marts_and_bad_ones_do_not_count(quarantine_run: FaultRun) -> None:
     with duckdb.connect(str(quarantine_run.warehouse), read_only=True) as con:
         raw = con.execute("select count(*) from raw_pagerduty.incidents").fetchone()[0]
+        conflicts = con.execute("select count(*) from raw_pagerduty.incidents where _pk like 'conflict:%'")
+        conflicts = conflicts.fetchone()[0]
         facts = dict(con.execute("select incident_id, has_invalid_timeline from marts.fct_incidents").fetchall())
         measured = con.execute("select count(*) from marts.operating_model_comparison where value is not null")
         measured = measured.fetchone()[0]
     assert INJECTED_IDS["unknown_service"] not in facts
     # Resolved-before-triggered stays in the fact, flagged, and out of every downtime and restore measure.
     assert facts.get(INJECTED_IDS["resolved_before_triggered"]) is True
-    assert len(facts) >= raw - 2 > 0
+    # Out of the fact: the unknown service's incident, the null-id one, and both rows of each conflict.
+    assert len(facts) >= raw - 2 - 2 * conflicts > 0
     assert measured >= 12
 
 

@@ -20,6 +20,7 @@ raw_records as (
         select
             'raw_{{ source_name }}.{{ table_name }}' as source_table,
             _pk,
+            _sync_id,
             payload
         from {{ source(source_name, table_name) }}
         {% if not loop.last %}union all{% endif %}
@@ -96,6 +97,30 @@ issues as (
         'the primary key field is null or missing' as detail
     from raw_records
     where _pk like 'nokey:%'
+
+    union all
+
+    -- two versions of one record in the same sync, with the same version stamp and different content: the source
+    -- cannot say which is right, so both are listed here and neither is typed (accepted_raw_records)
+    select distinct
+        conflict_pairs.source_table,
+        unnest([conflict_pairs.conflicting_pk, conflict_pairs.kept_pk]) as record_id,
+        'conflicting_duplicate' as reason,
+        'two versions of ' || conflict_pairs.kept_pk || ' in sync ' || conflict_pairs.sync_id as detail
+    from (
+        select
+            conflicting.source_table,
+            conflicting._pk as conflicting_pk,
+            kept._pk as kept_pk,
+            kept._sync_id as sync_id
+        from raw_records as conflicting
+        inner join raw_records as kept
+            on
+                conflicting.source_table = kept.source_table
+                and {{ conflict_of('conflicting._pk') }} = kept._pk
+                and conflicting._sync_id = kept._sync_id
+        where conflicting._pk like 'conflict:%'
+    ) as conflict_pairs
 
     union all
 

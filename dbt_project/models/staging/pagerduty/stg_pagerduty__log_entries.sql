@@ -2,9 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('pagerduty', 'log_entries') }}
-    -- a record without its identifier is quarantined (quarantined_records), never typed
-    where _pk not like 'nokey:%'
+    -- records quarantined whole (a null identifier, conflicting versions) are left out
+    {{ accepted_raw_records('pagerduty', 'log_entries') }}
 
 ),
 
