@@ -87,15 +87,11 @@ def run_daily(
     # build re-uses the parse (dbt re-parses everything when its profile changed).
     os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(catalog.warehouse_path(file.parent))
     ensure_manifest()
-    from orchestration.definitions import build_definitions, defs
+    from orchestration.definitions import daily_refresh_job, defs
 
-    if not checks:
-        defs = build_definitions(checks=False)
     run_config = raw_run_config(full_refresh, since, sources)
-    job = defs.resolve_job_def("daily_refresh")
+    job = daily_refresh_job(checks)
     graph = defs.resolve_asset_graph()
-    if not checks:  # the dbt assets still declare their tests: leave them out of the selection
-        job = job.get_subset(asset_selection=set(graph.materializable_asset_keys), asset_check_selection=set())
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
     from orchestration.quality.summary import check_outcomes, failed_blocking, format_summary, layer_row_counts

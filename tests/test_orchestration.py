@@ -42,3 +42,15 @@ def test_lineage_is_one_graph(dbt_manifest: Path) -> None:
     assert raw, "dbt models do not depend on raw assets"
     assert raw <= materializable, f"dbt sources without a raw asset: {sorted(raw - materializable)}"
     assert defs.resolve_job_def("daily_refresh")
+
+
+def test_the_job_without_checks_has_the_same_assets_and_no_check() -> None:
+    """The baseline `benchmarks/checks_cost.py` measures the checks against: every asset, not one check."""
+    from orchestration.definitions import build_definitions, daily_refresh_job
+
+    with_checks, without = daily_refresh_job(), daily_refresh_job(checks=False)
+    assets = build_definitions().resolve_asset_graph().materializable_asset_keys
+    assert build_definitions(checks=False).resolve_asset_graph().materializable_asset_keys == assets
+    assert with_checks.asset_check_selection is None  # every check of every asset
+    assert without.asset_check_selection == set()
+    assert without.asset_selection == assets
