@@ -26,7 +26,7 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from orchestration.cli import run_daily, serve_sample
-from orchestration.definitions import build_definitions
+from orchestration.dbt.project import manifest_is_current
 
 
 def run_once(workdir: Path, services: int, days: int, checks: bool, show_steps: bool) -> float:
@@ -35,7 +35,10 @@ def run_once(workdir: Path, services: int, days: int, checks: bool, show_steps: 
     Called in a fresh interpreter each time, as `opmetrics demo` is: nothing (Great Expectations above all) is
     imported yet but the definitions, which the demo loads while the sample organisation is generated.
     """
-    build_definitions(checks)
+    if manifest_is_current():  # otherwise `run_daily` parses the project first, then loads the definitions
+        from orchestration.definitions import build_definitions
+
+        build_definitions(checks)
     for stale in workdir.glob("warehouse.duckdb*"):
         stale.unlink()
     home = workdir / "dagster_home"

@@ -222,9 +222,15 @@ def sample_serve(services: int, days: int, seed: int, end: datetime | None, port
 
 
 def _preload_definitions() -> None:
-    """Import the Dagster definitions ahead of time; on any problem, `run_daily` imports them itself."""
+    """Import the Dagster definitions ahead of time; on any problem, `run_daily` imports them itself.
+
+    Only over a current manifest: after an edit of the dbt project, `run_daily` parses it first, then imports.
+    """
+    from orchestration.dbt.project import manifest_is_current
+
     with suppress(Exception):
-        import orchestration.definitions  # noqa: F401
+        if manifest_is_current():
+            import orchestration.definitions  # noqa: F401
 
 
 @main.command()

@@ -20,17 +20,26 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 dbt_project.prepare_if_dev()
 
 
-def ensure_manifest() -> Path:
-    """Parse the dbt project unless its manifest is newer than every file of the project (saves seconds a run)."""
+def manifest_is_current() -> bool:
+    """True when the manifest exists and is newer than every file of the dbt project."""
     manifest = dbt_project.manifest_path
-    if manifest.exists():
-        built = manifest.stat().st_mtime
-        sources = (
-            p
-            for p in DBT_PROJECT_DIR.rglob("*")
-            if p.is_file() and p.relative_to(DBT_PROJECT_DIR).parts[0] not in ("target", "logs", "dbt_packages")
-        )
-        if all(p.stat().st_mtime <= built for p in sources):
-            return manifest
-    dbt_project.preparer.prepare(dbt_project)
-    return manifest
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    sources = (
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.is_file() and p.relative_to(DBT_PROJECT_DIR).parts[0] not in ("target", "logs", "dbt_packages")
+    )
+    return all(p.stat().st_mtime <= built for p in sources)
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project unless its manifest is current (saves seconds a run).
+
+    Call it before importing `orchestration.definitions`: the dbt assets read the manifest when they are defined,
+    and a stale one names tests and models the build no longer has.
+    """
+    if not manifest_is_current():
+        dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
