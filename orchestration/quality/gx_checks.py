@@ -28,10 +28,21 @@ from orchestration.quality.suites import MAX_ROW_COUNT_DRIFT, SUITES, MartSuite
 from orchestration.resources import OpmetricsResource
 
 
-def read_frame(opmetrics: OpmetricsResource, table: str) -> pd.DataFrame:
-    """The whole mart as a DataFrame; the read-only connection is closed before validating."""
+def read_marts(opmetrics: OpmetricsResource, tables: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Each mart in `tables` as a DataFrame, and the row count of each mart in the last good run.
+
+    One read-only connection, closed before anything is validated.
+    """
     with opmetrics.connect(read_only=True) as con:
-        return con.execute(f"select * from {table}").df()
+        frames = {table: con.execute(f"select * from {table}").df() for table in tables}
+        has_counts = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw_state' "
+            "and table_name = 'mart_row_counts'"
+        ).fetchone()[0]
+        previous = (
+            dict(con.execute("select mart, rows from raw_state.mart_row_counts").fetchall()) if has_counts else {}
+        )
+    return frames, previous
 
 
 def prepare(suite: MartSuite, frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,19 +119,7 @@ def validate(frame: pd.DataFrame, name: str, expectations: list[Any]) -> tuple[b
     return result.success, metadata
 
 
-def _previous_rows(opmetrics: OpmetricsResource, table: str) -> int | None:
-    with opmetrics.connect(read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw_state' "
-            "and table_name = 'mart_row_counts'"
-        ).fetchone()[0]
-        if not exists:
-            return None
-        row = con.execute("select rows from raw_state.mart_row_counts where mart = ?", [table]).fetchone()
-    return row[0] if row else None
-
-
-def _store_rows(opmetrics: OpmetricsResource, table: str, rows: int) -> None:
+def _store_rows(opmetrics: OpmetricsResource, rows: dict[str, int]) -> None:
     # Only a passing count becomes the next baseline: one bad run must not lower the bar for the next.
     with opmetrics.connect() as con:
         con.execute("create schema if not exists raw_state")
@@ -128,8 +127,10 @@ def _store_rows(opmetrics: OpmetricsResource, table: str, rows: int) -> None:
             "create table if not exists raw_state.mart_row_counts "
             "(mart varchar primary key, rows bigint, measured_at timestamptz)"
         )
-        con.execute(
-            "insert or replace into raw_state.mart_row_counts values (?, ?, ?)", [table, rows, datetime.now(UTC)]
+        now = datetime.now(UTC)
+        con.executemany(
+            "insert or replace into raw_state.mart_row_counts values (?, ?, ?)",
+            [[table, n, now] for table, n in rows.items()],
         )
 
 
@@ -188,27 +189,30 @@ def gx_check_specs() -> list[AssetCheckSpec]:
     return specs
 
 
-# One step for every suite, not one per check: each Dagster step costs ~0.1 s of its own, and a mart read once
-# serves both its suite and its drift check. Each result still shows on its own asset, and blocks only its own.
+# One step for every suite, not one per check: each Dagster step costs ~0.1 s of its own, and the marts are read
+# once, over one connection, for their suites and drift checks. Each result still shows on its own asset, and
+# blocks only its own.
 @multi_asset_check(specs=gx_check_specs(), name="marts_gx_suites", can_subset=True)
 def marts_gx_suites(context: AssetCheckExecutionContext, opmetrics: OpmetricsResource) -> Iterator[AssetCheckResult]:
     """Run the Great Expectations suites of the marts (`orchestration.quality.suites`)."""
-    selected = context.selected_asset_check_keys
-    for suite in SUITES:
-        key = AssetKey(suite.asset_path)
-        wants_suite = AssetCheckKey(key, "gx_suite") in selected
-        wants_drift = suite.drift and AssetCheckKey(key, "row_count_drift") in selected
-        if not (wants_suite or wants_drift):
-            continue
-        previous = _previous_rows(opmetrics, suite.table) if wants_drift else None
-        frame = read_frame(opmetrics, suite.table)
-        if wants_suite:
+
+    def wants(suite: MartSuite, check_name: str) -> bool:
+        return AssetCheckKey(AssetKey(suite.asset_path), check_name) in context.selected_asset_check_keys
+
+    suites = [s for s in SUITES if wants(s, "gx_suite") or wants(s, "row_count_drift")]
+    frames, previous = read_marts(opmetrics, [suite.table for suite in suites])
+    passing_counts: dict[str, int] = {}
+    for suite in suites:
+        frame = frames[suite.table]
+        if wants(suite, "gx_suite"):
             yield suite_result(suite, frame)
-        if wants_drift:
-            result = drift_result(suite, frame, previous)
+        if wants(suite, "row_count_drift"):
+            result = drift_result(suite, frame, previous.get(suite.table))
             if result.passed:
-                _store_rows(opmetrics, suite.table, len(frame))
+                passing_counts[suite.table] = len(frame)
             yield result
+    if passing_counts:
+        _store_rows(opmetrics, passing_counts)
 
 
 def gx_checks() -> list[AssetChecksDefinition]:

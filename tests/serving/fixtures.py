@@ -218,3 +218,9 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[tuple[str, int, int], .
         (t, *con.execute(f'select count(*), coalesce(bit_xor(hash(x)), 0) from marts."{t}" as x').fetchone())
         for t in tables
     )
+
+
+def file_fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """`fingerprint` of the DuckDB file at `path`, opened read-only and closed again."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return fingerprint(con)

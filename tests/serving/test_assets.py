@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, DagsterInstance, Output
 
@@ -12,16 +11,8 @@ from orchestration.serving.assets import REPORT_KEY, SNAPSHOT_KEY, publish_block
 from orchestration.serving.metadata import with_mart_metadata
 from orchestration.serving.paths import serving_paths
 from orchestration.serving.schema_doc import load_mart_docs
-from tests.serving.fixtures import build_warehouse, fingerprint
+from tests.serving.fixtures import build_warehouse, file_fingerprint
 from tests.serving.standin import MART_KEYS, StandInBuild, run, write_config
-
-
-def _fingerprint(path: Path) -> tuple:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return fingerprint(con)
-    finally:
-        con.close()
 
 
 def test_publish_blockers_name_every_missing_mart_and_failed_check() -> None:
@@ -41,8 +32,8 @@ def test_only_a_complete_run_whose_checks_pass_publishes(tmp_path: Path, monkeyp
 
     good = run(config, instance, StandInBuild(version=0))
     assert good.success
-    published = _fingerprint(paths.snapshot)
-    assert published == _fingerprint(tmp_path / "warehouse.duckdb")
+    published = file_fingerprint(paths.snapshot)
+    assert published == file_fingerprint(tmp_path / "warehouse.duckdb")
     assert paths.report.is_file() and (paths.parquet_dir / "marts" / "fct_changes.parquet").is_file()
     report_mtime = paths.report.stat().st_mtime_ns
     snapshot_event = good.asset_materializations_for_node("serving__marts_snapshot")[0]
@@ -64,8 +55,8 @@ def test_only_a_complete_run_whose_checks_pass_publishes(tmp_path: Path, monkeyp
     assert "was not materialized in this run" in failure.step_failure_data.error.message
 
     # Three bad runs later, readers still get the last good snapshot and report.
-    assert _fingerprint(paths.snapshot) == published
-    assert _fingerprint(tmp_path / "warehouse.duckdb") != published
+    assert file_fingerprint(paths.snapshot) == published
+    assert file_fingerprint(tmp_path / "warehouse.duckdb") != published
     assert paths.report.stat().st_mtime_ns == report_mtime
 
 

@@ -9,13 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import DagsterInstance
 
 from orchestration.serving.paths import serving_paths
 from orchestration.serving.publish import publish_snapshot
-from tests.serving.fixtures import build_warehouse, fingerprint
+from tests.serving.fixtures import build_warehouse, file_fingerprint
 from tests.serving.standin import StandInBuild, run, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +23,7 @@ EVENTS_PER_WEEK = 300
 
 
 def _fingerprint(path: Path) -> str:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return json.dumps(fingerprint(con))
-    finally:
-        con.close()
+    return json.dumps(file_fingerprint(path))
 
 
 def _wait_for_lines(log: Path, count: int, timeout: float = 60.0) -> None:

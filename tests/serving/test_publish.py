@@ -10,15 +10,7 @@ import pytest
 
 from orchestration.serving.paths import serving_paths
 from orchestration.serving.publish import PublishedSnapshot, TableDoc, publish_snapshot, published_tables
-from tests.serving.fixtures import build_warehouse, fingerprint
-
-
-def _fingerprint(path: Path) -> tuple:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return fingerprint(con)
-    finally:
-        con.close()
+from tests.serving.fixtures import build_warehouse, file_fingerprint, fingerprint
 
 
 def _schemas(path: Path) -> set[str]:
@@ -37,7 +29,7 @@ def _leftovers(folder: Path) -> list[str]:
 def test_snapshot_holds_the_marts_and_nothing_else(warehouse: Path, published: PublishedSnapshot) -> None:
     assert {"raw_github", "staging", "intermediate", "quarantine", "seeds", "marts"} <= _schemas(warehouse)
     assert _schemas(published.snapshot) == {"marts"}
-    assert _fingerprint(published.snapshot) == _fingerprint(warehouse)
+    assert file_fingerprint(published.snapshot) == file_fingerprint(warehouse)
     assert published.row_counts["marts.fct_changes"] == 144
     assert set(published.row_counts) == {f"{s}.{t}" for s, t in published_tables(warehouse)}
 
@@ -92,7 +84,7 @@ def test_republishing_replaces_the_file_and_drops_parquet_of_tables_gone(warehou
     assert snapshot.stat().st_ino != before, "the snapshot was rewritten in place instead of replaced"
     assert fingerprint(reader) == old, "a reader that had the old snapshot open must keep reading it whole"
     reader.close()
-    assert [t for t, *_ in _fingerprint(snapshot)] == ["dim_services", "fct_changes"]
+    assert [t for t, *_ in file_fingerprint(snapshot)] == ["dim_services", "fct_changes"]
     assert sorted(p.name for p in (parquet / "marts").iterdir()) == ["dim_services.parquet", "fct_changes.parquet"]
     assert _leftovers(tmp_path / "out") == []
     assert not Path(f"{snapshot}.wal").exists()
@@ -101,7 +93,7 @@ def test_republishing_replaces_the_file_and_drops_parquet_of_tables_gone(warehou
 def test_a_failed_publish_leaves_the_old_snapshot_and_parquet_untouched(warehouse: Path, tmp_path: Path) -> None:
     snapshot, parquet = tmp_path / "out" / "opmetrics.duckdb", tmp_path / "out" / "parquet"
     publish_snapshot(warehouse, snapshot, parquet_dir=parquet)
-    inode, old = snapshot.stat().st_ino, _fingerprint(snapshot)
+    inode, old = snapshot.stat().st_ino, file_fingerprint(snapshot)
     parquet_files = {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")}
 
     with pytest.raises(duckdb.CatalogException):
@@ -109,7 +101,7 @@ def test_a_failed_publish_leaves_the_old_snapshot_and_parquet_untouched(warehous
         publish_snapshot(warehouse, snapshot, tables=tables, parquet_dir=parquet)
 
     assert snapshot.stat().st_ino == inode
-    assert _fingerprint(snapshot) == old
+    assert file_fingerprint(snapshot) == old
     assert {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")} == parquet_files
     assert _leftovers(tmp_path / "out") == []
 
