@@ -2,7 +2,7 @@
 
 Half the services are run "you build it you run it", half "ops run it", and a few move from the second
 model to the first half-way through. Each model has its own behaviour (`Behaviour`), tuned so that the figures
-computed with DESIGN.md's definitions land in the playbook's Table 1 bands. Everything is drawn from
+computed with the definitions of docs/metrics.md land in the playbook's Table 1 bands. Everything is drawn from
 `random.Random` instances seeded from `seed`, so the same arguments always give byte-identical payloads.
 
 Times are epoch seconds (UTC) inside this module and rendered in each API's own format at the edges.

@@ -1,9 +1,11 @@
-"""Shared fixtures: the real API examples, a clean environment, and no telemetry."""
+"""Shared fixtures: the recorded API examples, a clean environment, no telemetry, and nothing read outside the
+repository."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +17,40 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "reference" / "api-examples"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def outside_the_repository(path: str | os.PathLike[str]) -> bool:
+    """True for a file beside the repository (under its parent folder, not under the repository itself).
+
+    Dot-entries of the parent (`~/.cache`, `~/.config` when the repository is cloned into a home folder) belong to
+    the user's tools, not to anything the project could depend on, so they do not count.
+    """
+    try:
+        resolved = Path(os.fsdecode(path)).resolve()
+        relative = resolved.relative_to(ROOT.parent)
+    except (ValueError, OSError, TypeError):
+        return False
+    first = relative.parts[0] if relative.parts else ""
+    return first != ROOT.name and not first.startswith(".")
+
+
+def _refuse_reads_beside_the_repository(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: opening a file beside the repository fails the test that does it.
+
+    A user clones the repository alone; a test that reads `../<anything>` passes here and fails for them.
+    """
+    path = args[0] if event == "open" and args else None
+    if isinstance(path, str | bytes | os.PathLike) and outside_the_repository(path):
+        raise PermissionError(f"the tests read {path}, outside the repository {ROOT}; copy it into tests/fixtures")
+
+
+sys.addaudithook(_refuse_reads_beside_the_repository)
 
 
 def example(name: str, key: str = "value") -> Any:
-    """The body of a recorded API example, e.g. example("github-deployments")."""
-    return json.loads((EXAMPLES / f"{name}.json").read_text())[key]
-
-
-@pytest.fixture
-def examples() -> Path:
-    if not EXAMPLES.exists():
-        pytest.skip(f"API examples not found at {EXAMPLES}")
-    return EXAMPLES
+    """The body of a recorded API example in tests/fixtures, e.g. example("github/deployments")."""
+    return json.loads((FIXTURES / f"{name}.json").read_text())[key]
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,13 @@ def test_every_unit_test_passes(empty_build: tuple[Path, Path]) -> None:
     warehouse, target = empty_build
     result = dbt(["test", "--select", "test_type:unit"], warehouse, target)
     assert result.returncode == 0, result.stdout[-5000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    assert len(results) >= 25, "the edge cases of issue 4 are pinned by at least 25 unit tests"
-    assert all(r["status"] == "pass" for r in results)
+    statuses = {r["unique_id"]: r["status"] for r in json.loads((target / "run_results.json").read_text())["results"]}
+    declared = json.loads((target / "manifest.json").read_text())["unit_tests"]
+    assert set(statuses) == set(declared), "every unit test the project declares runs"
+    assert [u for u, status in statuses.items() if status != "pass"] == []
+    # Each edge case of docs/metrics.md is pinned by at least one unit test named `edge_<nn>_...`.
+    pinned = {declared[u]["name"][:7] for u in declared if declared[u]["name"].startswith("edge_")}
+    assert pinned == {f"edge_{n:02d}" for n in range(1, 16)}, sorted(pinned)
 
 
 def test_docs_describe_every_mart_column(empty_build: tuple[Path, Path]) -> None:

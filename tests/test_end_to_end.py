@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from connectors.registry import CONNECTORS
 from orchestration.cli import run_daily, serve_sample
+from orchestration.serving.paths import serving_paths
+from orchestration.serving.schema_doc import BI_DOC
 
 END = dt.date(2026, 6, 30)
 
@@ -64,20 +68,53 @@ def test_comparison_puts_each_model_in_its_table_1_bands(warehouse: Path) -> Non
         assert ("change_failure_rate", model) in table
 
 
-def test_every_raw_stream_landed(warehouse: Path) -> None:
+def test_every_registered_stream_landed(warehouse: Path) -> None:
+    """The sample organisation serves every stream of every registered connector, so each raw table has rows."""
+    expected = sorted(f"raw_{name}.{stream.name}" for name, cls in CONNECTORS.items() for stream in cls.streams)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables where table_schema like 'raw_%'"
-        ).fetchall()
-        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in tables}
-    empty = [t for t, n in counts.items() if n == 0 and not t.startswith("raw_opsgenie")]
-    assert not empty, f"empty raw tables: {empty}"
+        existing = {
+            t for (t,) in con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        }
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in expected if t in existing}
+    assert not [t for t in expected if not counts.get(t)], f"registered streams without rows: {counts}"
 
 
-def test_the_run_is_recorded_in_dagster_home(warehouse: Path) -> None:
-    assert (warehouse.parent / "dagster_home" / "runs.db").exists() or any(
-        (warehouse.parent / "dagster_home").rglob("*.db")
-    )
+def test_the_run_is_recorded_in_dagster_home(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run is in the instance's run storage, succeeded, and materialized the marts (what `make dev` shows)."""
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+
+    monkeypatch.setenv("DAGSTER_HOME", str(warehouse.parent / "dagster_home"))
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert [(r.job_name, r.status) for r in runs] == [("daily_refresh", DagsterRunStatus.SUCCESS)]
+        latest = instance.get_latest_materialization_event(AssetKey(["marts", "operating_model_comparison"]))
+    assert latest is not None and latest.run_id == runs[0].run_id
+
+
+def bi_guide_queries() -> dict[str, list[str]]:
+    """The ```sql blocks of docs/bi.md's example queries, by the heading they sit under."""
+    examples = BI_DOC.read_text().split("## Example queries", 1)[1].split("\n## ", 1)[0]
+    sections = re.split(r"^### (.+)$", examples, flags=re.MULTILINE)[1:]
+    headings, bodies = sections[0::2], sections[1::2]
+    return {h: re.findall(r"```sql\n(.*?)```", b, flags=re.DOTALL) for h, b in zip(headings, bodies, strict=True)}
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Table 1, side by side",
+        "Weekly trends per operating model",
+        "A service's history across its migration",
+        "Services furthest from their availability targets",
+    ],
+)
+def test_bi_guide_example_answers_from_the_published_snapshot(warehouse: Path, heading: str) -> None:
+    queries = bi_guide_queries().get(heading)
+    assert queries, f"docs/bi.md has no SQL under '### {heading}'"
+    snapshot = serving_paths(warehouse).snapshot
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        for query in queries:
+            assert con.execute(query).fetchall(), f"'{heading}' returned no rows:\n{query}"
 
 
 def test_migrated_services_shift_as_the_playbook_expects(warehouse: Path) -> None:
@@ -95,6 +132,44 @@ def test_migrated_services_shift_as_the_playbook_expects(warehouse: Path) -> Non
             assert after > before, f"{service} deploys more often after moving to You Build It You Run It"
         else:
             assert after < before, f"{service}: {measure} shortens after moving to You Build It You Run It"
+
+
+def test_every_service_deploys_and_stays_available_as_its_model_does(warehouse: Path) -> None:
+    """Per service, over the whole weeks of the comparison window of services that kept their model there."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """with window_ as (select min(window_start) as lo, max(window_end) as hi
+                             from marts.operating_model_comparison)
+               select d.service, any_value(d.operating_model), avg(d.deployments),
+                      100 * (1 - sum(r.downtime_minutes) / sum(r.period_minutes))
+               from marts.deployment_throughput as d
+               join marts.service_reliability as r using (service, week_start)
+               cross join window_ as w
+               where d.week_start >= w.lo and d.week_start + 7 <= w.hi
+               group by d.service
+               having count(distinct d.operating_model) = 1 and not bool_or(d.has_operating_model_change)"""
+        ).fetchall()
+    assert {model for _, model, _, _ in rows} == {"you_build_it_you_run_it", "ops_run_it"}
+    for service, model, per_week, availability in rows:
+        if model == "you_build_it_you_run_it":
+            assert per_week >= 1, f"{service} deploys at least weekly ({per_week:.2f} a week)"
+        else:
+            assert 12 / 52 <= per_week < 1, f"{service} releases fortnightly to monthly ({per_week:.2f} a week)"
+        assert 95 <= availability <= 99.99, f"{service}: {availability:.3f}% available"
+
+
+def test_lead_times_span_the_playbook_ranges(warehouse: Path) -> None:
+    """You Build It You Run It: minutes to days; Ops Run It: days to weeks and more (the tails, not only the median)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        spans = dict(
+            (model, (lo, hi))
+            for model, lo, hi in con.execute(
+                "select operating_model, min(deployment_lead_time_hours), max(deployment_lead_time_hours)"
+                " from marts.fct_changes where is_shipped group by all"
+            ).fetchall()
+        )
+    assert spans["you_build_it_you_run_it"][0] < 1 and spans["you_build_it_you_run_it"][1] > 24
+    assert spans["ops_run_it"][0] < 7 * 24 and spans["ops_run_it"][1] > 7 * 24
 
 
 def test_report_prints_table_1_then_the_migrations(warehouse: Path) -> None:

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from dagster import AssetKey
 
 from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
+from orchestration.dbt.project import DBT_PROJECT_DIR
 
 
-def test_dbt_build_args() -> None:
-    assert dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
-    assert dbt_build_args(full_refresh=True)[-1] == "--full-refresh"
+def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test(
+    dbt_manifest: Path, tmp_path: Path
+) -> None:
+    """What `dbt build` with the daily run's arguments would run, asked of dbt itself (`dbt ls`)."""
+    command, *selection = dbt_build_args()
+    assert command == "build"
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "--quiet", "ls", *selection, "--output", "json",
+         "--output-keys", "unique_id", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env={**os.environ, "OPMETRICS_WAREHOUSE": str(tmp_path / "w.duckdb")}, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    selected = {json.loads(line)["unique_id"] for line in listed.splitlines() if line.startswith("{")}
+    manifest = json.loads(dbt_manifest.read_text())
+    buildable = {i for i, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "test")}
+    assert buildable and buildable <= selected, f"left out of the daily build: {sorted(buildable - selected)}"
+    assert manifest["unit_tests"] and not selected & set(manifest["unit_tests"]), "unit tests run in `make test` only"
+    assert "--full-refresh" in dbt_build_args(full_refresh=True)
+    assert "--full-refresh" not in dbt_build_args()
 
 
 def test_translator_maps_sources_onto_raw_assets() -> None:

@@ -1,6 +1,6 @@
 """Great Expectations suites on the marts, run from one plain Dagster `@multi_asset_check`.
 
-GX through SQLAlchemy on DuckDB is broken and dagster-ge is unusable (DESIGN.md), so the check reads each mart
+GX through SQLAlchemy on DuckDB is broken and dagster-ge needs GX < 1, so the check reads each mart
 into a pandas frame over a read-only connection, closes it, and validates the frame. GX is imported inside the
 check, never at module level: it takes seconds to import and loading the definitions must stay fast.
 """

@@ -23,7 +23,7 @@ MEASURE_LABELS = {
     "time_to_implement_actions": "Time to implement actions",
     "change_failure_rate": "Change failure rate",
 }
-# The playbook's own Table 1, shown beside our figures as the picture being redrawn (DESIGN.md).
+# The playbook's own Table 1, shown beside our figures as the picture being redrawn.
 PLAYBOOK = {
     ("deployment_frequency", YBIYRI): "Daily+ to weekly",
     ("deployment_frequency", OPS): "Fortnightly to monthly",

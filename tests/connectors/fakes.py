@@ -104,10 +104,10 @@ class Fixture:
 
 
 def fake_github(api: FakeApi) -> Fixture:
-    deployment = example("github-deployments")[0]
-    status = example("github-deployment_statuses")[0]
-    pull = example("github-pulls")[0]
-    commit = example("github-commits")[0]
+    deployment = example("github/deployments")[0]
+    status = example("github/deployment_statuses")[0]
+    pull = example("github/pulls")[0]
+    commit = example("github/commits")[0]
     deployments = []
     for i in range(7):  # newest first, as GitHub lists them
         d = copy.deepcopy(deployment)
@@ -178,8 +178,8 @@ def in_window(request: Request, items: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def fake_pagerduty(api: FakeApi) -> Fixture:
-    incident = example("pagerduty-incidents")["incidents"][0]
-    entry = example("pagerduty-log_entries")["log_entries"][0]
+    incident = example("pagerduty/incidents")["incidents"][0]
+    entry = example("pagerduty/log_entries")["log_entries"][0]
     incidents, entries = [], []
     now = datetime.now(UTC).replace(microsecond=0)  # PagerDuty syncs reach back from now
     for i in range(12):
@@ -209,7 +209,7 @@ def fake_pagerduty(api: FakeApi) -> Fixture:
 
 
 def fake_jira(api: FakeApi) -> Fixture:
-    issue = example("jira-search", "search_jql_value")["issues"][0]
+    issue = example("jira/search", "search_jql_value")["issues"][0]
     issues = []
     for i in range(7):
         it = copy.deepcopy(issue)
@@ -250,8 +250,8 @@ def fake_opsgenie(api: FakeApi) -> Fixture:
     The recorded examples repeat one id in both items; here every record gets its own id, and both example
     shapes are used (a closed alert with its millisecond `report`, an open one without).
     """
-    alert_examples = example("opsgenie-alerts")["data"]
-    incident_example = example("opsgenie-incidents")["data"][0]
+    alert_examples = example("opsgenie/alerts")["data"]
+    incident_example = example("opsgenie/incidents")["data"][0]
     teams = {"shop-oncall": "team-shop", "other-oncall": "team-other"}
 
     def records(template: list[dict[str, Any]], n: int, team_of: Callable[[int], str], prefix: str) -> list[dict]:

@@ -41,14 +41,14 @@ def sync(gh: GithubConnector, cursors: dict[tuple[str, str], datetime] | None = 
 
 
 def commit(n: int) -> dict[str, Any]:
-    c = copy.deepcopy(example("github-commits")[0])
+    c = copy.deepcopy(example("github/commits")[0])
     c["sha"] = f"{n:040x}"
     c["commit"]["author"]["date"] = ts(n)
     return c
 
 
 def pull(number: int, **extra: Any) -> dict[str, Any]:
-    p = copy.deepcopy(example("github-pulls")[0])
+    p = copy.deepcopy(example("github/pulls")[0])
     p.update(id=9000 + number, number=number, updated_at=ts(-number), merged_at=ts(-number), **extra)
     p["base"] = {"ref": "main", "sha": f"{number:036x}ba5e"}
     p["head"] = {"ref": f"feature-{number}", "sha": f"{number:036x}beef"}
@@ -97,7 +97,7 @@ def test_pull_requests_past_250_commits_are_read_with_compare(httpserver: HTTPSe
 def test_deployments_stop_paging_past_the_cursor_minus_lookback(
     httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    deployment = example("github-deployments")[0]
+    deployment = example("github/deployments")[0]
     deployments = []
     for i in range(25):  # newest first, one an hour
         d = copy.deepcopy(deployment)

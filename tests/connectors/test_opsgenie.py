@@ -27,7 +27,7 @@ def test_recorded_pages_conflict_and_both_versions_land_verbatim(
 ) -> None:
     """Both recorded examples repeat one id with the same updatedAt and other content: a conflict. The first
     version lands under the id, the second beside it under a `conflict:` key, both untouched."""
-    for path, name in (("/v2/alerts", "opsgenie-alerts"), ("/v1/incidents", "opsgenie-incidents")):
+    for path, name in (("/v2/alerts", "opsgenie/alerts"), ("/v1/incidents", "opsgenie/incidents")):
         body = {k: v for k, v in example(name).items() if k != "paging"}  # one page: its `next` is api.opsgenie.com
         httpserver.expect_request(path, headers={"Authorization": f"GenieKey {KEY}"}).respond_with_json(body)
     monkeypatch.setenv("OG_TEST_KEY", KEY)
@@ -37,7 +37,7 @@ def test_recorded_pages_conflict_and_both_versions_land_verbatim(
         merged = sync_source(con, connector, SyncOptions(), "s")
     assert merged == {"alerts": 2, "incidents": 2}
     rows = raw_rows(tmp_path / "w.duckdb")
-    for table, name in (("raw_opsgenie.alerts", "opsgenie-alerts"), ("raw_opsgenie.incidents", "opsgenie-incidents")):
+    for table, name in (("raw_opsgenie.alerts", "opsgenie/alerts"), ("raw_opsgenie.incidents", "opsgenie/incidents")):
         first, second = example(name)["data"]
         assert first["id"] == second["id"] and first["updatedAt"] == second["updatedAt"] and first != second
         (pk, cursor, context, payload), (conflict_pk, _, _, conflict_payload) = rows[table]

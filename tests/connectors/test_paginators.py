@@ -21,7 +21,7 @@ FAST = HttpSettings(backoff_factor=0.001, backoff_max=0.01)
 
 
 def gitlab_deployments(n: int) -> list[dict]:
-    template = example("gitlab-deployments")[0]
+    template = example("gitlab/deployments")[0]
     items = []
     for i in range(n):
         item = copy.deepcopy(template)
@@ -64,7 +64,7 @@ def test_next_page_header_missing_ends_the_stream(httpserver: HTTPServer) -> Non
 
 
 def test_body_next_url_paginator_follows_opsgenie_paging_next(httpserver: HTTPServer) -> None:
-    alerts = example("opsgenie-alerts")["data"]
+    alerts = example("opsgenie/alerts")["data"]
 
     def handler(request: Request) -> Response:
         offset, limit = int(request.args.get("offset", 0)), int(request.args["limit"])

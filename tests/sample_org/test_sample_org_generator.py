@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -76,24 +75,24 @@ def _keys(name: str, key: str = "value") -> set[str]:
     return set(item) - {"_elided"}
 
 
-def test_payloads_have_the_real_shapes(org: Organisation, examples: Path) -> None:
+def test_payloads_have_the_real_shapes(org: Organisation) -> None:
     repo = org.github["acme/checkout"]
-    commit_example = example("github-commits")[0]
+    commit_example = example("github/commits")[0]
     for item in repo.commits[:50] + [c for cs in list(repo.pull_commits.values())[:20] for c in cs]:
         assert set(commit_example) <= set(item)
         assert set(commit_example["commit"]) <= set(item["commit"])
-    pull_example = example("github-pulls")[0]
+    pull_example = example("github/pulls")[0]
     for pull in repo.pulls:
-        assert _keys("github-pulls") <= set(pull)
+        assert _keys("github/pulls") <= set(pull)
         assert set(pull_example["head"]) <= set(pull["head"]) and set(pull["base"]) == set(pull["head"])
-    assert all(_keys("github-deployments") <= set(d) for d in repo.deployments)
-    assert all(_keys("github-deployment_statuses") <= set(s) for v in repo.statuses.values() for s in v)
-    incident_keys = set(example("pagerduty-incidents")["incidents"][0])
+    assert all(_keys("github/deployments") <= set(d) for d in repo.deployments)
+    assert all(_keys("github/deployment_statuses") <= set(s) for v in repo.statuses.values() for s in v)
+    incident_keys = set(example("pagerduty/incidents")["incidents"][0])
     assert all(incident_keys <= set(i) for i in org.pagerduty_incidents)
-    entry_keys = set(example("pagerduty-log_entries")["log_entries"][0])
+    entry_keys = set(example("pagerduty/log_entries")["log_entries"][0])
     for e in org.pagerduty_log_entries:
         assert entry_keys - ({"event_details"} if e["type"] != "trigger_log_entry" else set()) <= set(e)
-    issue = example("jira-search", "search_jql_value")["issues"][0]
+    issue = example("jira/search", "search_jql_value")["issues"][0]
     for i in org.jira_issues:
         assert set(issue) <= set(i) and set(issue["fields"]) - {"_elided"} <= set(i["fields"])
 

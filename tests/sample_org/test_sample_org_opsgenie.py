@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 import requests
@@ -39,9 +38,9 @@ def test_opsgenie_services_leave_pagerduty(og_org: Organisation) -> None:
     assert "opsgenie" not in plain.config_yaml("http://127.0.0.1:1") and "opsgenie" not in plain.counts()
 
 
-def test_alert_and_incident_shapes(og_org: Organisation, examples: Path) -> None:
-    alert_keys = set(example("opsgenie-alerts")["data"][0]) - {"snoozedUntil", "report"}
-    incident_keys = set(example("opsgenie-incidents")["data"][0])
+def test_alert_and_incident_shapes(og_org: Organisation) -> None:
+    alert_keys = set(example("opsgenie/alerts")["data"][0]) - {"snoozedUntil", "report"}
+    incident_keys = set(example("opsgenie/incidents")["data"][0])
     assert all(alert_keys <= set(a) for a in og_org.opsgenie_alerts)
     assert og_org.opsgenie_incidents and all(incident_keys <= set(i) for i in og_org.opsgenie_incidents)
     for a in og_org.opsgenie_alerts:
