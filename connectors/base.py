@@ -52,6 +52,30 @@ def secret_from_env(value: Any) -> SecretStr | None:
     return SecretStr(secret)
 
 
+class CheckLimits(BaseModel):
+    """Limits of the raw tables' checks. A connector or stream declares its own; the catalog may override them
+    per source (`sources: {github: {checks: {freshness_days: 30}}}`). None: the declared value or the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    freshness_days: float | None = Field(default=None, gt=0)  # newest record older than this: a warning
+    max_unparseable_share: float | None = Field(default=None, ge=0, le=1)  # share of odd cursors that fails a load
+    max_row_drop_share: float | None = Field(default=None, ge=0, le=1)  # a table shrinking by more: a broken load
+
+    def over(self, *fallbacks: CheckLimits) -> CheckLimits:
+        """These limits, each unset one taken from the first fallback that sets it."""
+        values = self.model_dump()
+        for fallback in fallbacks:
+            for name, value in fallback.model_dump().items():
+                if values[name] is None:
+                    values[name] = value
+        return CheckLimits(**values)
+
+
+# What a load may look like when neither the stream, its connector nor the catalog says otherwise.
+DEFAULT_CHECK_LIMITS = CheckLimits(freshness_days=30, max_unparseable_share=0.01, max_row_drop_share=0.5)
+
+
 class SourceSettings(BaseModel):
     """Settings every source has. A connector subclasses it for its own extra settings."""
 
@@ -59,6 +83,7 @@ class SourceSettings(BaseModel):
 
     api_url: str
     token: SecretStr | None = None
+    checks: CheckLimits = CheckLimits()  # overrides of the declared check limits, for this source's streams
     lookback_days: float = Field(default=3, ge=0)
     connect_timeout_seconds: float = Field(default=5, gt=0)
     read_timeout_seconds: float = Field(default=30, gt=0)
@@ -268,6 +293,17 @@ class Stream:
     # Dotted path of the field the source changes with every edit (updated_at); None: the cursor field. Two
     # versions of one record in one sync with equal versions and different content conflict (`merge_records`).
     version_field: str | None = None
+    # Dotted paths of the record's timestamps that must parse; a record with one that does not is quarantined
+    # (`quarantined_records`). None: the cursor field.
+    timestamp_fields: tuple[str, ...] | None = None
+    checks: CheckLimits = field(default_factory=CheckLimits)  # this stream's own check limits, over its connector's
+
+    @property
+    def parsed_timestamps(self) -> tuple[str, ...]:
+        """The fields that must parse as timestamps: `timestamp_fields`, else the cursor field."""
+        if self.timestamp_fields is not None:
+            return self.timestamp_fields
+        return (self.cursor_field,) if self.cursor_field else ()
 
     @property
     def version_path(self) -> str | None:
@@ -338,6 +374,13 @@ class Connector(ABC):
     settings_model: ClassVar[type[SourceSettings]] = SourceSettings
     mapping_model: ClassVar[type[ServiceMapping]]
     streams: ClassVar[tuple[Stream, ...]]
+    checks: ClassVar[CheckLimits] = CheckLimits()  # check limits of every stream of the source, over the defaults
+
+    @classmethod
+    def check_limits(cls, stream: Stream, settings: SourceSettings | None = None) -> CheckLimits:
+        """The limits of `stream`'s checks: the catalog's, else the stream's, else the connector's, else defaults."""
+        overrides = settings.checks if settings is not None else CheckLimits()
+        return overrides.over(stream.checks, cls.checks, DEFAULT_CHECK_LIMITS)
 
     def __init__(self, settings: SourceSettings, mappings: Mapping[str, ServiceMapping]) -> None:
         self.settings = settings

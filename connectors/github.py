@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from connectors.base import (
+    CheckLimits,
     Checkpoint,
     Connector,
     LinkHeaderPaginator,
@@ -45,6 +46,7 @@ class GithubConnector(Connector):
 
     name = "github"
     mapping_model = GithubMapping
+    checks = CheckLimits(freshness_days=14)  # an active repository deploys and merges every week or two
     streams = (
         Stream(
             "deployments",

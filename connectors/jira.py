@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from connectors.base import (
+    CheckLimits,
     Checkpoint,
     Connector,
     NextPageTokenPaginator,
@@ -80,6 +81,7 @@ class JiraConnector(Connector):
     name = "jira"
     settings_model = JiraSettings
     mapping_model = JiraMapping
+    checks = CheckLimits(freshness_days=60)  # reviews follow incidents, which a healthy service has few of
     streams = (
         Stream(
             "reviews",
@@ -89,6 +91,7 @@ class JiraConnector(Connector):
             _token,
             records_path="issues",
             required_fields=("id", "key", "fields.created"),
+            timestamp_fields=("fields.created", "fields.updated"),
         ),
         Stream(
             "actions",
@@ -98,6 +101,7 @@ class JiraConnector(Connector):
             _token,
             records_path="issues",
             required_fields=("id", "key", "fields.created"),
+            timestamp_fields=("fields.created", "fields.updated"),
         ),
     )
 

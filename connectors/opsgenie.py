@@ -49,6 +49,7 @@ class OpsgenieConnector(Connector):
             records_path="data",
             params=_by_update,
             required_fields=("id", "createdAt", "updatedAt", "status"),
+            timestamp_fields=("createdAt", "updatedAt"),
         )
         for name, path in (("alerts", "v2/alerts"), ("incidents", "v1/incidents"))
     )

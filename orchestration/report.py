@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.serving.comparison import (
-    MODEL_LABELS,
-    MODELS,
-    PLAYBOOK,
-    cell_summary,
-    format_value,
-    load_table_1,
-    measure_label,
-)
+from orchestration.serving.comparison import Table1, cell_summary, format_value, load_table_1
 from orchestration.warehouse import connect
 
 
@@ -30,18 +22,18 @@ def comparison_table(warehouse: Path) -> str:
     if not table.measures:
         return "operating_model_comparison is empty"
     lines = [f"Operating-model comparison (the playbook's Table 1), {table.window_start} to {table.window_end}", ""]
-    width = max(len(label) for label in MODEL_LABELS.values())
+    width = max(len(table.model_label(m)) for m in table.models)
     for measure in table.measures:
-        lines.append(measure_label(measure))
-        for model in MODELS:
-            expected = PLAYBOOK.get((measure, model))
+        lines.append(table.measure_label(measure))
+        for model in table.models:
+            expected = table.playbook.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""
-            lines.append(f"  {MODEL_LABELS[model]:<{width}}  {cell_summary(table.cell(measure, model))}{playbook}")
-    lines += ["", *_migrations(migrations)]
+            lines.append(f"  {table.model_label(model):<{width}}  {cell_summary(table.cell(measure, model))}{playbook}")
+    lines += ["", *_migrations(table, migrations)]
     return "\n".join(lines)
 
 
-def _migrations(rows: list[tuple]) -> list[str]:
+def _migrations(table: Table1, rows: list[tuple]) -> list[str]:
     if not rows:
         return ["No service changed operating model."]
     lines = ["Migrations: each measure over the days before and after the change"]
@@ -49,10 +41,9 @@ def _migrations(rows: list[tuple]) -> list[str]:
     for service, day, old, new, measure, unit, before, after, band_before, band_after, n_before, n_after, days in rows:
         if (service, day) != current:
             current = (service, day)
-            lines.append(
-                f"  {service}: {MODEL_LABELS[old]} -> {MODEL_LABELS[new]} on {day} ({days:.0f} days each side)"
-            )
+            change = f"{table.model_label(old)} -> {table.model_label(new)}"
+            lines.append(f"  {service}: {change} on {day} ({days:.0f} days each side)")
         shift = f"{format_value(before, unit)} ({band_before or '-'}, n={n_before})"
         shift += f"  ->  {format_value(after, unit)} ({band_after or '-'}, n={n_after})"
-        lines.append(f"    {measure_label(measure):<30} {shift}")
+        lines.append(f"    {table.measure_label(measure):<30} {shift}")
     return lines

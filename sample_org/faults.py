@@ -113,7 +113,7 @@ def _no_incidents(server: SampleServer, body: object) -> object:
 FAULTS: dict[str, Fault] = {
     "unknown_service": Fault(
         "pagerduty", "/incidents", _add_incident(_unknown_service, INJECTED_IDS["unknown_service"]),
-        "quarantined as incident_of_unknown_service",
+        "quarantined as unknown_service",
     ),
     "resolved_before_triggered": Fault(
         "pagerduty", "/incidents", _add_incident(_resolved_early, INJECTED_IDS["resolved_before_triggered"]),

@@ -53,10 +53,20 @@ def example(name: str, key: str = "value") -> Any:
     return json.loads((FIXTURES / f"{name}.json").read_text())[key]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Parse the dbt project first when an edit made its manifest stale.
+
+    The dbt assets read the manifest when their module is imported, which collection does: a stale manifest would
+    name tests and models the build no longer has, and the end-to-end runs would fail on it.
+    """
+    from orchestration.dbt.project import ensure_manifest
+
+    ensure_manifest()
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """dbt's manifest, parsed once per session: the Dagster definitions cannot load without it."""
+    """dbt's manifest, current for the session (see `pytest_sessionstart`)."""
     from orchestration.dbt.project import dbt_project
 
-    dbt_project.preparer.prepare(dbt_project)
     return dbt_project.manifest_path

@@ -106,6 +106,7 @@ def bi_guide_queries() -> dict[str, list[str]]:
         "Weekly trends per operating model",
         "A service's history across its migration",
         "Services furthest from their availability targets",
+        "Where each service lives in each source",
     ],
 )
 def test_bi_guide_example_answers_from_the_published_snapshot(warehouse: Path, heading: str) -> None:

@@ -15,7 +15,9 @@ from dagster import (
     asset_check,
 )
 
+from connectors.registry import CONNECTORS
 from orchestration.resources import OpmetricsResource
+from orchestration.seeds import operating_model_names
 from orchestration.serving.assets import REPORT_KEY, SNAPSHOT_KEY
 from orchestration.serving.paths import serving_paths
 
@@ -25,8 +27,7 @@ QUARANTINE_TABLE = "quarantine.quarantined_records"
 # this share of one raw table's rows is quarantined the source itself is broken: an error, and nothing publishes.
 QUARANTINE_LIMIT_ENV = "OPMETRICS_QUARANTINE_MAX_SHARE"
 DEFAULT_QUARANTINE_MAX_SHARE = 0.05
-KNOWN_OPERATING_MODELS = ("you_build_it_you_run_it", "ops_run_it")
-REQUIRED_SETTINGS = ("timezone", "jira_incident_link_field", "window_days")
+REQUIRED_SETTINGS = ("timezone", "window_days")
 
 
 def quarantine_max_share() -> float:
@@ -102,8 +103,9 @@ def _catalog_check(table: str, name: str, description: str, sql: str) -> AssetCh
     return _check
 
 
-_models = ", ".join(f"'{m}'" for m in KNOWN_OPERATING_MODELS)
+_models = ", ".join(f"'{m}'" for m in operating_model_names())
 _settings = ", ".join(f"('{s}')" for s in REQUIRED_SETTINGS)
+_sources = ", ".join(f"'{s}'" for s in CONNECTORS)
 catalog_checks = [
     _catalog_check(
         "services",
@@ -123,9 +125,30 @@ catalog_checks = [
     _catalog_check(
         "settings",
         "required_settings_present",
-        "The settings the models read (timezone, Jira link field, window) are all present.",
+        "The settings the models read (timezone, window) are all present.",
         f"select r.key from (values {_settings}) r(key) left join raw_catalog.settings s using (key) "
         "where s.key is null",
+    ),
+    _catalog_check(
+        "service_mappings",
+        "known_service_and_source",
+        "Every mapping names a catalog service and a registered source, with a key and a value.",
+        "select m.service || ':' || m.source || '.' || m.key from raw_catalog.service_mappings m "
+        "left join raw_catalog.services s using (service) "
+        f"where s.service is null or m.source not in ({_sources}) or m.value = ''",
+    ),
+    _catalog_check(
+        "source_settings",
+        "known_source",
+        "Every setting belongs to a registered source.",
+        f"select source || '.' || key from raw_catalog.source_settings where source not in ({_sources})",
+    ),
+    _catalog_check(
+        "streams",
+        "keyed_streams_of_registered_sources",
+        "Every stream belongs to a registered source and declares a primary key (quarantine relies on both).",
+        "select source || '.' || stream from raw_catalog.streams "
+        f"where source not in ({_sources}) or len(primary_key) = 0",
     ),
 ]
 

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestration.seeds import measure_names, operating_model_names
+
 # A weekly mart grows by one row per service and week; a run that loses or gains more than this share of the
 # previous run's rows rebuilt from broken inputs (a source that went empty, a catalog that lost its services).
 MAX_ROW_COUNT_DRIFT = 0.5
 
-MEASURES = (
-    "availability_level",
-    "change_failure_rate",
-    "deployment_frequency",
-    "deployment_lead_time",
-    "time_to_generate_insights",
-    "time_to_implement_actions",
-    "time_to_restore",
-)
-OPERATING_MODELS = ("you_build_it_you_run_it", "ops_run_it")
+MEASURES = measure_names()  # the seeds: every measure for every operating model
+OPERATING_MODELS = operating_model_names()
 
 
 @dataclass(frozen=True)

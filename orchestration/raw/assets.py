@@ -81,7 +81,8 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
                 elif connector is None:
                     results = skipped_checks(key, f"source {source} is not configured")
                 else:
-                    results = evaluate_raw_checks(con, source, stream, key, as_of_date())
+                    limits = connector_cls.check_limits(stream, connector.settings)
+                    results = evaluate_raw_checks(con, source, stream, key, as_of_date(), limits)
                 yield MaterializeResult(
                     asset_key=key,
                     metadata={

@@ -1,61 +1,111 @@
-"""The service catalog from the config file, landed as `raw_catalog.*` so dbt joins events to services."""
+"""The service catalog from the config file, landed as `raw_catalog.*` so dbt joins events to services.
 
-from collections.abc import Iterator
+Every table is in long form: a source's mapping of a service is rows of `service_mappings(service, source, key,
+value)`, its settings rows of `source_settings`, and the registered streams rows of `streams`. Nothing here names a
+source: a new connector's mapping and settings models land without a change to this module.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any, get_args
 
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+from pydantic import BaseModel, SecretStr
 
+from connectors.http import redact_url
+from connectors.registry import CONNECTORS
 from orchestration.config import Catalog
 from orchestration.resources import OpmetricsResource
 
-CATALOG_TABLES = ("services", "operating_models", "settings")
+TABLES: dict[str, str] = {
+    "services": "service varchar primary key, team varchar not null, availability_target double not null, "
+    "attribution_window_hours double not null",
+    "operating_models": "service varchar not null, operating_model varchar not null, valid_from date not null, "
+    "primary key (service, valid_from)",
+    "service_mappings": "service varchar not null, source varchar not null, key varchar not null, "
+    "value varchar not null",
+    "source_settings": "source varchar not null, key varchar not null, value varchar, primary key (source, key)",
+    "settings": "key varchar primary key, value varchar",
+    "streams": "source varchar not null, stream varchar not null, raw_table varchar not null, "
+    "primary_key varchar[] not null, cursor_field varchar, timestamp_fields varchar[] not null, "
+    "required_fields varchar[] not null, primary key (source, stream)",
+}
+CATALOG_TABLES = tuple(TABLES)
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted key, text) pairs of a model dump: nested models by dotted key, a list as one pair per item."""
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from flatten(value, f"{name}.")
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield name, str(item)
+        elif isinstance(value, bool):
+            yield name, "true" if value else "false"
+        elif value is not None:
+            yield name, str(value)
+
+
+def public_settings(settings: BaseModel) -> dict[str, Any]:
+    """A source's settings without its secrets (tokens, users), and its URL without any credentials in it."""
+    kept = {}
+    for name, field in type(settings).model_fields.items():
+        if field.annotation is SecretStr or SecretStr in get_args(field.annotation):
+            continue
+        value = getattr(settings, name)
+        kept[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    if isinstance(kept.get("api_url"), str):
+        kept["api_url"] = redact_url(kept["api_url"])
+    return kept
+
+
+def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every catalog table (pure, so what lands is tested without a warehouse)."""
+    return {
+        "services": [(s.name, s.team, s.availability_target, s.attribution_window_hours) for s in catalog.services],
+        "operating_models": [(s.name, p.model, p.from_) for s in catalog.services for p in s.operating_model],
+        "service_mappings": [
+            (s.name, source, key, value)
+            for s in catalog.services
+            for source, mapping in sorted(s.sources.items())
+            for key, value in flatten(mapping.model_dump(mode="json"))
+        ],
+        "source_settings": [
+            (source, key, value)
+            for source, settings in sorted(catalog.sources.items())
+            for key, value in flatten(public_settings(settings))
+        ],
+        "settings": [("timezone", catalog.timezone), ("window_days", str(catalog.window_days))],
+        "streams": [
+            (
+                name,
+                stream.name,
+                f"raw_{name}.{stream.name}",
+                list(stream.primary_key),
+                stream.cursor_field,
+                list(stream.parsed_timestamps),
+                list(stream.required_fields),
+            )
+            for name, connector in sorted(CONNECTORS.items())
+            for stream in connector.streams
+        ],
+    }
 
 
 def write_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, int]:
     """Replace the catalog tables in one transaction; returns row counts."""
-    services = [
-        (
-            s.name,
-            s.team,
-            s.availability_target,
-            s.attribution_window_hours,
-            getattr(s.sources.get("github"), "repo", None),
-            getattr(s.sources.get("github"), "environment", None),
-            getattr(s.sources.get("github"), "branch", None),
-            getattr(s.sources.get("pagerduty"), "service_id", None),
-            getattr(s.sources.get("jira"), "project", None),
-            getattr(s.sources.get("opsgenie"), "team", None),
-        )
-        for s in catalog.services
-    ]
-    periods = [(s.name, p.model.value, p.from_) for s in catalog.services for p in s.operating_model]
-    jira = catalog.sources.get("jira")
-    link_field = getattr(getattr(jira, "incident_link", None), "field", "customfield_10042")
-    settings = [
-        ("timezone", catalog.timezone),
-        ("jira_incident_link_field", link_field),
-        ("window_days", str(catalog.window_days)),
-    ]
+    rows = catalog_rows(catalog)
     con.begin()
     con.execute("create schema if not exists raw_catalog")
-    con.execute(
-        """create or replace table raw_catalog.services (
-            service varchar primary key, team varchar not null, availability_target double not null,
-            attribution_window_hours double not null, github_repo varchar, github_environment varchar,
-            github_branch varchar, pagerduty_service_id varchar, jira_project varchar,
-            opsgenie_team varchar)"""
-    )
-    con.execute(
-        """create or replace table raw_catalog.operating_models (
-            service varchar not null, operating_model varchar not null, valid_from date not null,
-            primary key (service, valid_from))"""
-    )
-    con.execute("create or replace table raw_catalog.settings (key varchar primary key, value varchar)")
-    con.executemany("insert into raw_catalog.services values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", services)
-    con.executemany("insert into raw_catalog.operating_models values (?, ?, ?)", periods)
-    con.executemany("insert into raw_catalog.settings values (?, ?)", settings)
+    for table, columns in TABLES.items():
+        con.execute(f"create or replace table raw_catalog.{table} ({columns})")
+        if rows[table]:
+            marks = ", ".join("?" * len(rows[table][0]))
+            con.executemany(f"insert into raw_catalog.{table} values ({marks})", rows[table])
     con.commit()
-    return {"services": len(services), "operating_models": len(periods), "settings": len(settings)}
+    return {table: len(rows[table]) for table in TABLES}
 
 
 @multi_asset(

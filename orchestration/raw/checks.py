@@ -11,13 +11,7 @@ from datetime import UTC, date, datetime, time
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
 
-from connectors.base import Stream
-
-# Limits a source can override with `checks:` in the catalog one day; kept here so they are one place.
-MAX_UNPARSEABLE_SHARE = 0.01  # more than this share of unparseable cursors means the format changed
-MAX_ROW_DROP_SHARE = 0.5  # a raw table that loses more than half its rows was truncated or replaced
-FRESHNESS_DAYS = {"github": 14, "pagerduty": 30, "jira": 60}  # quiet sources are slower to produce records
-DEFAULT_FRESHNESS_DAYS = 30
+from connectors.base import CheckLimits, Stream
 
 CHECKS = {
     "primary_key_unique": "`_pk` is present on every row and unique.",
@@ -43,9 +37,10 @@ def _json_path(dotted: str) -> str:
 
 
 def evaluate_raw_checks(
-    con: duckdb.DuckDBPyConnection, source: str, stream: Stream, key: AssetKey, as_of: date
+    con: duckdb.DuckDBPyConnection, source: str, stream: Stream, key: AssetKey, as_of: date, limits: CheckLimits
 ) -> list[AssetCheckResult]:
-    """Run every check of one raw table; also records its row count for the next run's comparison."""
+    """Run every check of one raw table against `limits` (`Connector.check_limits`); also records its row count
+    for the next run's comparison."""
     table = f"raw_{source}.{stream.name}"
     total, null_keys, distinct = con.execute(
         f"select count(*), count(*) filter (where _pk is null or _pk = ''), count(distinct _pk) from {table}"
@@ -85,18 +80,19 @@ def evaluate_raw_checks(
             [_json_path(stream.cursor_field)],
         ).fetchone()[0]
     share = unparseable / total if total else 0.0
+    too_many = share > limits.max_unparseable_share
     results.append(
         AssetCheckResult(
             asset_key=key,
             check_name="timestamps_parse",
-            passed=share <= MAX_UNPARSEABLE_SHARE,
-            severity=AssetCheckSeverity.ERROR if share > MAX_UNPARSEABLE_SHARE else AssetCheckSeverity.WARN,
-            metadata={"unparseable": unparseable, "share": round(share, 4), "limit": MAX_UNPARSEABLE_SHARE},
+            passed=not too_many,
+            severity=AssetCheckSeverity.ERROR if too_many else AssetCheckSeverity.WARN,
+            metadata={"unparseable": unparseable, "share": round(share, 4), "limit": limits.max_unparseable_share},
         )
     )
 
     newest = con.execute(f"select max(_cursor) from {table}").fetchone()[0]
-    limit_days = FRESHNESS_DAYS.get(source, DEFAULT_FRESHNESS_DAYS)
+    limit_days = limits.freshness_days
     horizon = datetime.combine(as_of, time(23, 59, 59), UTC)
     age_days = (horizon - newest).total_seconds() / 86400 if newest else None
     results.append(
@@ -122,7 +118,9 @@ def evaluate_raw_checks(
         "select rows from raw_state.row_counts where source = ? and stream = ?", [source, stream.name]
     ).fetchone()
     previous_rows = previous[0] if previous else None
-    dropped = previous_rows is not None and previous_rows > 0 and total < previous_rows * (1 - MAX_ROW_DROP_SHARE)
+    dropped = (
+        previous_rows is not None and previous_rows > 0 and total < previous_rows * (1 - limits.max_row_drop_share)
+    )
     passed = total > 0 and not dropped
     results.append(
         AssetCheckResult(

@@ -9,35 +9,9 @@ from typing import Any
 
 import duckdb
 
-YBIYRI = "you_build_it_you_run_it"
-OPS = "ops_run_it"
-MODELS: tuple[str, ...] = (YBIYRI, OPS)
-MODEL_LABELS = {YBIYRI: "You Build It You Run It", OPS: "Ops Run It"}
-# Labels only; which measures exist, their order, units and bands come from the mart (seeded in dbt).
-MEASURE_LABELS = {
-    "deployment_frequency": "Deployment frequency",
-    "deployment_lead_time": "Deployment lead time",
-    "availability_level": "Availability level",
-    "time_to_restore": "Time to restore availability",
-    "time_to_generate_insights": "Time to generate insights",
-    "time_to_implement_actions": "Time to implement actions",
-    "change_failure_rate": "Change failure rate",
-}
-# The playbook's own Table 1, shown beside our figures as the picture being redrawn.
-PLAYBOOK = {
-    ("deployment_frequency", YBIYRI): "Daily+ to weekly",
-    ("deployment_frequency", OPS): "Fortnightly to monthly",
-    ("deployment_lead_time", YBIYRI): "Minutes to days",
-    ("deployment_lead_time", OPS): "Days to months",
-    ("availability_level", YBIYRI): "95.0% to 99.99%",
-    ("availability_level", OPS): "95.0% to 99.99%",
-    ("time_to_restore", YBIYRI): "Minutes to hours",
-    ("time_to_restore", OPS): "Hours to days",
-    ("time_to_generate_insights", YBIYRI): "Hours to days",
-    ("time_to_generate_insights", OPS): "Hours to days",
-    ("time_to_implement_actions", YBIYRI): "Hours to days",
-    ("time_to_implement_actions", OPS): "Weeks to months",
-}
+# Okabe-Ito colours, one per operating model in its display order: distinguishable with the common colour-vision
+# deficiencies.
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
 
 
 @dataclass(frozen=True)
@@ -56,10 +30,15 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table1:
-    """The playbook's Table 1 from the mart: measures in display order, one cell per measure and model."""
+    """The playbook's Table 1 from the mart: measures and operating models in display order, one cell per measure
+    and model, with the labels and the playbook's expectations the mart carries (from the dbt seeds)."""
 
     measures: tuple[str, ...]
+    models: tuple[str, ...]
     cells: dict[tuple[str, str], Cell]
+    measure_labels: dict[str, str]
+    model_labels: dict[str, str]
+    playbook: dict[tuple[str, str], str]  # (measure, model) -> the playbook's words, where it has a row
     window_start: date | None
     window_end: date | None
     as_of: date | None
@@ -68,30 +47,47 @@ class Table1:
         """The figure of `measure` for operating model `model`, if the mart has one."""
         return self.cells.get((measure, model))
 
+    def measure_label(self, measure: str) -> str:
+        """The measure's name as Table 1 writes it."""
+        return self.measure_labels.get(measure, measure)
 
-def measure_label(measure: str) -> str:
-    """The measure's name as Table 1 writes it; an unknown measure gets its identifier in words."""
-    return MEASURE_LABELS.get(measure, measure.replace("_", " ").capitalize())
+    def model_label(self, model: str | None) -> str:
+        """The operating model's name as the playbook writes it."""
+        return self.model_labels.get(model or "", model or "-")
+
+    def colour(self, model: str | None) -> str:
+        """The model's colour in charts: one per model, in display order."""
+        if model not in self.models:
+            return "#999999"
+        return MODEL_COLOURS[self.models.index(model) % len(MODEL_COLOURS)]
+
+    def unit(self, measure: str) -> str:
+        """The unit of `measure`'s values."""
+        return next((c.unit for (m, _), c in self.cells.items() if m == measure), "")
 
 
 def load_table_1(con: duckdb.DuckDBPyConnection) -> Table1:
-    """Table 1 as the mart has it, measures in the mart's display order."""
+    """Table 1 as the mart has it, measures and models in the mart's display order."""
     rows = con.execute(
         """select measure, operating_model, value, p85, unit, band, band_confidence, dora_band,
-                  coalesce(n_services, 0), coalesce(n_events, 0), display_order, window_start, window_end, as_of
+                  coalesce(n_services, 0), coalesce(n_events, 0), measure_label, operating_model_label,
+                  playbook_expectation, window_start, window_end, as_of
            from marts.operating_model_comparison
-           order by display_order, measure, operating_model"""
+           order by display_order, measure, operating_model_order, operating_model"""
     ).fetchall()
-    measures: list[str] = []
+    measures: dict[str, str] = {}
+    models: dict[str, str] = {}
     cells: dict[tuple[str, str], Cell] = {}
-    for measure, model, value, p85, unit, band, confidence, dora, n_services, n_events, *_ in rows:
-        if measure not in measures:
-            measures.append(measure)
+    playbook: dict[tuple[str, str], str] = {}
+    for measure, model, value, p85, unit, band, confidence, dora, n_services, n_events, *labels in rows:
+        measure_label, model_label, expectation = labels[:3]
+        measures.setdefault(measure, measure_label or measure)
+        models.setdefault(model, model_label or model)
         cells[(measure, model)] = Cell(value, p85, unit or "", band, confidence, dora, n_services, n_events)
-    first = rows[0] if rows else None
-    return Table1(
-        tuple(measures), cells, first[11] if first else None, first[12] if first else None, first[13] if first else None
-    )
+        if expectation:
+            playbook[(measure, model)] = expectation
+    window_start, window_end, as_of = rows[0][-3:] if rows else (None, None, None)
+    return Table1(tuple(measures), tuple(models), cells, measures, models, playbook, window_start, window_end, as_of)
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -144,11 +140,11 @@ def table_1_markdown(table: Table1) -> str:
     if not table.measures:
         return "_operating_model_comparison is empty_"
     rows = [
-        [f"**{measure_label(m)}**"]
-        + [cell_summary(table.cell(m, model)) for model in MODELS]
-        + [" / ".join(PLAYBOOK[(m, model)] for model in MODELS) if (m, YBIYRI) in PLAYBOOK else "-"]
+        [f"**{table.measure_label(m)}**"]
+        + [cell_summary(table.cell(m, model)) for model in table.models]
+        + [" / ".join(table.playbook.get((m, model), "-") for model in table.models)]
         for m in table.measures
     ]
-    headers = ["measure", *(MODEL_LABELS[m] for m in MODELS), "playbook (YBIYRI / Ops)"]
+    headers = ["measure", *(table.model_label(m) for m in table.models), "playbook (in the same order)"]
     window = f"Window {table.window_start} to {table.window_end} (as of {table.as_of}).\n\n"
     return window + markdown_table(headers, rows)

@@ -23,20 +23,8 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.subplots import make_subplots
 
-from orchestration.serving.comparison import (
-    MODEL_LABELS,
-    MODELS,
-    OPS,
-    PLAYBOOK,
-    YBIYRI,
-    Table1,
-    format_value,
-    load_table_1,
-    measure_label,
-)
+from orchestration.serving.comparison import Table1, format_value, load_table_1
 
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-COLOURS = {YBIYRI: "#0072B2", OPS: "#E69F00"}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -50,81 +38,18 @@ class ReportSummary:
     size_bytes: int
 
 
-# Each measure's weekly series per operating model. Rates: the median across the services in the model that week
-# (as the comparison takes them); durations: the pooled median of the week's events. Event weeks are ISO weeks in
-# UTC; the weekly marts' weeks are in the configured time zone (the same unless `timezone` is set otherwise).
+# Every figure comes from a mart, computed by dbt: the report presents, it never redefines a measure.
 WEEKLY_TRENDS_SQL = """
-with rates as (
-    select week_start, operating_model, 'deployment_frequency' as measure,
-           median(deployments) as value, count(*) as n
-    from marts.deployment_throughput group by all
-    union all
-    select week_start, operating_model, 'availability_level', median(availability_pct), count(*)
-    from marts.service_reliability group by all
-    union all
-    -- pooled over the model's deployments of the week: a service's weekly rate rests on one or two deployments
-    select week_start, operating_model, 'change_failure_rate',
-           100 * sum(failed_deployments) / sum(deployments), sum(deployments)
-    from marts.deployment_throughput group by all having sum(deployments) > 0
-),
-events as (
-    select date_trunc('week', deployed_at)::date as week_start, operating_model,
-           'deployment_lead_time' as measure, deployment_lead_time_hours as hours
-    from marts.fct_changes where is_shipped and deployment_lead_time_hours > 0
-    union all
-    select date_trunc('week', triggered_at)::date, operating_model, 'time_to_restore', time_to_restore_minutes / 60
-    from marts.fct_incidents where is_impacting and time_to_restore_minutes > 0
-    union all
-    select date_trunc('week', published_at)::date, operating_model, 'time_to_generate_insights',
-           time_to_generate_insights_hours
-    from marts.fct_incident_reviews where is_published and time_to_generate_insights_hours > 0
-    union all
-    select date_trunc('week', completed_at)::date, operating_model, 'time_to_implement_actions',
-           time_to_implement_actions_days * 24
-    from marts.fct_improvement_actions where not is_open and time_to_implement_actions_days > 0
-),
-weekly as (
-    select * from rates
-    union all
-    select week_start, operating_model, measure, quantile_cont(hours, 0.5), count(*) from events group by all
-)
-select week_start, operating_model, measure, value, n
-from weekly
--- complete weeks only: the week holding the as-of date is measured up to it and would look like a slump
-where week_start + interval 7 day <= (select coalesce(max(as_of), date '9999-12-31')
-                                     from marts.operating_model_comparison)
+select week_start, operating_model, measure, value, n_events as n
+from marts.operating_model_trends
+where is_complete_week and value is not null  -- the week holding the as-of date would look like a slump
 order by measure, operating_model, week_start
 """
 
-# Availability over the whole weeks that start inside the comparison window, per service, furthest below target first.
 SERVICES_FROM_TARGET_SQL = """
-with window_ as (
-    select min(window_start) as window_start, max(window_end) as window_end from marts.operating_model_comparison
-),
-weeks as (
-    select r.*
-    from marts.service_reliability as r, window_ as w
-    where r.week_start >= w.window_start and r.week_start + interval 7 day <= w.window_end
-),
-per_service as (
-    select service,
-           100 * (1 - sum(downtime_minutes) / nullif(sum(period_minutes), 0)) as availability_pct,
-           sum(downtime_minutes) as downtime_minutes,
-           sum(tolerable_downtime_minutes) as tolerable_downtime_minutes,
-           count(*) filter (where target_met) as weeks_target_met,
-           count(*) as weeks,
-           sum(impacting_incidents) as impacting_incidents
-    from weeks group by service
-)
-select s.service, s.team, s.current_operating_model, s.availability_target,
-       p.availability_pct,
-       p.availability_pct - s.availability_target as distance_from_target_pp,
-       p.downtime_minutes, p.tolerable_downtime_minutes,
-       100 * p.downtime_minutes / nullif(p.tolerable_downtime_minutes, 0) as error_budget_used_pct,
-       p.weeks_target_met, p.weeks, p.impacting_incidents
-from marts.dim_services as s
-left join per_service as p using (service)
-order by distance_from_target_pp asc nulls last, s.service
+select *
+from marts.service_availability_targets
+order by distance_from_target_pp asc nulls last, service
 """
 
 MIGRATIONS_SQL = """
@@ -201,19 +126,18 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _model_label(model: str | None) -> str:
-    return MODEL_LABELS.get(model or "", model or "-")
-
-
 def _table_1_html(table: Table1) -> str:
     if not table.measures:
         return '<p class="empty">operating_model_comparison is empty: no run has produced the comparison yet.</p>'
-    head = "".join(f'<th colspan="2" class="model-{m}">{_esc(MODEL_LABELS[m])}</th>' for m in MODELS)
-    sub = "".join("<th>our figure</th><th>playbook</th>" for _ in MODELS)
+    head = "".join(
+        f'<th colspan="2" class="model" style="border-top-color: {table.colour(m)}">{_esc(table.model_label(m))}</th>'
+        for m in table.models
+    )
+    sub = "".join("<th>our figure</th><th>playbook</th>" for _ in table.models)
     rows = []
     for measure in table.measures:
-        cells = [f'<th scope="row">{_esc(measure_label(measure))}</th>']
-        for model in MODELS:
+        cells = [f'<th scope="row">{_esc(table.measure_label(measure))}</th>']
+        for model in table.models:
             cell = table.cell(measure, model)
             if cell is None or cell.value is None:
                 figure = '<span class="value">-</span>'
@@ -231,7 +155,7 @@ def _table_1_html(table: Table1) -> str:
                 if cell.band_confidence == "low":
                     detail.append("low confidence")
             cells.append(f'<td>{figure}<div class="detail">{_esc(", ".join(detail))}</div></td>')
-            cells.append(f'<td class="playbook">{_esc(PLAYBOOK.get((measure, model), "-"))}</td>')
+            cells.append(f'<td class="playbook">{_esc(table.playbook.get((measure, model), "-"))}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
         '<table class="table1"><thead><tr><th rowspan="2">measure</th>'
@@ -250,15 +174,15 @@ def _grid(n: int, cols: int = 2) -> tuple[int, int]:
 
 def _table_1_chart(table: Table1, charts: _Charts) -> str:
     """Each measure's median per model as a bar, the 85th percentile as a whisker, band and n as labels."""
-    measures = [m for m in table.measures if any(table.cell(m, model) for model in MODELS)]
+    measures = [m for m in table.measures if any(table.cell(m, model) for model in table.models)]
     if not measures:
         return ""
     rows, cols = _grid(len(measures))
-    titles = [f"{measure_label(m)} ({(table.cell(m, YBIYRI) or table.cell(m, OPS)).unit})" for m in measures]
+    titles = [f"{table.measure_label(m)} ({table.unit(m)})" for m in measures]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.09, horizontal_spacing=0.12)
     for i, measure in enumerate(measures):
         row, col = i // cols + 1, i % cols + 1
-        for model in MODELS:
+        for model in table.models:
             cell = table.cell(measure, model)
             if cell is None:
                 continue
@@ -267,18 +191,18 @@ def _table_1_chart(table: Table1, charts: _Charts) -> str:
             fig.add_trace(
                 go.Bar(
                     x=[cell.value],
-                    y=[MODEL_LABELS[model]],
+                    y=[table.model_label(model)],
                     orientation="h",
-                    name=MODEL_LABELS[model],
+                    name=table.model_label(model),
                     legendgroup=model,
                     showlegend=i == 0,
-                    marker_color=COLOURS[model],
+                    marker_color=table.colour(model),
                     error_x={"type": "data", "array": [whisker], "arrayminus": [0], "visible": whisker is not None},
                     text=[label],
                     textposition="auto",
                     textangle=0,  # never rotated into a thin bar: plotly shrinks it instead
                     hovertemplate=(
-                        f"{MODEL_LABELS[model]}<br>median %{{x:.3g}} {cell.unit}<br>"
+                        f"{table.model_label(model)}<br>median %{{x:.3g}} {cell.unit}<br>"
                         f"p85 {cell.p85 if cell.p85 is not None else '-'}<br>band {cell.band or '-'}<br>"
                         f"n={cell.n_events} events, {cell.n_services} services<extra></extra>"
                     ),
@@ -286,25 +210,25 @@ def _table_1_chart(table: Table1, charts: _Charts) -> str:
                 row=row,
                 col=col,
             )
-        # YBIYRI on top, as in the table; no tick labels, the legend and the colours name the models.
+        # The first model on top, as in the table; no tick labels, the legend and the colours name the models.
         fig.update_yaxes(showticklabels=False, autorange="reversed", row=row, col=col)
         if measure == "availability_level":
             # Every availability sits in the high 90s: from zero, the bars would all look full.
-            lows = [c.value for m in MODELS if (c := table.cell(measure, m)) and c.value is not None]
+            lows = [c.value for m in table.models if (c := table.cell(measure, m)) and c.value is not None]
             if lows:
                 fig.update_xaxes(range=[max(0.0, min(lows) - 1.0), 100.0], row=row, col=col)
     fig.update_layout(barmode="group", bargap=0.25)
     return charts.html(fig, "table-1", height=220 * rows + 80, title="Medians (bars) and 85th percentiles (whiskers)")
 
 
-def _trend_charts(trends: pd.DataFrame, measures: Sequence[str], units: dict[str, str], charts: _Charts) -> str:
+def _trend_charts(table: Table1, trends: pd.DataFrame, measures: Sequence[str], charts: _Charts) -> str:
     parts = []
     for measure in measures:
         series = trends[trends["measure"] == measure]
         if series.empty:
             continue
         fig = go.Figure()
-        for model in MODELS:
+        for model in table.models:
             line = series[series["operating_model"] == model]
             if line.empty:
                 continue
@@ -314,25 +238,26 @@ def _trend_charts(trends: pd.DataFrame, measures: Sequence[str], units: dict[str
                     y=line["value"],
                     customdata=line["n"],
                     mode="lines+markers",
-                    name=MODEL_LABELS[model],
-                    line={"color": COLOURS[model], "width": 2},
+                    name=table.model_label(model),
+                    line={"color": table.colour(model), "width": 2},
                     marker={"size": 4},
                     hovertemplate="week of %{x|%Y-%m-%d}: %{y:.3g}<br>n=%{customdata}<extra>"
-                    + MODEL_LABELS[model]
+                    + table.model_label(model)
                     + "</extra>",
                 )
             )
-        unit = units.get(measure, "")
+        unit = table.unit(measure)
         fig.update_yaxes(title_text=unit)
         if unit == "hours":
             _hour_axis(fig)
-        parts.append(charts.html(fig, f"trend-{measure}", height=320, title=f"{measure_label(measure)} per week"))
+        title = f"{table.measure_label(measure)} per week"
+        parts.append(charts.html(fig, f"trend-{measure}", height=320, title=title))
     if not parts:
         return '<p class="empty">No weekly data yet.</p>'
     return '<div class="grid">' + "".join(parts) + "</div>"
 
 
-def _migration_bars(migrations: pd.DataFrame, charts: _Charts) -> str:
+def _migration_bars(table: Table1, migrations: pd.DataFrame, charts: _Charts) -> str:
     """Per measure, each migrated service's value before and after its change, coloured by operating model."""
     measures = list(dict.fromkeys(migrations.sort_values("display_order")["measure"]))
     rows, cols = _grid(len(measures))
@@ -340,7 +265,7 @@ def _migration_bars(migrations: pd.DataFrame, charts: _Charts) -> str:
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[f"{measure_label(m)} ({units[m]})" for m in measures],
+        subplot_titles=[f"{table.measure_label(m)} ({units[m]})" for m in measures],
         vertical_spacing=0.1,
         horizontal_spacing=0.1,
     )
@@ -360,12 +285,12 @@ def _migration_bars(migrations: pd.DataFrame, charts: _Charts) -> str:
                     cliponaxis=False,
                     showlegend=i == 0,
                     marker={
-                        "color": [COLOURS.get(m, "#999999") for m in data[model_col]],
+                        "color": [table.colour(m) for m in data[model_col]],
                         "pattern": {"shape": pattern},
                     },
                     customdata=list(
                         zip(
-                            data[model_col].map(_model_label),
+                            data[model_col].map(table.model_label),
                             data[f"band_{side}"].fillna("-"),
                             data[f"n_events_{side}"],
                             strict=True,
@@ -381,7 +306,9 @@ def _migration_bars(migrations: pd.DataFrame, charts: _Charts) -> str:
     return charts.html(fig, "migrations-before-after", height=240 * rows + 80, title="Before and after, per measure")
 
 
-def _migration_timeline(service: str, migrated: Sequence[datetime], weeks: pd.DataFrame, charts: _Charts) -> str:
+def _migration_timeline(
+    table: Table1, service: str, migrated: Sequence[datetime], weeks: pd.DataFrame, charts: _Charts
+) -> str:
     """One migrated service's weekly history with its change(s) of operating model marked."""
     fig = make_subplots(
         rows=3,
@@ -390,11 +317,11 @@ def _migration_timeline(service: str, migrated: Sequence[datetime], weeks: pd.Da
         vertical_spacing=0.08,
         subplot_titles=["Deployments per week", "Median deployment lead time (hours)", "Availability (%)"],
     )
-    for model in MODELS:
+    for model in table.models:
         part = weeks[weeks["operating_model"] == model]
         if part.empty:
             continue
-        style = {"name": MODEL_LABELS[model], "legendgroup": model, "marker_color": COLOURS[model]}
+        style = {"name": table.model_label(model), "legendgroup": model, "marker_color": table.colour(model)}
         fig.add_trace(go.Bar(x=part["week_start"], y=part["deployments"], **style), row=1, col=1)
         fig.add_trace(
             go.Scatter(
@@ -433,13 +360,13 @@ def _migration_timeline(service: str, migrated: Sequence[datetime], weeks: pd.Da
     )
 
 
-def _services_table(services: pd.DataFrame) -> str:
+def _services_table(table: Table1, services: pd.DataFrame) -> str:
     if services.empty:
         return '<p class="empty">No services.</p>'
     head = (
         "<tr><th>service</th><th>team</th><th>operating model now</th><th>target</th><th>availability</th>"
         "<th>distance from target</th><th>downtime / allowed</th><th>error budget used</th>"
-        "<th>weeks on target</th><th>impacting incidents</th></tr>"
+        "<th>impacting incidents</th></tr>"
     )
     rows = []
     for r in services.itertuples(index=False):
@@ -452,14 +379,13 @@ def _services_table(services: pd.DataFrame) -> str:
 
         rows.append(
             f'<tr class="{status}"><td>{_esc(r.service)}</td><td>{_esc(r.team)}</td>'
-            f'<td><span class="dot" style="background:{COLOURS.get(r.current_operating_model, "#999")}"></span>'
-            f"{_esc(_model_label(r.current_operating_model))}</td>"
+            f'<td><span class="dot" style="background:{table.colour(r.current_operating_model)}"></span>'
+            f"{_esc(table.model_label(r.current_operating_model))}</td>"
             f"<td>{r.availability_target:.2f}%</td>"
             f"<td>{f'{r.availability_pct:.3f}%' if measured else '-'}</td>"
             f"<td class=num>{f'{distance:+.3f} pp' if measured else '-'}</td>"
-            f"<td>{minutes(r.downtime_minutes)} / {minutes(r.tolerable_downtime_minutes)}</td>"
+            f"<td>{minutes(r.downtime_minutes)} / {minutes(r.allowed_downtime_minutes)}</td>"
             f"<td class=num>{f'{r.error_budget_used_pct:,.0f}%' if pd.notna(r.error_budget_used_pct) else '-'}</td>"
-            f"<td class=num>{f'{r.weeks_target_met:.0f} of {r.weeks:.0f}' if measured else '-'}</td>"
             f"<td class=num>{f'{r.impacting_incidents:.0f}' if measured else '-'}</td></tr>"
         )
     return f'<table class="services"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
@@ -477,8 +403,7 @@ thead th { background: #f6f8fa; }
 .table1 .band { display: inline-block; padding: 1px 6px; border-radius: 10px; background: #ddf4ff; font-size: 12px; }
 .table1 .detail { color: #57606a; font-size: 12px; }
 .table1 .playbook { color: #57606a; font-style: italic; }
-th.model-you_build_it_you_run_it { border-top: 4px solid #0072B2; }
-th.model-ops_run_it { border-top: 4px solid #E69F00; }
+th.model { border-top: 4px solid #d0d7de; }
 .services td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .services tr.miss td:nth-child(6) { color: #cf222e; font-weight: 600; }
 .services tr.meet td:nth-child(6) { color: #1a7f37; }
@@ -495,7 +420,6 @@ figcaption { font-weight: 600; margin: 16px 0 0; }
 
 def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     """The whole report page for the marts `con` can read, and how many charts it holds."""
-    con.execute("set TimeZone = 'UTC'")  # event weeks in UTC whatever the machine's zone
     table = load_table_1(con)
     trends = con.execute(WEEKLY_TRENDS_SQL).df()
     services = con.execute(SERVICES_FROM_TARGET_SQL).df()
@@ -503,12 +427,12 @@ def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     timelines = con.execute(MIGRATION_TIMELINE_SQL).df()
     charts = _Charts()
 
-    units = {m: (table.cell(m, YBIYRI) or table.cell(m, OPS)).unit for m in table.measures}
     measures = list(table.measures) or sorted(set(trends["measure"]))
     window = f"{table.window_start} to {table.window_end}" if table.window_start else "-"
     body = [
         "<h1>Operating models compared</h1>",
-        f'<p class="lede">You Build It You Run It against Ops Run It, from this organisation\'s own data. '
+        f'<p class="lede">{_esc(" against ".join(table.model_label(m) for m in table.models) or "-")}, from this '
+        "organisation's own data. "
         f"Window {_esc(window)}, as of {_esc(table.as_of or '-')}.</p>",
         "<h2>Table 1, side by side</h2>",
         '<p class="lede">Rates (deployment frequency, availability, change failure rate) are the median of the '
@@ -517,10 +441,10 @@ def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
         _table_1_html(table),
         _table_1_chart(table, charts),
         "<h2>Weekly trends per operating model</h2>",
-        '<p class="lede">Complete weeks only. Deployment frequency and availability: median across the services in '
-        "the model that week; change failure rate: over all the model's deployments that week; durations: median "
-        "of the week's events (log scale). Hover for n.</p>",
-        _trend_charts(trends, measures, units, charts),
+        '<p class="lede">Complete weeks only, in the configured time zone, by the rules of Table 1: rates are the '
+        "median of the services' figures that week, durations the median of the week's events (log scale). "
+        "Hover for n.</p>",
+        _trend_charts(table, trends, measures, charts),
         "<h2>Services that changed operating model</h2>",
     ]
     if migrations.empty:
@@ -530,16 +454,17 @@ def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
             '<p class="lede">Each service\'s own figures over the period before its change (hatched) and after it, '
             "coloured by the operating model in effect.</p>"
         )
-        body.append(_migration_bars(migrations, charts))
+        body.append(_migration_bars(table, migrations, charts))
         firsts = migrations.drop_duplicates("migration_id")
         for service in dict.fromkeys(firsts["service"]):
             moments = [m.to_pydatetime() for m in firsts[firsts["service"] == service]["migrated_at"]]
-            body.append(_migration_timeline(service, moments, timelines[timelines["service"] == service], charts))
+            timeline = timelines[timelines["service"] == service]
+            body.append(_migration_timeline(table, service, moments, timeline, charts))
     body += [
         "<h2>Services by distance from their availability target</h2>",
-        '<p class="lede">Availability over the whole weeks that start in the comparison window; furthest below target '
-        "first. Error budget used: downtime as a share of what the target allows.</p>",
-        _services_table(services),
+        '<p class="lede">Availability over the comparison window; furthest below target first. Error budget used: '
+        "downtime as a share of what the target allows.</p>",
+        _services_table(table, services),
         "<footer>Generated by opmetrics from the published marts snapshot. Definitions: docs/bi.md.</footer>",
     ]
     page = (

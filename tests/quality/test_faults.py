@@ -100,7 +100,7 @@ def test_quarantine_faults_do_not_stop_the_run(quarantine_run: FaultRun) -> None
 
 def test_every_injected_record_is_quarantined_with_its_reason(quarantine_run: FaultRun) -> None:
     quarantined = _quarantine(quarantine_run.warehouse)
-    assert ("raw_pagerduty.incidents", INJECTED_IDS["unknown_service"], "incident_of_unknown_service") in quarantined
+    assert ("raw_pagerduty.incidents", INJECTED_IDS["unknown_service"], "unknown_service") in quarantined
     assert (
         "raw_pagerduty.incidents",
         INJECTED_IDS["resolved_before_triggered"],
@@ -144,7 +144,7 @@ def test_quarantine_check_warns_with_counts_per_reason(quarantine_run: FaultRun)
     check = quarantine_run.checks["quarantine/quarantined_records:quarantine_share"]
     assert not check.passed and check.severity.value == "WARN"
     by_reason = check.metadata["by_reason"].value
-    assert by_reason["incident_of_unknown_service"] >= 1
+    assert by_reason["unknown_service"] >= 1
     assert by_reason["resolved_before_triggered"] >= 1
     assert by_reason["unparsable_timestamp"] >= 1
     assert by_reason["conflicting_duplicate"] >= 2

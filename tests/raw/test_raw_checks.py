@@ -7,8 +7,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from connectors.base import Record
+from connectors.base import CheckLimits, Record
 from connectors.github import GithubConnector
+from connectors.pagerduty import PagerdutyConnector
 from orchestration.raw.assets import raw_asset_key
 from orchestration.raw.checks import evaluate_raw_checks
 from orchestration.warehouse import ensure_raw_table, ensure_state_table, merge_records
@@ -32,8 +33,10 @@ def con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def outcome(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[bool, str]]:
-    return {r.check_name: (r.passed, r.severity.value) for r in evaluate_raw_checks(con, "github", STREAM, KEY, AS_OF)}
+def outcome(con: duckdb.DuckDBPyConnection, limits: CheckLimits | None = None) -> dict[str, tuple[bool, str]]:
+    limits = limits or GithubConnector.check_limits(STREAM)
+    results = evaluate_raw_checks(con, "github", STREAM, KEY, AS_OF, limits)
+    return {r.check_name: (r.passed, r.severity.value) for r in results}
 
 
 def test_a_good_load_passes(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,3 +65,17 @@ def test_empty_table_and_sharp_drop_fail(con: duckdb.DuckDBPyConnection) -> None
     assert outcome(con)["row_count"][0] is True
     con.execute("delete from raw_github.deployments where _pk::int > 2")
     assert outcome(con)["row_count"][0] is False
+
+
+def test_limits_come_from_the_declaration_and_the_catalog_overrides_them(con: duckdb.DuckDBPyConnection) -> None:
+    # GitHub declares 14 days of freshness; PagerDuty keeps the default of 30; the catalog may say otherwise.
+    assert GithubConnector.check_limits(STREAM).freshness_days == 14
+    assert PagerdutyConnector.check_limits(PagerdutyConnector.streams[0]).freshness_days == 30
+    settings = GithubConnector.settings_model.model_validate(
+        {"api_url": "https://api.github.com", "checks": {"freshness_days": 400}}
+    )
+    limits = GithubConnector.check_limits(STREAM, settings)
+    assert (limits.freshness_days, limits.max_row_drop_share) == (400, 0.5)
+    merge_records(con, "raw_github.deployments", [deployment(1, created_at="2025-09-01T00:00:00Z")], "s")
+    assert outcome(con)["fresh"] == (False, "WARN")
+    assert outcome(con, limits)["fresh"] == (True, "WARN")

@@ -29,17 +29,6 @@ def venv_tool(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dbt_manifest() -> Path:
-    """dbt's manifest, which `orchestration.definitions` needs at import. A fresh clone has none until dbt parses the
-    project (what `opmetrics run` does first); parse only then, since it takes a while."""
-    from orchestration.dbt.project import dbt_project
-
-    if not dbt_project.manifest_path.exists():
-        dbt_project.preparer.prepare(dbt_project)
-    return dbt_project.manifest_path
-
-
-@pytest.fixture(scope="session")
 def warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once per session; tests get their own copy."""
     return build_warehouse(tmp_path_factory.mktemp("template") / "warehouse.duckdb")

@@ -19,6 +19,11 @@ import pandas as pd
 from orchestration.serving.schema_doc import load_mart_docs
 
 YBIYRI, OPS = "you_build_it_you_run_it", "ops_run_it"
+LABELS = {YBIYRI: "You Build It You Run It", OPS: "Ops Run It"}
+PLAYBOOK = {
+    ("deployment_frequency", YBIYRI): "Daily+ to weekly",
+    ("deployment_frequency", OPS): "Fortnightly to monthly",
+}
 FIRST_WEEK = date(2025, 1, 6)  # a Monday
 WEEKS = 12
 AS_OF = FIRST_WEEK + timedelta(weeks=WEEKS)
@@ -90,7 +95,8 @@ def fill_marts(con: duckdb.DuckDBPyConnection, version: int = 0, events_per_week
                 "current_operating_model": after,
                 "first_operating_model": before,
                 "n_operating_model_changes": int(before != after),
-                "github_repo": f"acme/{s}",
+                "sources": "github, pagerduty",
+                "mappings": f'{{"github": {{"repo": "acme/{s}"}}, "pagerduty": {{"service_id": "P{s.upper()}"}}}}',
             }
             for s, (team, target, before, after) in SERVICES.items()
         ],
@@ -162,14 +168,22 @@ def fill_marts(con: duckdb.DuckDBPyConnection, version: int = 0, events_per_week
     _insert(con, "fct_improvement_actions", actions)
 
     window_start = AS_OF - timedelta(days=90)
-    comparison, migrations = [], []
+    comparison, migrations, trends = [], [], []
     for order, (measure, unit, aggregation, fast, slow, fast_band, slow_band) in enumerate(MEASURES, start=1):
-        for model, value, band in ((YBIYRI, fast, fast_band), (OPS, slow, slow_band)):
+        label = measure.replace("_", " ").capitalize()
+        for model_order, (model, value, band) in enumerate(((YBIYRI, fast, fast_band), (OPS, slow, slow_band)), 1):
             comparison.append({"measure": measure, "operating_model": model, "value": value + version / 10,
                                "unit": unit, "band": band, "band_confidence": "normal", "p85": value * 1.4,
                                "n_services": 2, "n_events": 20 + order, "aggregation": aggregation,
                                "display_order": order, "window_start": window_start, "window_end": AS_OF,
-                               "window_days": 90, "as_of": AS_OF})  # fmt: skip
+                               "window_days": 90, "as_of": AS_OF, "measure_label": label,
+                               "operating_model_label": LABELS[model], "operating_model_order": model_order,
+                               "playbook_expectation": PLAYBOOK.get((measure, model))})  # fmt: skip
+            for i, week in enumerate(weeks):
+                trends.append({"week_start": week, "operating_model": model, "measure": measure, "unit": unit,
+                               "value": value * rng.uniform(0.8, 1.2), "n_services": 2, "n_events": 3,
+                               "is_complete_week": i < len(weeks) - 1, "measure_label": label,
+                               "operating_model_label": LABELS[model], "display_order": order})  # fmt: skip
         migrations.append({"migration_id": f"invoicing@{MIGRATED_AT}", "service": "invoicing",
                            "migrated_at": _ts(MIGRATED_AT), "from_operating_model": OPS, "to_operating_model": YBIYRI,
                            "measure": measure, "unit": unit, "value_before": slow, "value_after": fast,
@@ -178,6 +192,21 @@ def fill_marts(con: duckdb.DuckDBPyConnection, version: int = 0, events_per_week
                            "display_order": order})  # fmt: skip
     _insert(con, "operating_model_comparison", comparison)
     _insert(con, "operating_model_migrations", migrations)
+    _insert(con, "operating_model_trends", trends)
+    window_minutes = 90 * 1440.0
+    targets = []
+    for s, (team, target, _, after) in SERVICES.items():
+        downtime = sum(
+            r["downtime_minutes"] for r in reliability if r["service"] == s and r["week_start"] >= window_start
+        )
+        availability = 100 * (1 - downtime / window_minutes)
+        allowed = (1 - target / 100) * window_minutes
+        targets.append({"service": s, "team": team, "current_operating_model": after, "availability_target": target,
+                        "window_start": window_start, "window_end": AS_OF, "availability_pct": availability,
+                        "distance_from_target_pp": availability - target, "target_met": availability >= target,
+                        "downtime_minutes": downtime, "allowed_downtime_minutes": allowed,
+                        "error_budget_used_pct": 100 * downtime / allowed, "impacting_incidents": 12})  # fmt: skip
+    _insert(con, "service_availability_targets", targets)
 
 
 def add_non_mart_schemas(con: duckdb.DuckDBPyConnection) -> None:

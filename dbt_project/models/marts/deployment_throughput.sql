@@ -34,7 +34,9 @@ run_parameters as (
 
 failed_deployments as (
 
-    select distinct deployment_id
+    select distinct
+        service,
+        deployment_id
     from attributions
 
 ),
@@ -50,7 +52,9 @@ weekly_deployments as (
     from deployments
     cross join run_parameters
     left join failed_deployments
-        on deployments.deployment_id = failed_deployments.deployment_id
+        on
+            deployments.service = failed_deployments.service
+            and deployments.deployment_id = failed_deployments.deployment_id
     where deployments.counts_as_deployment
     group by all
 

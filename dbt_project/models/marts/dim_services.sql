@@ -1,9 +1,54 @@
--- One row per catalog service, with its operating model as of OPMETRICS_AS_OF.
+-- One row per catalog service, with its operating model as of OPMETRICS_AS_OF and where it is found in each source
+-- (`mappings`, JSON text keyed by source; dim_service_mappings has the same in long form).
 with
 
 services as (
 
     select * from {{ ref('int_services') }}
+
+),
+
+service_mappings as (
+
+    select * from {{ ref('stg_catalog__service_mappings') }}
+
+),
+
+-- a key with several values (a list in the catalog) becomes a JSON array, a single value stays a string
+mapping_keys as (
+
+    select
+        service,
+        source_name,
+        mapping_key,
+        case
+            when count(*) = 1 then to_json(any_value(mapping_value))
+            else to_json(list(mapping_value order by mapping_value))
+        end as mapping_value
+    from service_mappings
+    group by service, source_name, mapping_key
+
+),
+
+source_mappings as (
+
+    select
+        service,
+        source_name,
+        json_group_object(mapping_key, mapping_value) as mapping  -- noqa: RF04
+    from mapping_keys
+    group by service, source_name
+
+),
+
+mappings as (
+
+    select
+        service,
+        string_agg(source_name, ', ' order by source_name) as sources,
+        cast(json_group_object(source_name, mapping) as varchar) as mappings
+    from source_mappings
+    group by service
 
 ),
 
@@ -48,15 +93,14 @@ select
     services.team,
     cast(services.availability_target as double) as availability_target,
     cast(services.attribution_window_hours as double) as attribution_window_hours,
-    services.github_repo,
-    services.github_environment,
-    services.github_branch,
-    services.pagerduty_service_id,
-    services.jira_project,
+    mappings.sources,
+    mappings.mappings,
     model_history.current_operating_model,
     model_history.current_operating_model_since,
     model_history.first_operating_model,
     cast(coalesce(model_history.n_operating_model_changes, 0) as integer) as n_operating_model_changes
 from services
+left join mappings
+    on services.service = mappings.service
 left join model_history
     on services.service = model_history.service

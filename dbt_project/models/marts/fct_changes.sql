@@ -9,6 +9,7 @@ change_shipments as (
 
 select
     change_id,
+    source,
     service,
     repo,
     change_type,

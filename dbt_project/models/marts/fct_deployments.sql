@@ -23,6 +23,7 @@ attributions as (
 shipped_changes as (
 
     select
+        service,
         deployment_id,
         count(*) as n_changes,
         quantile_cont(deployment_lead_time_hours, 0.5) as median_deployment_lead_time_hours,
@@ -30,24 +31,26 @@ shipped_changes as (
         count(*) filter (where has_non_positive_deployment_lead_time) as n_non_positive_lead_times
     from change_shipments
     where is_shipped
-    group by deployment_id
+    group by service, deployment_id
 
 ),
 
 caused_incidents as (
 
     select
+        service,
         deployment_id,
         -- the first incident attributed to the deployment names it; n_attributed_incidents counts them all
         arg_min(incident_id, triggered_at) as caused_incident_id,
         count(*) as n_attributed_incidents
     from attributions
-    group by deployment_id
+    group by service, deployment_id
 
 )
 
 select
     deployments.deployment_id,
+    deployments.source,
     deployments.service,
     deployments.repo,
     deployments.sha,
@@ -68,6 +71,10 @@ select
     caused_incidents.caused_incident_id is not null as is_change_failure
 from deployments
 left join shipped_changes
-    on deployments.deployment_id = shipped_changes.deployment_id
+    on
+        deployments.service = shipped_changes.service
+        and deployments.deployment_id = shipped_changes.deployment_id
 left join caused_incidents
-    on deployments.deployment_id = caused_incidents.deployment_id
+    on
+        deployments.service = caused_incidents.service
+        and deployments.deployment_id = caused_incidents.deployment_id

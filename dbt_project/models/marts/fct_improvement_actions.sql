@@ -9,6 +9,7 @@ actions as (
 
 select
     action_id,
+    source,
     action_key,
     review_id,
     incident_id,

@@ -9,6 +9,7 @@ reviews as (
 
 select
     review_id,
+    source,
     review_key,
     service,
     incident_id,

@@ -15,6 +15,7 @@ attributions as (
 
 select
     incidents.incident_id,
+    incidents.source,
     incidents.service,
     incidents.incident_number,
     incidents.title,
@@ -25,6 +26,7 @@ select
     incidents.is_impacting,
     incidents.triggered_at,
     incidents.acknowledged_at,
+    incidents.acknowledged_by,
     incidents.resolved_at,
     incidents.is_open,
     incidents.has_invalid_timeline,
@@ -36,4 +38,6 @@ select
     attributions.hours_after_deployment
 from incidents
 left join attributions
-    on incidents.incident_id = attributions.incident_id
+    on
+        incidents.service = attributions.service
+        and incidents.incident_id = attributions.incident_id

@@ -1,25 +1,13 @@
 -- The playbook's Table 1 redrawn from the organisation's data: each measure per operating model over the trailing
 -- window_days ending at OPMETRICS_AS_OF, with its band.
--- Rates (deployment frequency, availability, change failure rate): each service's figure for its time in the model
--- within the window, then the median across those figures. Durations: the pooled median of all the model's events.
--- A value behind which fewer than 5 figures (rates) or events (durations) stand is given, and marked low-confidence.
+-- The values come from int_operating_model_measures (rates: the median of the services' figures; durations: the
+-- pooled median of the events). A value behind which fewer than 5 figures (rates) or events (durations) stand is
+-- given, and marked low-confidence. Every measure has a row for every operating model, valued or not.
 with
 
-period_measures as (
+operating_model_measures as (
 
-    select * from {{ ref('int_service_period_measures') }}
-
-),
-
-period_events as (
-
-    select * from {{ ref('int_service_period_events') }}
-
-),
-
-periods as (
-
-    select * from {{ ref('int_service_periods') }}
+    select * from {{ ref('int_operating_model_measures') }}
 
 ),
 
@@ -43,54 +31,20 @@ run_parameters as (
 
 operating_models as (
 
-    select unnest(['you_build_it_you_run_it', 'ops_run_it']) as operating_model
+    select * from {{ ref('operating_models') }}
 
 ),
 
-rate_values as (
+playbook_expectations as (
 
-    select
-        period_measures.operating_model,
-        period_measures.measure,
-        quantile_cont(period_measures.measure_value, 0.5) as measure_value,
-        quantile_cont(period_measures.measure_value, 0.85) as p85,
-        count(distinct period_measures.service) as n_services,
-        sum(period_measures.n_events) as n_events,
-        count(period_measures.measure_value) as n_values
-    from period_measures
-    inner join measures
-        on period_measures.measure = measures.measure
-    where
-        period_measures.period_kind = 'comparison'
-        and measures.aggregation = 'median of service rates'
-        and period_measures.measure_value is not null
-    group by period_measures.operating_model, period_measures.measure
-
-),
-
-duration_values as (
-
-    select
-        periods.operating_model,
-        period_events.measure,
-        quantile_cont(period_events.value_hours, 0.5) as measure_value,
-        quantile_cont(period_events.value_hours, 0.85) as p85,
-        count(distinct periods.service) as n_services,
-        count(*) as n_events,
-        count(*) as n_values
-    from period_events
-    inner join periods
-        on period_events.period_id = periods.period_id
-    where periods.period_kind = 'comparison'
-    group by periods.operating_model, period_events.measure
+    select * from {{ ref('playbook_expectations') }}
 
 ),
 
 measured as (
 
-    select * from rate_values
-    union all
-    select * from duration_values
+    select * from operating_model_measures
+    where period_kind = 'comparison'
 
 ),
 
@@ -98,11 +52,14 @@ table_1 as (
 
     select
         measures.measure,
+        measures.label as measure_label,
         measures.display_order,
         measures.measure_kind,
         measures.unit,
         measures.aggregation,
         operating_models.operating_model,
+        operating_models.label as operating_model_label,
+        operating_models.display_order as operating_model_order,
         measured.measure_value,
         measured.p85,
         coalesce(measured.n_services, 0) as n_services,
@@ -133,9 +90,19 @@ select
     cast(run_parameters.window_start_at as date) as window_start,
     cast(run_parameters.window_end_at as date) as window_end,
     run_parameters.window_days,
-    run_parameters.as_of_date as as_of
+    run_parameters.as_of_date as as_of,
+    table_1.measure_label,
+    table_1.operating_model_label,
+    cast(table_1.operating_model_order as integer) as operating_model_order,
+    playbook_expectations.expectation as playbook_expectation,
+    -- whether the band lies in the playbook's range for the model; null when the playbook gives none or no value
+    list_contains(string_split(playbook_expectations.expected_bands, '|'), playbook_bands.band) as is_in_playbook_range
 from table_1
 cross join run_parameters
+left join playbook_expectations
+    on
+        table_1.measure = playbook_expectations.measure
+        and table_1.operating_model = playbook_expectations.operating_model
 left join bands as playbook_bands
     on
         playbook_bands.band_set = 'playbook'

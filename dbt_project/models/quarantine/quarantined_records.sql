@@ -1,71 +1,59 @@
 -- Records that break a rule, with the reason and the source record: the marts leave them out (or keep them
--- flagged), this table keeps them in sight. One row per record and reason.
-{%- set raw_streams = [
-    ('github', 'deployments'),
-    ('github', 'deployment_statuses'),
-    ('github', 'pull_requests'),
-    ('github', 'pull_commits'),
-    ('github', 'commits'),
-    ('pagerduty', 'incidents'),
-    ('pagerduty', 'log_entries'),
-    ('jira', 'reviews'),
-    ('jira', 'actions'),
-    ('opsgenie', 'alerts'),
-    ('opsgenie', 'incidents'),
-] %}
+-- flagged), this table keeps them in sight. One row per record and reason. No rule names a source:
+--   record-level rules apply to every raw table of every registered stream, from its declaration (stg_catalog__streams:
+--   the primary key, the timestamps that must parse);
+--   event rules apply to the contract models of each event kind, whatever source conforms to them.
+-- depends_on: {{ ref('stg_catalog__streams') }}
+{%- set raw_tables = {} -%}
+{#- `is sameas true`: only while dbt executes (a linter's template has no warehouse to ask) -#}
+{%- if execute is sameas true -%}
+    {#- one row per raw table and declared timestamp field (a table without any has one row with a null field) -#}
+    {%- set declared = run_query(
+        "select streams.raw_table, unnest(case when len(streams.timestamp_fields) = 0 then [null]"
+        ~ " else streams.timestamp_fields end) as field from " ~ ref('stg_catalog__streams') ~ " as streams"
+        ~ " inner join duckdb_tables() as existing"
+        ~ " on streams.raw_table = existing.schema_name || '.' || existing.table_name order by 1, 2"
+    ) -%}
+    {%- for row in declared.rows -%}
+        {%- do raw_tables.setdefault(row[0], []) -%}
+        {%- if row[1] is not none -%}
+            {%- do raw_tables[row[0]].append(row[1]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endif %}
 with
 
 raw_records as (
-    {% for source_name, table_name in raw_streams %}
-        select
-            'raw_{{ source_name }}.{{ table_name }}' as source_table,
-            _pk,
-            _sync_id,
-            payload
-        from {{ source(source_name, table_name) }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+
+    select
+        cast(null as varchar) as source_table,
+        cast(null as varchar) as _pk,
+        cast(null as varchar) as _sync_id,
+        cast(null as json) as payload
+    where false
+    {%- for raw_table in raw_tables %}
+
+    union all
+
+    select
+        '{{ raw_table }}' as source_table,
+        _pk,
+        _sync_id,
+        payload
+    from {{ raw_table }}
+    {%- endfor %}
+
 ),
 
 deployments as (
 
-    select * from {{ ref('stg_github__deployments') }}
-
-),
-
-deployment_statuses as (
-
-    select * from {{ ref('stg_github__deployment_statuses') }}
+    select * from {{ ref('int_deployments_unioned') }}
 
 ),
 
 incidents as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
-
-),
-
-log_entries as (
-
-    select * from {{ ref('stg_pagerduty__log_entries') }}
-
-),
-
-reviews as (
-
-    select * from {{ ref('stg_jira__reviews') }}
-
-),
-
-actions as (
-
-    select * from {{ ref('stg_jira__actions') }}
-
-),
-
-services as (
-
-    select * from {{ ref('int_services') }}
+    select * from {{ ref('int_incidents_unioned') }}
 
 ),
 
@@ -122,65 +110,49 @@ issues as (
         where conflicting._pk like 'conflict:%'
     ) as conflict_pairs
 
+    {%- for raw_table, fields in raw_tables.items() %}
+        {%- for field in fields %}
+
+    union all
+
+    -- a declared timestamp of the stream that is there but that staging cannot parse
+    select
+        '{{ raw_table }}' as source_table,
+        _pk as record_id,
+        'unparsable_timestamp' as reason,
+        '{{ field }}' as detail
+    from {{ raw_table }}
+    where
+        payload ->> '$.{{ field }}' is not null
+        and {{ to_utc_timestamp("payload ->> '$." ~ field ~ "'") }} is null
+        {%- endfor %}
+    {%- endfor %}
+
     union all
 
     select
-        'raw_github.deployments' as source_table,
-        cast(deployments.deployment_id as varchar) as record_id,
-        'deployment_of_unknown_repo' as reason,
-        deployments.repo as detail
+        source_table,
+        record_id,
+        'unknown_service' as reason,
+        service_key as detail
     from deployments
-    left join services
-        on deployments.repo = services.github_repo
-    where services.service is null
+    where service is null
 
     union all
 
     select
-        'raw_github.deployments' as source_table,
-        cast(deployment_id as varchar) as record_id,
-        'unparsable_timestamp' as reason,
-        'created_at' as detail
-    from deployments
-    where created_at is null
-
-    union all
-
-    select
-        'raw_github.deployment_statuses' as source_table,
-        cast(deployment_status_id as varchar) as record_id,
-        'unparsable_timestamp' as reason,
-        'created_at' as detail
-    from deployment_statuses
-    where created_at is null
-
-    union all
-
-    select
-        'raw_pagerduty.incidents' as source_table,
-        incidents.incident_id as record_id,
-        'incident_of_unknown_service' as reason,
-        incidents.pagerduty_service_id as detail
+        source_table,
+        record_id,
+        'unknown_service' as reason,
+        service_key as detail
     from incidents
-    left join services
-        on incidents.pagerduty_service_id = services.pagerduty_service_id
-    where services.service is null
+    where service is null
 
     union all
 
     select
-        'raw_pagerduty.incidents' as source_table,
-        incident_id as record_id,
-        'unparsable_timestamp' as reason,
-        'created_at' as detail
-    from incidents
-    where triggered_at is null
-
-    union all
-
-    select
-        'raw_pagerduty.incidents' as source_table,
-        incident_id as record_id,
+        source_table,
+        record_id,
         'resolved_before_triggered' as reason,
         cast(resolved_at as varchar) as detail
     from service_incidents
@@ -189,28 +161,8 @@ issues as (
     union all
 
     select
-        'raw_pagerduty.log_entries' as source_table,
-        log_entry_id as record_id,
-        'unparsable_timestamp' as reason,
-        'created_at' as detail
-    from log_entries
-    where created_at is null
-
-    union all
-
-    select
-        'raw_jira.reviews' as source_table,
-        review_id as record_id,
-        'unparsable_timestamp' as reason,
-        'fields.created' as detail
-    from reviews
-    where created_at is null
-
-    union all
-
-    select
-        'raw_jira.reviews' as source_table,
-        review_id as record_id,
+        source_table,
+        record_id,
         'review_without_known_incident' as reason,
         incident_reference as detail
     from service_reviews
@@ -219,18 +171,8 @@ issues as (
     union all
 
     select
-        'raw_jira.actions' as source_table,
-        action_id as record_id,
-        'unparsable_timestamp' as reason,
-        'fields.created' as detail
-    from actions
-    where created_at is null
-
-    union all
-
-    select
-        'raw_jira.actions' as source_table,
-        action_id as record_id,
+        source_table,
+        record_id,
         'action_without_known_review' as reason,
         action_key as detail
     from service_actions

@@ -1,4 +1,5 @@
--- The catalog's services with the project defaults filled in.
+-- The catalog's services. Where each service is found in each source is in stg_catalog__service_mappings (long
+-- form); the models that need a mapping read it in their source's staging folder.
 with
 
 services as (
@@ -8,14 +9,8 @@ services as (
 )
 
 select
-    services.service,
-    services.team,
-    services.availability_target,
-    coalesce(services.attribution_window_hours, {{ var('attribution_window_hours') }}) as attribution_window_hours,
-    services.github_repo,
-    coalesce(services.github_environment, 'production') as github_environment,
-    coalesce(services.github_branch, 'main') as github_branch,
-    services.pagerduty_service_id,
-    services.jira_project,
-    services.opsgenie_team
+    service,
+    team,
+    availability_target,
+    coalesce(attribution_window_hours, {{ var('attribution_window_hours') }}) as attribution_window_hours
 from services

@@ -48,7 +48,9 @@ run_parameters as (
 
 failed_deployments as (
 
-    select distinct deployment_id
+    select distinct
+        service,
+        deployment_id
     from attributions
 
 ),
@@ -67,7 +69,9 @@ period_deployments as (
             and periods.start_at <= deployments.deployed_at
             and periods.end_at > deployments.deployed_at
     left join failed_deployments
-        on deployments.deployment_id = failed_deployments.deployment_id
+        on
+            deployments.service = failed_deployments.service
+            and deployments.deployment_id = failed_deployments.deployment_id
     group by periods.period_id
 
 ),
@@ -192,6 +196,7 @@ select
     periods.period_id,
     periods.period_kind,
     periods.migration_id,
+    periods.week_start,
     periods.service,
     periods.operating_model,
     periods.start_at,

@@ -2,12 +2,20 @@
 --   comparison:       the trailing window [as_of - window_days, as_of) cut by the service's model periods, so a
 --                     service that migrated inside the window contributes to each model for its own time in it;
 --   before_migration: the migration_window_days before a change of model (within the previous model's period);
---   after_migration:  the migration_window_days after it (within the new model's period, up to as-of).
+--   after_migration:  the migration_window_days after it (within the new model's period, up to as-of);
+--   week:             each local week of the service (int_service_weeks) cut by its model periods, for the weekly
+--                     trend per operating model.
 with
 
 operating_model_periods as (
 
     select * from {{ ref('int_operating_model_periods') }}
+
+),
+
+service_weeks as (
+
+    select * from {{ ref('int_service_weeks') }}
 
 ),
 
@@ -22,6 +30,7 @@ comparison as (
     select
         'comparison' as period_kind,
         cast(null as varchar) as migration_id,
+        cast(null as date) as week_start,
         operating_model_periods.service,
         operating_model_periods.operating_model,
         greatest(operating_model_periods.valid_from_at, run_parameters.window_start_at) as start_at,
@@ -54,6 +63,7 @@ before_migration as (
     select
         'before_migration' as period_kind,
         migrations.migration_id,
+        cast(null as date) as week_start,
         migrations.service,
         migrations.previous_operating_model as operating_model,
         greatest(
@@ -73,6 +83,7 @@ after_migration as (
     select
         'after_migration' as period_kind,
         migrations.migration_id,
+        cast(null as date) as week_start,
         migrations.service,
         migrations.operating_model,
         migrations.migrated_at as start_at,
@@ -87,6 +98,31 @@ after_migration as (
 
 ),
 
+weeks as (
+
+    select
+        'week' as period_kind,
+        cast(null as varchar) as migration_id,
+        service_weeks.week_start,
+        operating_model_periods.service,
+        operating_model_periods.operating_model,
+        greatest(service_weeks.week_start_at, operating_model_periods.valid_from_at) as start_at,
+        least(
+            service_weeks.period_end_at,
+            coalesce(operating_model_periods.valid_to_at, service_weeks.period_end_at)
+        ) as end_at
+    from service_weeks
+    inner join operating_model_periods
+        on
+            service_weeks.service = operating_model_periods.service
+            and service_weeks.period_end_at > operating_model_periods.valid_from_at
+            and (
+                service_weeks.week_start_at < operating_model_periods.valid_to_at
+                or operating_model_periods.valid_to_at is null
+            )
+
+),
+
 all_periods as (
 
     select * from comparison
@@ -94,6 +130,8 @@ all_periods as (
     select * from before_migration
     union all
     select * from after_migration
+    union all
+    select * from weeks
 
 )
 
@@ -101,6 +139,7 @@ select
     period_kind || ':' || service || ':' || cast(start_at as varchar) as period_id,
     period_kind,
     migration_id,
+    week_start,
     service,
     operating_model,
     start_at,

@@ -33,7 +33,7 @@ production_deployments as (
     from deployments
     inner join mainline
         on
-            deployments.repo = mainline.repo
+            deployments.service = mainline.service
             and deployments.sha = mainline.sha
     where deployments.counts_as_deployment
 

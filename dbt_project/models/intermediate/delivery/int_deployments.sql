@@ -1,24 +1,18 @@
--- Every GitHub deployment of a catalog service, as known at the as-of instant, with its outcome.
--- A deployment counts (is one of the service's deployments) only when it reached the service's production
--- environment with a success status; deployed_at is the created_at of its FIRST success status, not updated_at.
--- Failed and non-production deployments are kept with their status.
+-- Every deployment of a catalog service, from whichever source records it, as known at the as-of instant, with its
+-- outcome. A deployment counts (is one of the service's deployments) only when it reached the service's production
+-- environment with a success status; deployed_at is the time of its FIRST success status (for GitHub the status's
+-- created_at, never the deployment's updated_at). Failed and non-production deployments are kept with their status.
 with
 
 deployments as (
 
-    select * from {{ ref('stg_github__deployments') }}
+    select * from {{ ref('int_deployments_unioned') }}
 
 ),
 
 statuses as (
 
-    select * from {{ ref('stg_github__deployment_statuses') }}
-
-),
-
-services as (
-
-    select * from {{ ref('int_services') }}
+    select * from {{ ref('int_deployment_statuses_unioned') }}
 
 ),
 
@@ -47,11 +41,13 @@ known_statuses as (
 latest_status as (
 
     select
+        source,
         deployment_id,
         state as latest_state
     from known_statuses
     qualify row_number() over (
-        partition by deployment_id order by created_at desc, deployment_status_id desc
+        partition by source, deployment_id
+        order by created_at desc, try_cast(status_id as bigint) desc nulls last, status_id desc
     ) = 1
 
 ),
@@ -59,11 +55,12 @@ latest_status as (
 first_success as (
 
     select
+        source,
         deployment_id,
         min(created_at) as first_success_at
     from known_statuses
     where state = 'success'
-    group by deployment_id
+    group by source, deployment_id
 
 ),
 
@@ -71,12 +68,13 @@ service_deployments as (
 
     select
         deployments.deployment_id,
-        services.service,
+        deployments.source,
+        deployments.service,
         deployments.repo,
         deployments.sha,
         deployments.git_ref,
         deployments.environment,
-        deployments.environment = services.github_environment as is_production,
+        deployments.is_production,
         deployments.created_at,
         first_success.first_success_at as deployed_at,
         case
@@ -84,14 +82,18 @@ service_deployments as (
             else coalesce(latest_status.latest_state, 'pending')
         end as status
     from deployments
-    inner join services
-        on deployments.repo = services.github_repo
     cross join run_parameters
     left join first_success
-        on deployments.deployment_id = first_success.deployment_id
+        on
+            deployments.source = first_success.source
+            and deployments.deployment_id = first_success.deployment_id
     left join latest_status
-        on deployments.deployment_id = latest_status.deployment_id
-    where deployments.created_at < run_parameters.as_of_at
+        on
+            deployments.source = latest_status.source
+            and deployments.deployment_id = latest_status.deployment_id
+    where
+        deployments.service is not null
+        and deployments.created_at < run_parameters.as_of_at
 
 )
 

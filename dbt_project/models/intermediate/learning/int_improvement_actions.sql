@@ -1,16 +1,10 @@
--- Improvement actions with their review and time to implement (completed_at - created_at).
+-- Improvement actions of every source with their review and time to implement (completed_at - created_at).
 -- Open actions keep their age as of the as-of instant.
 with
 
 actions as (
 
-    select * from {{ ref('stg_jira__actions') }}
-
-),
-
-action_links as (
-
-    select * from {{ ref('stg_jira__action_links') }}
+    select * from {{ ref('int_actions_unioned') }}
 
 ),
 
@@ -20,9 +14,12 @@ reviews as (
 
 ),
 
-services as (
+action_links as (
 
-    select * from {{ ref('int_services') }}
+    select
+        action_id,
+        unnest(linked_keys) as linked_issue_key
+    from actions
 
 ),
 
@@ -57,13 +54,15 @@ as_of_actions as (
 
     select
         actions.action_id,
+        actions.source,
+        actions.source_table,
+        actions.record_id,
         actions.action_key,
         action_reviews.review_id,
         action_reviews.incident_id,
-        coalesce(action_reviews.service, project_services.service) as service,
-        actions.project_key,
+        coalesce(action_reviews.service, actions.service) as service,
         actions.workflow_status,
-        actions.issue_summary,
+        actions.summary as issue_summary,
         actions.created_at,
         case when actions.completed_at < run_parameters.as_of_at then actions.completed_at end as completed_at,
         run_parameters.as_of_at
@@ -71,8 +70,6 @@ as_of_actions as (
     cross join run_parameters
     left join action_reviews
         on actions.action_id = action_reviews.action_id
-    left join services as project_services
-        on actions.project_key = project_services.jira_project
     where actions.created_at < run_parameters.as_of_at
 
 ),
@@ -91,11 +88,13 @@ measured as (
 
 select
     measured.action_id,
+    measured.source,
+    measured.source_table,
+    measured.record_id,
     measured.action_key,
     measured.review_id,
     measured.incident_id,
     measured.service,
-    measured.project_key,
     measured.workflow_status,
     measured.issue_summary,
     measured.created_at,

@@ -1,29 +1,17 @@
--- Post-incident reviews with their incident and time to generate insights (published_at - incident resolved_at).
--- Which Jira field names the incident is a setting (raw_catalog.settings jira_incident_link_field); it holds the
--- incident's URL or id, whose last path segment is the PagerDuty incident id.
+-- Post-incident reviews of every source with their incident and time to generate insights (published_at - incident
+-- resolved_at). A review names its incident by a reference (the incident's URL or id, as its source's staging
+-- reads it); the reference's last path segment is the incident's id.
 with
 
 reviews as (
 
-    select * from {{ ref('stg_jira__reviews') }}
-
-),
-
-settings as (
-
-    select * from {{ ref('stg_catalog__settings') }}
+    select * from {{ ref('int_reviews_unioned') }}
 
 ),
 
 incidents as (
 
     select * from {{ ref('int_incidents') }}
-
-),
-
-services as (
-
-    select * from {{ ref('int_services') }}
 
 ),
 
@@ -39,39 +27,12 @@ run_parameters as (
 
 ),
 
-link_field as (
-
-    select
-        coalesce(
-            max(value) filter (where setting = 'jira_incident_link_field'),
-            'customfield_10042'
-        ) as field_name
-    from settings
-
-),
-
-linked_reviews as (
-
-    select
-        reviews.*,
-        json_extract(reviews.fields_json, '$."' || link_field.field_name || '"') as link_value
-    from reviews
-    cross join link_field
-    cross join run_parameters
-    where reviews.created_at < run_parameters.as_of_at
-
-),
-
 referenced as (
 
-    select
-        *,
-        -- a URL/text field holds a string; select-list and URL fields may hold an object
-        case
-            when json_type(link_value) = 'VARCHAR' then link_value ->> '$'
-            else coalesce(link_value ->> '$.url', link_value ->> '$.value', link_value ->> '$.id')
-        end as incident_reference
-    from linked_reviews
+    select reviews.*
+    from reviews
+    cross join run_parameters
+    where reviews.created_at < run_parameters.as_of_at
 
 ),
 
@@ -79,13 +40,15 @@ resolved as (
 
     select
         referenced.review_id,
+        referenced.source,
+        referenced.source_table,
+        referenced.record_id,
         referenced.review_key,
-        referenced.project_key,
         referenced.workflow_status,
-        referenced.issue_summary,
+        referenced.summary as issue_summary,
         referenced.incident_reference,
         incidents.incident_id,
-        coalesce(incidents.service, project_services.service) as service,
+        coalesce(incidents.service, referenced.service) as service,
         incidents.resolved_at as incident_resolved_at,
         referenced.created_at,
         case when referenced.published_at < run_parameters.as_of_at then referenced.published_at end as published_at
@@ -93,8 +56,6 @@ resolved as (
     cross join run_parameters
     left join incidents
         on regexp_extract(referenced.incident_reference, '([A-Za-z0-9-]+)/*(?:[?#].*)?$', 1) = incidents.incident_id
-    left join services as project_services
-        on referenced.project_key = project_services.jira_project
 
 ),
 
@@ -110,11 +71,13 @@ measured as (
 
 select
     measured.review_id,
+    measured.source,
+    measured.source_table,
+    measured.record_id,
     measured.review_key,
     measured.service,
     measured.incident_id,
     measured.incident_reference,
-    measured.project_key,
     measured.workflow_status,
     measured.issue_summary,
     measured.created_at,

@@ -1,29 +1,10 @@
--- The timeline of every incident of a catalog service, as known at the as-of instant.
--- acknowledged_at / resolved_at come from the log entries; a resolved incident without a resolve entry falls back
--- to the payload's resolved_at, then to last_status_change_at. Anything after the as-of instant has not happened.
+-- The timeline of every incident of a catalog service, from whichever pager source records it, as known at the
+-- as-of instant: an acknowledgement or resolution at or after it has not happened yet.
 with
 
 incidents as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
-
-),
-
-alerts as (
-
-    select * from {{ ref('stg_opsgenie__alerts') }}
-
-),
-
-log_entries as (
-
-    select * from {{ ref('stg_pagerduty__log_entries') }}
-
-),
-
-services as (
-
-    select * from {{ ref('int_services') }}
+    select * from {{ ref('int_incidents_unioned') }}
 
 ),
 
@@ -39,90 +20,32 @@ run_parameters as (
 
 ),
 
-log_summary as (
-
-    select
-        log_entries.incident_id,
-        min(log_entries.created_at) filter (
-            where log_entries.log_entry_type = 'acknowledge_log_entry'
-        ) as first_acknowledged_at,
-        min(log_entries.created_at) filter (
-            where log_entries.log_entry_type = 'resolve_log_entry'
-        ) as logged_resolved_at
-    from log_entries
-    cross join run_parameters
-    where log_entries.created_at < run_parameters.as_of_at
-    group by log_entries.incident_id
-
-),
-
-timeline as (
+all_timelines as (
 
     select
         incidents.incident_id,
-        services.service,
+        incidents.source,
+        incidents.source_table,
+        incidents.record_id,
+        incidents.service,
         incidents.incident_number,
         incidents.title,
         incidents.html_url,
         incidents.urgency,
         incidents.priority,
         incidents.triggered_at,
-        coalesce(
-            log_summary.first_acknowledged_at,
-            case when incidents.status = 'acknowledged' then incidents.last_status_change_at end
-        ) as acknowledged_candidate_at,
-        coalesce(
-            log_summary.logged_resolved_at,
-            case
-                when incidents.status = 'resolved'
-                    then coalesce(incidents.reported_resolved_at, incidents.last_status_change_at)
-            end
-        ) as resolved_candidate_at,
+        incidents.acknowledged_at as acknowledged_candidate_at,
+        incidents.acknowledged_by,
+        incidents.resolved_at as resolved_candidate_at,
         run_parameters.as_of_at,
         run_parameters.timezone,
         run_parameters.working_hours_start,
         run_parameters.working_hours_end
     from incidents
-    inner join services
-        on incidents.pagerduty_service_id = services.pagerduty_service_id
     cross join run_parameters
-    left join log_summary
-        on incidents.incident_id = log_summary.incident_id
-    where incidents.triggered_at < run_parameters.as_of_at
-
-),
-
--- Opsgenie alerts are pages too; their report times already are timestamps in staging.
-opsgenie_timeline as (
-
-    select
-        alerts.alert_id as incident_id,
-        services.service,
-        try_cast(alerts.tiny_id as bigint) as incident_number,
-        alerts.message as title,
-        cast(null as varchar) as html_url,
-        cast(null as varchar) as urgency,
-        alerts.priority,
-        alerts.triggered_at,
-        alerts.acknowledged_at as acknowledged_candidate_at,
-        alerts.resolved_at as resolved_candidate_at,
-        run_parameters.as_of_at,
-        run_parameters.timezone,
-        run_parameters.working_hours_start,
-        run_parameters.working_hours_end
-    from alerts
-    inner join services
-        on alerts.opsgenie_team = services.opsgenie_team
-    cross join run_parameters
-    where alerts.triggered_at < run_parameters.as_of_at
-
-),
-
-all_timelines as (
-
-    select * from timeline
-    union all
-    select * from opsgenie_timeline
+    where
+        incidents.service is not null
+        and incidents.triggered_at < run_parameters.as_of_at
 
 ),
 
@@ -139,6 +62,9 @@ as_of_timeline as (
 
 select
     as_of_timeline.incident_id,
+    as_of_timeline.source,
+    as_of_timeline.source_table,
+    as_of_timeline.record_id,
     as_of_timeline.service,
     as_of_timeline.incident_number,
     as_of_timeline.title,
@@ -150,6 +76,7 @@ select
     true as is_impacting,
     as_of_timeline.triggered_at,
     as_of_timeline.acknowledged_at,
+    case when as_of_timeline.acknowledged_at is not null then as_of_timeline.acknowledged_by end as acknowledged_by,
     as_of_timeline.resolved_at,
     as_of_timeline.resolved_at is null as is_open,
     -- a resolution before the trigger is a broken record: no duration, no downtime (it is kept, and flagged)

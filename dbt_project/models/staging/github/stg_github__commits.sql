@@ -1,3 +1,5 @@
+-- Commits reachable from each mapped repository's mainline branch, with their parents, once per service mapped to
+-- the repository. Conforms to `mainline_commits`.
 with
 
 source as (
@@ -7,9 +9,16 @@ source as (
 
 ),
 
+services as (
+
+    {{ mapped_services('github', ['repo']) }}
+
+),
+
 renamed as (
 
     select
+        _pk as record_id,
         coalesce(_context ->> '$.repo', split_part(_pk, ':', 1)) as repo,
         _context ->> '$.branch' as branch,
         payload ->> '$.sha' as sha,
@@ -25,7 +34,19 @@ renamed as (
 )
 
 select
-    *,
-    parent_shas[1] as first_parent_sha,
-    len(parent_shas) as n_parents
+    'github' as source,  -- noqa: RF04
+    'raw_github.commits' as source_table,
+    renamed.record_id,
+    services.service,
+    renamed.repo,
+    renamed.branch,
+    renamed.sha,
+    renamed.parent_shas,
+    renamed.author_name,
+    renamed.author_email,
+    renamed.authored_at,
+    renamed.committed_at,
+    renamed.message
 from renamed
+inner join services
+    on renamed.repo = services.repo

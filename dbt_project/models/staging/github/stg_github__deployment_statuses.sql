@@ -1,3 +1,5 @@
+-- The statuses of GitHub deployments (queued, in_progress, success, failure, error, inactive). Conforms to
+-- `deployment_statuses`.
 with
 
 source as (
@@ -10,12 +12,15 @@ source as (
 renamed as (
 
     select
-        cast(payload ->> '$.id' as bigint) as deployment_status_id,
+        'github' as source,  -- noqa: RF04
+        'raw_github.deployment_statuses' as source_table,
+        _pk as record_id,
+        payload ->> '$.id' as status_id,
         -- the status payload names its deployment only through deployment_url; the sync context has the id
-        cast(coalesce(
+        coalesce(
             _context ->> '$.deployment_id',
             regexp_extract(payload ->> '$.deployment_url', 'deployments/(\d+)/?$', 1)
-        ) as bigint) as deployment_id,
+        ) as deployment_id,
         coalesce(
             _context ->> '$.repo',
             regexp_extract(payload ->> '$.repository_url', 'repos/([^/]+/[^/]+)/?$', 1)

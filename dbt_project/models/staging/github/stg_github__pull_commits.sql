@@ -1,3 +1,5 @@
+-- The commits of each pull request (its branch), once per service mapped to the repository. Conforms to
+-- `change_commits`.
 with
 
 source as (
@@ -7,10 +9,16 @@ source as (
 
 ),
 
+services as (
+
+    {{ mapped_services('github', ['repo']) }}
+
+),
+
 renamed as (
 
     select
-        _pk as pull_commit_key,
+        _pk as record_id,
         coalesce(_context ->> '$.repo', split_part(_pk, ':', 1)) as repo,
         cast(coalesce(_context ->> '$.pull_number', split_part(_pk, ':', 2)) as integer) as pull_request_number,
         payload ->> '$.sha' as sha,
@@ -24,4 +32,20 @@ renamed as (
 
 )
 
-select * from renamed
+select
+    'github' as source,  -- noqa: RF04
+    'raw_github.pull_commits' as source_table,
+    renamed.record_id,
+    services.service,
+    renamed.repo,
+    renamed.pull_request_number as change_number,
+    renamed.sha,
+    renamed.author_name,
+    renamed.author_email,
+    renamed.authored_at,
+    renamed.committed_at,
+    renamed.message,
+    renamed.n_parents
+from renamed
+inner join services
+    on renamed.repo = services.repo

@@ -1,3 +1,5 @@
+-- Closed GitHub pull requests of each mapped repository, once per service mapped to it. Conforms to `changes`:
+-- the mainline commit of a merged pull request is its merge_commit_sha (merge, squash or last rebased commit).
 with
 
 source as (
@@ -7,10 +9,17 @@ source as (
 
 ),
 
+services as (
+
+    {{ mapped_services('github', ['repo', 'branch']) }}
+
+),
+
 renamed as (
 
     select
-        cast(payload ->> '$.id' as bigint) as pull_request_id,
+        _pk as record_id,
+        payload ->> '$.id' as pull_request_id,
         coalesce(
             _context ->> '$.repo',
             payload ->> '$.base.repo.full_name',
@@ -34,6 +43,27 @@ renamed as (
 )
 
 select
-    *,
-    merged_at is not null as is_merged
+    'github' as source,  -- noqa: RF04
+    'raw_github.pull_requests' as source_table,
+    renamed.record_id,
+    renamed.repo || '#' || cast(renamed.pull_request_number as varchar) as change_id,
+    services.service,
+    renamed.repo,
+    renamed.pull_request_number as change_number,
+    renamed.pull_request_id,
+    renamed.state,
+    renamed.title,
+    renamed.author_login,
+    renamed.base_ref,
+    renamed.head_ref,
+    renamed.head_sha,
+    coalesce(renamed.base_ref, services.branch) = services.branch as targets_mainline,
+    renamed.merge_commit_sha as mainline_sha,
+    renamed.created_at,
+    renamed.closed_at,
+    renamed.merged_at,
+    renamed.updated_at,
+    renamed.merged_at is not null as is_merged
 from renamed
+inner join services
+    on renamed.repo = services.repo

@@ -10,6 +10,7 @@ source as (
 renamed as (
 
     select
+        _pk as record_id,
         payload ->> '$.id' as incident_id,
         cast(payload ->> '$.incident_number' as bigint) as incident_number,
         payload ->> '$.title' as title,

@@ -15,6 +15,9 @@ renamed as (
         replace(payload ->> '$.type', '_reference', '') as log_entry_type,
         payload ->> '$.incident.id' as incident_id,
         payload ->> '$.agent.type' as agent_type,
+        -- who acted: a user_reference for acknowledgements and manual resolves, the service for automatic ones
+        payload ->> '$.agent.id' as agent_id,
+        payload ->> '$.agent.summary' as agent_name,
         {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at
     from source
 
