@@ -370,8 +370,8 @@ def updated_since(request: Request, items: list[dict[str, Any]]) -> list[dict[st
     if after:
         items = [i for i in items if parse_timestamp(i["updated_at"]) >= parse_timestamp(after)]
     if request.args.get("order_by") == "updated_at":
-        key = lambda i: (parse_timestamp(i["updated_at"]), i["id"])  # noqa: E731
-        items = sorted(items, key=key, reverse=request.args.get("sort", "desc") == "desc")
+        newest_first = request.args.get("sort", "desc") == "desc"
+        items = sorted(items, key=lambda i: (parse_timestamp(i["updated_at"]), i["id"]), reverse=newest_first)
     return items
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from connectors.base import Checkpoint, Record
 from connectors.gitlab import GitlabConnector, GitlabMapping
@@ -120,7 +121,7 @@ def test_429_with_ratelimit_reset_and_no_retry_after_waits_for_the_reset(httpser
     reset = int(time.time()) + 40
     limited: set[str] = set()
 
-    def exhausted(request):  # once per page
+    def exhausted(request: Request) -> Response | None:  # once per page
         if request.full_path in limited:
             return None
         limited.add(request.full_path)
@@ -141,7 +142,7 @@ def test_429_without_any_header_backs_off(httpserver: HTTPServer) -> None:
     gitlab, api, fixture = build(httpserver)
     seen: set[str] = set()
 
-    def bare(request):
+    def bare(request: Request) -> Response | None:
         if request.full_path in seen:
             return None
         seen.add(request.full_path)
