@@ -14,6 +14,8 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +113,24 @@ class SourceSettings(BaseModel):
         )
 
 
+class UserTokenSettings(SourceSettings):
+    """A source that authenticates with HTTP Basic `user:token` (Jira, Jenkins); both come from the environment."""
+
+    user: SecretStr | None = None
+
+    @field_validator("user", mode="before")
+    @classmethod
+    def _user(cls, value: Any) -> SecretStr | None:
+        return secret_from_env(value)
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """The `(user, token)` pair for `HttpClient(auth=...)`, which requests sends with every request (no
+        challenge first: Jenkins answers 403, not 401, when credentials are missing), or None without both."""
+        if self.user and self.token:
+            return self.user.get_secret_value(), self.token.get_secret_value()
+        return None
+
+
 class ServiceMapping(BaseModel):
     """How one service is found in a source (a repository, a service id, a project)."""
 
@@ -139,13 +159,19 @@ class Page:
     records: list[Record]
 
 
+# Where a stream's partition has been read up to: a time (the newest cursor value read), or an integer position
+# for a source that numbers its records and cannot filter them by time (a Jenkins job's build number). The
+# warehouse stores either kind and only ever moves it forward.
+Bookmark = datetime | int
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The stream's partition has been read up to `cursor`; safe to store once earlier pages are committed."""
 
     stream: str
     partition: str
-    cursor: datetime
+    cursor: Bookmark
 
 
 SyncEvent = Page | Checkpoint
@@ -277,6 +303,36 @@ class BodyNextUrlPaginator(_NextUrlPaginator):
         return dig(body, self.next_path) if isinstance(body, Mapping) else None
 
 
+class RangePaginator(Paginator):
+    """Jenkins `tree=<list>[fields]{M,N}`: elements M (inclusive) to N (exclusive) of a list, range after range.
+
+    The `tree` parameter names the list without a range; `page_size` (consumed here, Jenkins has no such
+    parameter) is each range's width. A range that comes back shorter than that is the last one. A server that
+    ignores the range answers the same elements again, which the loop guard refuses.
+    """
+
+    def __init__(self, param: str = "tree", size_param: str = "page_size") -> None:
+        self.param = param
+        self.size_param = size_param
+
+    def pages(self, client: HttpClient, path: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        query = dict(params)
+        size = int(query.pop(self.size_param, 100))
+        tree = query[self.param]
+        listed = tree.split("[", 1)[0]  # `allBuilds[number,...]` lists its elements under `allBuilds`
+        start = 0
+        seen: set[str] = set()
+        while True:
+            body, response = client.get_json(path, {**query, self.param: f"{tree}{{{start},{start + size}}}"})
+            yield body, response
+            items = body.get(listed) if isinstance(body, Mapping) else None
+            if not isinstance(items, list) or len(items) < size:
+                return
+            content = hashlib.sha1(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+            _refuse_loop(seen, f"with elements {content}", path)
+            start += size
+
+
 @dataclass(frozen=True)
 class Stream:
     """A stream is a declaration; `Connector.read` does the work."""
@@ -297,6 +353,9 @@ class Stream:
     # (`quarantined_records`). None: the cursor field.
     timestamp_fields: tuple[str, ...] | None = None
     checks: CheckLimits = field(default_factory=CheckLimits)  # this stream's own check limits, over its connector's
+    # Dotted path of the integer a stream is bookmarked by when it checkpoints positions, not times (Jenkins
+    # `number`): with `newest_first`, `read(..., since=<int>)` stops at the first record at or below it.
+    position_field: str | None = None
 
     @property
     def parsed_timestamps(self) -> tuple[str, ...]:
@@ -330,6 +389,24 @@ class Stream:
             except ValueError:
                 cursor = None  # kept as is; the raw checks report unparseable timestamps
         return Record(pk, cursor, dict(context), raw)
+
+    def is_after(self, record: Record, since: Bookmark) -> bool:
+        """Whether `record` is still to be read: a time is a lower bound (inclusive), a position the last one
+        read whole (exclusive). A record without the field is kept: dbt quarantines it, nothing is lost."""
+        if isinstance(since, datetime):
+            return record.cursor is None or record.cursor >= since
+        if self.position_field is None:
+            raise ValueError(f"stream {self.name} has no position_field to compare with position {since}")
+        position = dig(record.payload, self.position_field)
+        return position is None or position > since
+
+
+def latest_cursor(current: datetime | None, page: list[Record]) -> datetime | None:
+    """The newest cursor of `page` and `current`: where a partition read in any order has got to."""
+    cursors = [r.cursor for r in page if r.cursor is not None]
+    if current is not None:
+        cursors.append(current)
+    return max(cursors, default=None)
 
 
 class ChildProgress:
@@ -375,6 +452,7 @@ class Connector(ABC):
     mapping_model: ClassVar[type[ServiceMapping]]
     streams: ClassVar[tuple[Stream, ...]]
     checks: ClassVar[CheckLimits] = CheckLimits()  # check limits of every stream of the source, over the defaults
+    _pool: ThreadPoolExecutor  # while `worker_pool()` is open
 
     @classmethod
     def check_limits(cls, stream: Stream, settings: SourceSettings | None = None) -> CheckLimits:
@@ -395,8 +473,12 @@ class Connector(ABC):
         """The HTTP client with this API's authentication headers."""
 
     @abstractmethod
-    def sync(self, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
-        """Read every stream. `since(stream, partition)` gives the lower bound (None: all history)."""
+    def sync(self, since: Callable[[str, str], Bookmark | None]) -> Iterator[SyncEvent]:
+        """Read every stream. `since(stream, partition)` gives the lower bound (None: all history).
+
+        The bound is a time, unless the partition checkpointed a position: then it is that position, as stored
+        (a position is where reading resumes, not a time to rewind by the lookback); `--since` gives a time.
+        """
 
     @classmethod
     def stream(cls, name: str) -> Stream:
@@ -414,18 +496,53 @@ class Connector(ABC):
         for progress in self._children.values():
             progress.report()
 
+    @contextmanager
+    def worker_pool(self) -> Iterator[ThreadPoolExecutor]:
+        """The threads `read_children` reads with, for the whole sync: they keep their sessions, and so their
+        keep-alive connections."""
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix=self.name) as pool:
+            self._pool = pool
+            try:
+                yield pool
+            finally:
+                del self._pool
+
+    def read_children(
+        self, stream_name: str, parents: list[Any], read_one: Callable[[Any], list[Record]]
+    ) -> list[Record]:
+        """Read a child stream for many parents at once (inside `worker_pool()`): one request per parent dominates
+        the sync time. Records come in the parents' order, so pages are deterministic."""
+        progress = self.child_progress(self.stream(stream_name))
+        records: list[Record] = []
+        for found in self._pool.map(read_one, parents):
+            progress.add(len(found))
+            records.extend(found)
+        return records
+
+    def read_all(
+        self,
+        stream: Stream,
+        partition: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        path: str | None = None,
+    ) -> list[Record]:
+        """Every record of one partition of a child stream (one parent's), read quietly."""
+        return [r for page in self.read(stream, partition, params, path=path, quiet=True) for r in page]
+
     def read(
         self,
         stream: Stream,
         partition: Mapping[str, Any],
         params: Mapping[str, Any] | None = None,
-        since: datetime | None = None,
+        since: Bookmark | None = None,
         path: str | None = None,
         quiet: bool = False,
     ) -> Iterator[list[Record]]:
         """Yield the stream's records page by page for one partition, logging progress as it goes.
 
-        `quiet` is for child streams read once per parent record, whose per-partition lines would drown the log.
+        With `newest_first`, `since` (a time, or a position for a stream with a `position_field`) ends the read
+        at the first record not after it. `quiet` is for child streams read once per parent record, whose
+        per-partition lines would drown the log.
         """
         started = last_line = time.monotonic()
         pages = records = 0
@@ -437,9 +554,9 @@ class Connector(ABC):
                 raise ValueError(f"{self.name}.{stream.name}: page of {target} has no record list")
             page = [stream.to_record(raw, partition) for raw in raw_records]
             reached_since = False
-            if stream.newest_first and since:
+            if stream.newest_first and since is not None:
                 # Sorted newest first: the first record older than `since` ends the stream.
-                fresh = [r for r in page if r.cursor is None or r.cursor >= since]
+                fresh = [r for r in page if stream.is_after(r, since)]
                 reached_since = len(fresh) < len(page)
                 page = fresh
             pages += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +20,24 @@ from connectors.base import (
     Stream,
     SyncEvent,
     dig,
+    latest_cursor,
 )
 from connectors.http import HttpClient
 from connectors.timeparse import isoformat_z
 
+REPO_PATTERN = r"^[\w.-]+/[\w.-]+$"  # owner/name
+
+
+def github_client(settings: SourceSettings) -> HttpClient:
+    """The HTTP client of GitHub's REST API (Bearer token, versioned media type); GitHub Actions shares it."""
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if settings.token:
+        headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
+    return HttpClient(settings.api_url, headers=headers, settings=settings.http_settings())
+
 
 class GithubMapping(ServiceMapping):
-    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    repo: str = Field(pattern=REPO_PATTERN)
     environment: str = "production"
     branch: str = "main"
 
@@ -107,19 +117,14 @@ class GithubConnector(Connector):
 
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if settings.token:
-            headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
-        return HttpClient(settings.api_url, headers=headers, settings=settings.http_settings())
+        return github_client(settings)
 
     def sync(self, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
         branches: dict[str, str] = {}
         for mapping in self.mappings.values():
             assert isinstance(mapping, GithubMapping)
             branches.setdefault(mapping.repo, mapping.branch)
-        # One pool for the whole sync: its threads keep their sessions, and so their keep-alive connections.
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="github") as pool:
-            self._pool = pool
+        with self.worker_pool():
             for repo, branch in sorted(branches.items()):
                 yield from self._deployments(repo, since("deployments", repo))
                 yield from self._pull_requests(repo, since("pull_requests", repo))
@@ -134,8 +139,9 @@ class GithubConnector(Connector):
         for page in self.read(self.stream("deployments"), {"repo": repo}, per_page, since=lower):
             yield Page("deployments", page)
             children = [{"repo": repo, "deployment_id": r.payload["id"]} for r in page]
-            yield Page("deployment_statuses", self._read_children(statuses.name, children, self._read_all(statuses)))
-            newest = _latest(newest, page)
+            found = self.read_children(statuses.name, children, lambda child: self.read_all(statuses, child, per_page))
+            yield Page("deployment_statuses", found)
+            newest = latest_cursor(newest, page)
         if newest:
             yield Checkpoint("deployments", repo, newest)
 
@@ -146,10 +152,10 @@ class GithubConnector(Connector):
             yield Page("pull_requests", page)
             # The example payload has state "open" with a merged_at: trust merged_at, not state.
             merged = [r.payload for r in page if r.payload.get("merged_at")]
-            commits = self._read_children("pull_commits", merged, lambda pull: self._pull_commits(repo, pull))
+            commits = self.read_children("pull_commits", merged, lambda pull: self._pull_commits(repo, pull))
             if commits:
                 yield Page("pull_commits", commits)
-            newest = _latest(newest, page)
+            newest = latest_cursor(newest, page)
         if newest:
             yield Checkpoint("pull_requests", repo, newest)
 
@@ -160,14 +166,9 @@ class GithubConnector(Connector):
         newest = None
         for page in self.read(self.stream("commits"), {"repo": repo, "branch": branch}, params):
             yield Page("commits", page)
-            newest = _latest(newest, page)
+            newest = latest_cursor(newest, page)
         if newest:
             yield Checkpoint("commits", repo, newest)
-
-    def _read_all(self, stream: Stream) -> Callable[[Mapping[str, Any]], list[Record]]:
-        """A reader of every record of `stream` for one partition (a child stream's parent)."""
-        per_page = {"per_page": self.settings.page_size}
-        return lambda partition: [r for page in self.read(stream, partition, per_page, quiet=True) for r in page]
 
     def _pull_commits(self, repo: str, pull: Mapping[str, Any]) -> list[Record]:
         """The commits of one pull request; at GitHub's cap of 250, from the compare API instead."""
@@ -176,7 +177,7 @@ class GithubConnector(Connector):
         # (exactly the cap) is the only sign that commits are missing.
         reported = pull.get("commits")
         if not (isinstance(reported, int) and reported >= PULL_COMMITS_CAP):
-            listed = self._read_all(self.stream("pull_commits"))(partition)
+            listed = self.read_all(self.stream("pull_commits"), partition, {"per_page": self.settings.page_size})
             if len(listed) < PULL_COMMITS_CAP:
                 return listed
         base, head = dig(pull, "base.sha"), dig(pull, "head.sha")
@@ -184,27 +185,6 @@ class GithubConnector(Connector):
             raise ValueError(f"{repo}#{pull['number']} reaches the {PULL_COMMITS_CAP}-commit cap but has no base/head")
         path = self.compare.path.format(repo=repo, base=base, head=head)
         per_page = {"per_page": self.settings.page_size}
-        commits = [r for page in self.read(self.compare, partition, per_page, path=path, quiet=True) for r in page]
+        commits = self.read_all(self.compare, partition, per_page, path=path)
         self.log.info("%s#%s: %d commits read with compare (past the cap)", repo, pull["number"], len(commits))
         return commits
-
-    def _read_children(
-        self,
-        stream_name: str,
-        parents: list[Any],
-        read_one: Callable[[Any], list[Record]],
-    ) -> list[Record]:
-        """Read a child stream for many parents at once: one request per parent dominates the sync time."""
-        progress = self.child_progress(self.stream(stream_name))
-        records: list[Record] = []
-        for found in self._pool.map(read_one, parents):  # in the parents' order, so pages are deterministic
-            progress.add(len(found))
-            records.extend(found)
-        return records
-
-
-def _latest(current: datetime | None, page: list[Record]) -> datetime | None:
-    cursors = [r.cursor for r in page if r.cursor is not None]
-    if current is not None:
-        cursors.append(current)
-    return max(cursors, default=None)

@@ -1,11 +1,11 @@
 """The one HTTP client every connector uses: retries, rate limits, timeouts and JSON pages.
 
 urllib3's `Retry` handles connection faults, 5xx and `Retry-After`, with exponential backoff and jitter; on top of
-it this client waits out GitHub's `x-ratelimit-remaining: 0` until `x-ratelimit-reset` (urllib3 ignores those
-headers), and re-requests pages whose body broke off mid-way or is not valid JSON (both happen after urllib3 has
-handed the response over, so its retries never see them). Every wait goes through one injectable `sleep`.
-Errors name the URL but never a credential: credentials travel in headers, which are never logged, and are only
-ever sent to the configured API's own host.
+it this client waits out an exhausted quota until its reset (GitHub's `x-ratelimit-*`, GitLab's `RateLimit-*`:
+urllib3 ignores those headers), and re-requests pages whose body broke off mid-way or is not valid JSON (both
+happen after urllib3 has handed the response over, so its retries never see them). Every wait goes through one
+injectable `sleep`. Errors name the URL but never a credential: credentials travel in headers, which are never
+logged, and are only ever sent to the configured API's own host.
 """
 
 from __future__ import annotations
@@ -108,14 +108,25 @@ class _Retry(Retry):
         return retry
 
 
+# An exhausted quota and when it resets: GitHub's `x-ratelimit-*`, GitLab's `RateLimit-*` (both send the reset as
+# Unix time; GitLab's headers are often missing on a 429, which then backs off like any other).
+_QUOTA_HEADERS = (("x-ratelimit-remaining", "x-ratelimit-reset"), ("RateLimit-Remaining", "RateLimit-Reset"))
+_UNIX_TIME_FLOOR = 10**9  # smaller reset values are seconds from now (the IETF draft's form), not Unix times
+
+
+def _quota_reset(headers: Mapping[str, str]) -> float | None:
+    """The Unix time at which an exhausted quota resets, when the headers say the quota is exhausted."""
+    for remaining, reset in _QUOTA_HEADERS:
+        value = (headers.get(reset) or "").strip()
+        if headers.get(remaining) == "0" and value.isdigit():
+            return int(value) if int(value) >= _UNIX_TIME_FLOOR else time.time() + int(value)
+    return None
+
+
 def _is_primary_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
-    """GitHub's exhausted primary rate limit: 403/429 with `x-ratelimit-remaining: 0` and no `Retry-After`."""
-    return (
-        status in (403, 429)
-        and headers.get("x-ratelimit-remaining") == "0"
-        and (headers.get("x-ratelimit-reset") or "").isdigit()
-        and not headers.get("Retry-After")
-    )
+    """An exhausted quota (GitHub primary rate limit, GitLab `RateLimit-*`): 403/429, remaining 0, a reset time
+    and no `Retry-After`."""
+    return status in (403, 429) and _quota_reset(headers) is not None and not headers.get("Retry-After")
 
 
 @dataclass(frozen=True)
@@ -265,15 +276,13 @@ class HttpClient:
 
     @staticmethod
     def _rate_limit_wait(response: requests.Response) -> float | None:
-        """Seconds until GitHub's primary rate limit resets, when this response says it is exhausted."""
+        """Seconds until an exhausted quota resets (GitHub, GitLab), when this response says it is exhausted."""
         if response.status_code not in (403, 429):
             return None
-        if response.headers.get("x-ratelimit-remaining") != "0":
+        reset = _quota_reset(response.headers)
+        if reset is None:
             return None
-        reset = response.headers.get("x-ratelimit-reset")
-        if reset is None or not reset.isdigit():
-            return None
-        return max(0.0, int(reset) - time.time()) + 1.0
+        return max(0.0, reset - time.time()) + 1.0
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

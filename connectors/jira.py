@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from connectors.base import (
     CheckLimits,
@@ -18,7 +17,7 @@ from connectors.base import (
     SourceSettings,
     Stream,
     SyncEvent,
-    secret_from_env,
+    UserTokenSettings,
 )
 from connectors.http import HttpClient
 
@@ -54,17 +53,11 @@ class IncidentLink(_Setting):
     field: str = "customfield_10042"  # holds the incident's URL or id
 
 
-class JiraSettings(SourceSettings):
-    user: SecretStr | None = None
+class JiraSettings(UserTokenSettings):
     reviews: ReviewRule = ReviewRule()
     actions: ActionRule = ActionRule()
     incident_link: IncidentLink = IncidentLink()
     page_size: int = 100
-
-    @field_validator("user", mode="before")
-    @classmethod
-    def _user(cls, value: Any) -> SecretStr | None:
-        return secret_from_env(value)
 
 
 class JiraMapping(ServiceMapping):
@@ -108,10 +101,7 @@ class JiraConnector(Connector):
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
         assert isinstance(settings, JiraSettings)
-        auth = None
-        if settings.user and settings.token:
-            auth = (settings.user.get_secret_value(), settings.token.get_secret_value())
-        return HttpClient(settings.api_url, auth=auth, settings=settings.http_settings())
+        return HttpClient(settings.api_url, auth=settings.basic_auth(), settings=settings.http_settings())
 
     def jql(self, rule: ReviewRule | ActionRule, lower: datetime | None) -> str:
         """The JQL that finds one kind of issue in the mapped projects, oldest update first."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from connectors.base import Connector
 from connectors.github import GithubConnector
+from connectors.github_actions import GithubActionsConnector
+from connectors.gitlab import GitlabConnector
+from connectors.jenkins import JenkinsConnector
 from connectors.jira import JiraConnector
 from connectors.opsgenie import OpsgenieConnector
 from connectors.pagerduty import PagerdutyConnector
@@ -15,5 +18,8 @@ CONNECTORS: dict[str, type[Connector]] = {
         PagerdutyConnector,
         JiraConnector,
         OpsgenieConnector,
+        GitlabConnector,
+        GithubActionsConnector,
+        JenkinsConnector,
     )
 }

@@ -18,7 +18,7 @@ import duckdb
 import orjson
 import pandas as pd
 
-from connectors.base import Record, dig
+from connectors.base import Bookmark, Record, dig
 
 STATE_TABLE = "raw_state.cursors"
 
@@ -162,34 +162,55 @@ def _upsert(
 
 
 def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `raw_state.cursors`: one row per (source, stream, partition) holding a time (`cursor`) or an integer
+    position (`position`, e.g. a Jenkins build number), whichever its connector checkpoints."""
     con.execute("create schema if not exists raw_state")
     con.execute(
         f"""create table if not exists {STATE_TABLE} (
             source varchar, stream varchar, partition varchar,
-            cursor timestamptz not null, updated_at timestamptz not null, sync_id varchar not null,
+            cursor timestamptz, updated_at timestamptz not null, sync_id varchar not null, position bigint,
             primary key (source, stream, partition)
         )"""
     )
+    has_position = con.execute(
+        "select 1 from information_schema.columns"
+        " where table_schema = 'raw_state' and table_name = 'cursors' and column_name = 'position'"
+    ).fetchall()
+    if not has_position:
+        # A warehouse from before positions: add the column, and let a row holding a position leave the time
+        # empty. One transaction, so a crash cannot leave the table half changed.
+        con.begin()
+        con.execute(f"alter table {STATE_TABLE} add column if not exists position bigint")
+        con.execute(f"alter table {STATE_TABLE} alter column cursor drop not null")
+        con.commit()
 
 
-def load_cursors(con: duckdb.DuckDBPyConnection, source: str) -> dict[tuple[str, str], datetime]:
-    """The stored cursor of each (stream, partition) of a source."""
+def load_cursors(con: duckdb.DuckDBPyConnection, source: str) -> dict[tuple[str, str], Bookmark]:
+    """The stored bookmark of each (stream, partition) of a source: its position if it has one, else its time."""
     ensure_state_table(con)
-    rows = con.execute(f"select stream, partition, cursor from {STATE_TABLE} where source = ?", [source]).fetchall()
-    return {(stream, partition): cursor for stream, partition, cursor in rows}
+    rows = con.execute(
+        f"select stream, partition, cursor, position from {STATE_TABLE} where source = ?", [source]
+    ).fetchall()
+    return {
+        (stream, partition): moment if position is None else position for stream, partition, moment, position in rows
+    }
 
 
 def save_cursor(
-    con: duckdb.DuckDBPyConnection, source: str, stream: str, partition: str, cursor: datetime, sync_id: str
+    con: duckdb.DuckDBPyConnection, source: str, stream: str, partition: str, cursor: Bookmark, sync_id: str
 ) -> None:
-    """Store a cursor; it only ever moves forward, so a backfill never rewinds the incremental position."""
+    """Store a bookmark (a time or a position); it only ever moves forward, so a backfill never rewinds the
+    incremental position."""
+    moment, position = (None, cursor) if isinstance(cursor, int) else (cursor, None)
     con.execute(
-        f"""insert into {STATE_TABLE} values (?, ?, ?, ?, ?, ?)
+        f"""insert into {STATE_TABLE} (source, stream, partition, cursor, position, updated_at, sync_id)
+            values (?, ?, ?, ?, ?, ?, ?)
             on conflict (source, stream, partition) do update set
                 cursor = greatest(cursor, excluded.cursor),
+                position = greatest(position, excluded.position),
                 updated_at = excluded.updated_at,
                 sync_id = excluded.sync_id""",
-        [source, stream, partition, cursor, datetime.now(UTC), sync_id],
+        [source, stream, partition, moment, position, datetime.now(UTC), sync_id],
     )
 
 

@@ -157,3 +157,44 @@ def test_secrets_can_stay_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert catalog.sources["pagerduty"].token is None
     with pytest.raises(ConfigError):
         load_catalog(write(tmp_path, GOOD))
+
+
+def test_ci_and_gitlab_sources_as_the_catalog_writes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitLab, GitHub Actions and Jenkins entries; Jenkins' user is a secret from the environment, like its token."""
+    for variable in ("GITLAB_TOKEN", "GH_ACTIONS_TOKEN", "JENKINS_TOKEN"):
+        monkeypatch.setenv(variable, "ci-secret")
+    monkeypatch.setenv("JENKINS_USER", "deploy-bot")
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    data["sources"] |= {
+        "gitlab": {"api_url": "https://gitlab.example.com/api/v4", "token": "env:GITLAB_TOKEN"},
+        "github_actions": {"api_url": "https://api.github.com", "token": "env:GH_ACTIONS_TOKEN"},
+        "jenkins": {"api_url": "https://ci.example.com", "user": "env:JENKINS_USER", "token": "env:JENKINS_TOKEN"},
+    }
+    data["services"][0] |= {
+        "gitlab": {"project": "acme/checkout", "environment": "production", "branch": "main"},
+        "github_actions": {"repo": "acme/checkout", "workflow": "deploy.yml", "branch": "main"},
+        "jenkins": {"jobs": ["checkout/deploy-production"]},
+    }
+    data["services"][1] |= {
+        "gitlab": {"project": "acme/platform/search"},
+        "github_actions": {"repo": "acme/search", "workflow": "deploy.yml", "job": "Deploy to production"},
+        "jenkins": {"jobs": ["search/main", "search/feature%2Fone"]},
+    }
+    catalog, _ = load_catalog(write(tmp_path, data))
+    checkout, search = catalog.services
+    assert checkout.sources["gitlab"].key() == "acme/checkout@production"
+    assert search.sources["github_actions"].key() == "acme/search:deploy.yml:Deploy to production"
+    assert search.sources["jenkins"].key() == "search/feature%2Fone,search/main"
+    assert catalog.sources["jenkins"].user.get_secret_value() == "deploy-bot"
+    assert "deploy-bot" not in repr(catalog) and "ci-secret" not in repr(catalog)
+
+    data["services"][1]["jenkins"] = {"jobs": ["checkout/deploy-production"]}
+    assert "jenkins" in broken_with(tmp_path, data)
+    data["services"][1]["jenkins"] = {"jobs": []}
+    assert "jobs" in broken_with(tmp_path, data)
+
+
+def broken_with(tmp_path: Path, data: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_catalog(write(tmp_path, data))
+    return str(info.value)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 
-from connectors.base import Checkpoint, Connector, Page
+from connectors.base import Bookmark, Checkpoint, Connector, Page
 from orchestration.warehouse import (
     ensure_raw_table,
     ensure_state_table,
@@ -47,11 +47,15 @@ def sync_source(
     cursors = {} if options.full_refresh else load_cursors(con, source)
     lookback = timedelta(days=connector.settings.lookback_days)
 
-    def since(stream: str, partition: str) -> datetime | None:
+    def since(stream: str, partition: str) -> Bookmark | None:
         if options.since:
             return datetime.combine(options.since, time(), UTC)
         cursor = cursors.get((stream, partition))
-        return cursor - lookback if cursor else None
+        if cursor is None or isinstance(cursor, int):
+            # A position is where reading resumes: the connector re-reads what may still change (a build still
+            # running) by checkpointing below it. Only a time is rewound by the lookback.
+            return cursor
+        return cursor - lookback
 
     merged: Counter[str] = Counter()
     for event in _read_ahead(lambda: connector.sync(since)):

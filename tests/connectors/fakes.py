@@ -8,19 +8,22 @@ fault (see tests/raw/test_faults.py).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 from werkzeug.test import EnvironBuilder
 
+from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
+from connectors.timeparse import parse_timestamp
 from tests.conftest import example
 
 TOKEN = "contract-secret-token-123"
@@ -79,13 +82,28 @@ class FakeApi:
 
     def answer_for(self, request: Request, **args: Any) -> Response:
         """What the fake answers to `request` with some query parameters replaced (e.g. an earlier page)."""
-        query = [(k, v) for k, v in request.args.items(multi=True) if k not in args] + list(args.items())
-        environ = EnvironBuilder(path=request.path, query_string=urlencode(query), base_url=request.host_url)
+        query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in args] + list(args.items()))
+        path = raw_path(request)  # as sent: `request.path` is decoded, and a `%2F` in it would become a `/`
+        environ = EnvironBuilder(
+            path=path,
+            query_string=query,
+            base_url=request.host_url,
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length")],
+            environ_overrides={"RAW_URI": f"{path}?{query}"},
+        )
         return self.answer(Request(environ.get_environ()))
 
 
-def link_page(request: Request, items: list[Any], server: HTTPServer) -> Response:
-    """GitHub-style paging: `page`/`per_page`, absolute `Link` to the next page."""
+def raw_path(request: Request) -> str:
+    """The request's path as the client sent it, still URL-encoded (werkzeug's `request.path` is decoded)."""
+    return request.environ.get("RAW_URI", quote(request.path)).split("?", 1)[0]
+
+
+def link_page(
+    request: Request, items: list[Any], server: HTTPServer, key: str | None = None, total: int | None = None
+) -> Response:
+    """GitHub-style paging: `page`/`per_page`, absolute `Link` to the next page. With `key`, the page is an object
+    as GitHub Actions answers, `{"total_count": total, key: [...]}` (total: all the items, unless told)."""
     per_page = int(request.args.get("per_page", 30))
     page = int(request.args.get("page", 1))
     chunk = items[(page - 1) * per_page : page * per_page]
@@ -93,7 +111,22 @@ def link_page(request: Request, items: list[Any], server: HTTPServer) -> Respons
     if page * per_page < len(items):
         query = {**request.args.to_dict(), "page": page + 1}
         headers["Link"] = f'<{server.url_for(request.path)}?{urlencode(query)}>; rel="next"'
-    return json_response(chunk, headers=headers)
+    body = chunk if key is None else {"total_count": len(items) if total is None else total, key: chunk}
+    return json_response(body, headers=headers)
+
+
+def collect(
+    connector: Connector, since: Callable[[str, str], Bookmark | None]
+) -> tuple[dict[str, list[Record]], list[Checkpoint]]:
+    """Run `connector.sync(since)`: the records of each stream, in the order delivered, and the checkpoints."""
+    records: dict[str, list[Record]] = {}
+    checkpoints: list[Checkpoint] = []
+    for event in connector.sync(since):
+        if isinstance(event, Page):
+            records.setdefault(event.stream, []).extend(event.records)
+        else:
+            checkpoints.append(event)
+    return records, checkpoints
 
 
 @dataclass
@@ -304,9 +337,414 @@ def fake_opsgenie(api: FakeApi) -> Fixture:
     )
 
 
+def gitlab_ts(minutes: float, offset_hours: int = 0, millis: bool = True) -> str:
+    """GitLab's times: `2016-08-11T07:36:40.222Z`, or with the committer's offset (`2012-09-20T11:50:22+03:00`)."""
+    moment = START + timedelta(minutes=minutes)
+    if offset_hours:
+        local = moment.astimezone(timezone(timedelta(hours=offset_hours)))
+        return local.isoformat(timespec="milliseconds" if millis else "seconds")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def gitlab_page(request: Request, items: list[Any], totals: bool = True) -> Response:
+    """GitLab offset paging: `page`/`per_page`, the next page's number in `X-Next-Page`, empty on the last page.
+    The commits API sends no totals (`totals=False`)."""
+    per_page, page = int(request.args.get("per_page", 20)), int(request.args.get("page", 1))
+    last = max(1, -(-len(items) // per_page))
+    headers = {
+        "X-Page": str(page),
+        "X-Per-Page": str(per_page),
+        "X-Next-Page": str(page + 1) if page < last else "",
+        "X-Prev-Page": str(page - 1) if page > 1 else "",
+    }
+    if totals:
+        headers |= {"X-Total": str(len(items)), "X-Total-Pages": str(last)}
+    return json_response(items[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+def updated_since(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]] | Response:
+    """GitLab's `updated_after` ("on or after"), which must be paired with `order_by=updated_at`, and the sort."""
+    after = request.args.get("updated_after")
+    if after and request.args.get("order_by") != "updated_at":
+        return json_response({"message": "updated_after must be used with order_by=updated_at"}, 400)
+    if after:
+        items = [i for i in items if parse_timestamp(i["updated_at"]) >= parse_timestamp(after)]
+    if request.args.get("order_by") == "updated_at":
+        newest_first = request.args.get("sort", "desc") == "desc"
+        items = sorted(items, key=lambda i: (parse_timestamp(i["updated_at"]), i["id"]), reverse=newest_first)
+    return items
+
+
+def fake_gitlab(api: FakeApi) -> Fixture:
+    """A project `acme/shop` (addressed as `acme%2Fshop`): merged merge requests of three kinds (merge commit,
+    squash, fast-forward), their commits, the branch's commits with offsets, deployments to two environments."""
+    project, project_id = "acme/shop", 42
+    mr_template = example("gitlab/merge_requests")[0]
+    commit_template = example("gitlab/commits")[0]
+    mr_commit_template = example("gitlab/merge_request_commits")[0]
+    deployment_template = example("gitlab/deployments")[0]
+
+    merge_requests = []
+    for i in range(10):
+        mr = copy.deepcopy(mr_template)
+        iid = i + 1
+        kind = ("merge", "squash", "fast_forward")[i % 3]
+        mr.update(
+            id=7000 + i,
+            iid=iid,
+            project_id=project_id,
+            title=f"Change {iid}",
+            state="opened" if i == 8 else "merged",
+            target_branch="develop" if i == 9 else "main",
+            source_branch=f"feature-{iid}",
+            created_at=gitlab_ts(30 * i - 600),
+            updated_at=gitlab_ts(30 * i + (50 if i % 2 else 5)),  # update order differs from id order
+            merged_at=None if i == 8 else gitlab_ts(30 * i),
+            sha=f"{0xA000 + iid:040x}",
+            squash=kind == "squash",
+            merge_commit_sha=f"{0xB000 + iid:040x}" if kind == "merge" else None,
+            squash_commit_sha=f"{0xC000 + iid:040x}" if kind == "squash" else None,
+        )
+        merge_requests.append(mr)
+
+    def mr_commits(iid: int) -> list[dict[str, Any]]:
+        items = []
+        for j in range(1 + iid % 4):  # one to four commits: some lists take two pages
+            c = copy.deepcopy(mr_commit_template)
+            sha = f"{iid * 100 + j:040x}"
+            c.update(id=sha, short_id=sha[:11], authored_date=gitlab_ts(30 * iid - 60 + j, 3, millis=False))
+            c["committed_date"] = c["created_at"] = c["authored_date"]
+            items.append(c)
+        return items
+
+    commits = []
+    for i in range(8):  # newest first, as GitLab lists a branch
+        c = copy.deepcopy(commit_template)
+        sha = f"{0xD000 + i:040x}"
+        when = gitlab_ts(-20 * i, 3 if i % 2 else 0)  # the committer's offset is kept
+        c.update(id=sha, short_id=sha[:11], authored_date=when, committed_date=when, created_at=when)
+        c["parent_ids"] = [f"{0xD000 + i + 1:040x}"]
+        commits.append(c)
+
+    deployments = []
+    statuses = ("success", "failed", "success", "running", "canceled", "success", "blocked", "success", "created")
+    for i in range(10):
+        d = copy.deepcopy(deployment_template)
+        sha = f"{0xE000 + i:040x}"
+        environment = "staging" if i in (2, 5, 7) else "production"
+        d.update(
+            id=900 + i,
+            iid=i + 1,
+            sha=sha,
+            status=statuses[i % len(statuses)],
+            created_at=gitlab_ts(45 * i),
+            updated_at=gitlab_ts(45 * i + (40 if i % 3 else 2)),
+        )
+        d["environment"] = {"id": 9 if environment == "production" else 10, "name": environment}
+        d["deployable"].update(id=6000 + i, status=d["status"], finished_at=gitlab_ts(45 * i + 1))
+        d["deployable"]["commit"]["id"] = sha
+        deployments.append(d)
+
+    def checked(handler: Handler) -> Handler:
+        """GitLab answers 401 without the token, and 404 to a project path that is not URL-encoded."""
+
+        def answer(request: Request, m: re.Match) -> Response:
+            if request.headers.get("PRIVATE-TOKEN") != TOKEN:
+                return json_response({"message": "401 Unauthorized"}, 401)
+            if not raw_path(request).startswith(f"/api/v4/projects/{quote(project, safe='')}/"):
+                return json_response({"message": "404 Project Not Found"}, 404)
+            return handler(request, m)
+
+        return answer
+
+    def list_merge_requests(request: Request, m: re.Match) -> Response:
+        found = [
+            mr
+            for mr in merge_requests
+            if mr["state"] == request.args.get("state", mr["state"])
+            and mr["target_branch"] == request.args.get("target_branch", mr["target_branch"])
+        ]
+        found = updated_since(request, found)
+        return found if isinstance(found, Response) else gitlab_page(request, found)
+
+    def list_deployments(request: Request, m: re.Match) -> Response:
+        environment = request.args.get("environment")
+        found = updated_since(request, [d for d in deployments if environment in (None, d["environment"]["name"])])
+        return found if isinstance(found, Response) else gitlab_page(request, found)
+
+    def list_commits(request: Request, m: re.Match) -> Response:
+        if request.args.get("ref_name", "main") != "main":
+            return json_response({"message": "404 Commit Not Found"}, 404)
+        since = request.args.get("since")
+        found = [c for c in commits if not since or parse_timestamp(c["committed_date"]) >= parse_timestamp(since)]
+        return gitlab_page(request, found, totals=False)
+
+    base = r"/api/v4/projects/acme/shop"  # werkzeug decodes the `%2F` of the path
+    api.route(base + "/merge_requests", checked(list_merge_requests))
+    api.route(
+        base + r"/merge_requests/(?P<iid>\d+)/commits", checked(lambda r, m: gitlab_page(r, mr_commits(int(m["iid"]))))
+    )
+    api.route(base + "/repository/commits", checked(list_commits))
+    api.route(base + "/deployments", checked(list_deployments))
+    merged = [mr for mr in merge_requests if mr["state"] == "merged" and mr["target_branch"] == "main"]
+    return Fixture(
+        settings={"api_url": api.server.url_for("/api/v4"), "token": "env:CONTRACT_TOKEN", "page_size": 3},
+        mappings={"shop": {"project": project, "environment": "production", "branch": "main"}},
+        expected={
+            "merge_requests": len(merged),
+            "merge_request_commits": sum(len(mr_commits(mr["iid"])) for mr in merged),
+            "commits": len(commits),
+            "deployments": sum(d["environment"]["name"] == "production" for d in deployments),
+        },
+    )
+
+
+ACTIONS_JOBS = ("build", "test", "Deploy to production", "notify")
+
+
+@dataclass
+class ActionsRuns:
+    """Every attempt of every run of one workflow, as GitHub Actions serves them (see `serve_actions`)."""
+
+    attempts: dict[tuple[int, int], dict[str, Any]]  # (run id, attempt) -> the run as it was at that attempt
+    cap: int = 1000  # with `branch` or `created`, GitHub pages through the first 1,000 results only
+
+    def latest(self) -> list[dict[str, Any]]:
+        """The runs as listed: each at its latest attempt."""
+        latest: dict[int, dict[str, Any]] = {}
+        for (run_id, _), run in sorted(self.attempts.items()):
+            latest[run_id] = run
+        return list(latest.values())
+
+
+def actions_run(run_id: int, created: datetime, attempt: int = 1, **fields: Any) -> dict[str, Any]:
+    """A workflow run shaped like the recorded example, created at `created`, at attempt `attempt`."""
+    run = copy.deepcopy(example("github_actions/workflow_runs")["workflow_runs"][0])
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    run.update(
+        id=run_id,
+        run_number=run_id - 1000,
+        run_attempt=attempt,
+        name="Deploy",
+        path=".github/workflows/deploy.yml@main",
+        head_branch="main",
+        head_sha=f"{run_id:040x}",
+        event="push",
+        status="completed",
+        conclusion="success",
+        created_at=stamp,
+        run_started_at=(created + timedelta(minutes=10 * (attempt - 1))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        updated_at=(created + timedelta(minutes=10 * attempt - 2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    run.update(fields)
+    return run
+
+
+def serve_actions(api: FakeApi, runs: ActionsRuns, repo: str = "acme/shop", workflow: str = "deploy.yml") -> None:
+    """GitHub Actions routes: the workflow's runs (`branch`, `created=<from>..<to>` inclusive, newest first,
+    `total_count`, Link paging, 422 past the cap), one attempt of a run, and an attempt's jobs."""
+    job_template = example("github_actions/jobs")["jobs"][0]
+
+    def authorised(request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {TOKEN}"
+
+    def listing(request: Request, m: re.Match) -> Response:
+        if not authorised(request):
+            return json_response({"message": "Bad credentials"}, 401)
+        found = runs.latest()
+        if "branch" in request.args:
+            found = [r for r in found if r["head_branch"] == request.args["branch"]]
+        if "created" in request.args:
+            low, _, high = request.args["created"].partition("..")
+            found = [r for r in found if low <= r["created_at"] <= high]
+        found.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        per_page, page = int(request.args.get("per_page", 30)), int(request.args.get("page", 1))
+        capped = runs.cap if {"branch", "created"} & set(request.args) else len(found)
+        if (page - 1) * per_page >= capped:
+            message = f"Only the first {runs.cap} search results are available"
+            return json_response({"message": message, "documentation_url": "https://docs.github.com/v3/search/"}, 422)
+        return link_page(request, found[:capped], api.server, "workflow_runs", total=len(found))
+
+    def attempt(request: Request, m: re.Match) -> Response:
+        run = runs.attempts.get((int(m["run"]), int(m["n"])))
+        if not authorised(request) or run is None:
+            return json_response({"message": "Not Found"}, 404)
+        return json_response(run)
+
+    def jobs(request: Request, m: re.Match) -> Response:
+        run = runs.attempts.get((int(m["run"]), int(m["n"])))
+        if not authorised(request) or run is None:
+            return json_response({"message": "Not Found"}, 404)
+        items = []
+        for k, name in enumerate(ACTIONS_JOBS):
+            job = copy.deepcopy(job_template)
+            done = run["status"] == "completed" or k < 2  # a run in progress is deploying
+            job.update(
+                id=run["id"] * 100 + run["run_attempt"] * 10 + k,
+                run_id=run["id"],
+                run_attempt=run["run_attempt"],
+                name=name,
+                head_sha=run["head_sha"],
+                status="completed" if done else ("in_progress" if k == 2 else "queued"),
+                conclusion=(run["conclusion"] if name == "Deploy to production" else "success") if done else None,
+                started_at=run["run_started_at"],
+                completed_at=run["updated_at"] if done else None,
+            )
+            items.append(job)
+        return link_page(request, items, api.server, "jobs")
+
+    base = f"/repos/{repo}/actions"
+    api.route(base + f"/workflows/{re.escape(workflow)}/runs", listing)
+    api.route(base + r"/runs/(?P<run>\d+)/attempts/(?P<n>\d+)", attempt)
+    api.route(base + r"/runs/(?P<run>\d+)/attempts/(?P<n>\d+)/jobs", jobs)
+
+
+def fake_github_actions(api: FakeApi) -> Fixture:
+    """Ten runs of `deploy.yml` on main, an hour apart, ending before now: run 1004 failed then passed on a re-run,
+    run 1007 took three attempts, the newest is still in progress; two runs on another branch are not read."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # a sync reads runs created up to now
+    attempts: dict[tuple[int, int], dict[str, Any]] = {}
+    for i in range(10):
+        run_id, created = 1000 + i, now - timedelta(hours=10 - i)
+        conclusions = {4: ("failure", "success"), 7: ("failure", "cancelled", "success")}.get(i, ("success",))
+        for n, conclusion in enumerate(conclusions, start=1):
+            attempts[(run_id, n)] = actions_run(run_id, created, n, conclusion=conclusion)
+    attempts[(1009, 1)].update(status="in_progress", conclusion=None)
+    for run_id in (1020, 1021):
+        attempts[(run_id, 1)] = actions_run(run_id, now - timedelta(hours=3), head_branch="feature-x")
+    serve_actions(api, ActionsRuns(attempts))
+    on_main = [a for a in attempts.values() if a["head_branch"] == "main"]
+    return Fixture(
+        settings={"api_url": api.server.url_for("/"), "token": "env:CONTRACT_TOKEN", "page_size": 3},
+        mappings={"shop": {"repo": "acme/shop", "workflow": "deploy.yml", "job": "Deploy to production"}},
+        expected={"workflow_runs": len(on_main), "jobs": len(on_main) * len(ACTIONS_JOBS)},
+    )
+
+
+def parse_tree(spec: str) -> dict[str, Any]:
+    """Jenkins' `tree` selector, `a,b[c,d[e]]` -> {"a": None, "b": {"c": None, "d": {"e": None}}}."""
+
+    def fields(at: int) -> tuple[dict[str, Any], int]:
+        found: dict[str, Any] = {}
+        name = ""
+        while at < len(spec):
+            char = spec[at]
+            if char == "[":
+                found[name], at = fields(at + 1)
+                name = ""
+            elif char in ",]":
+                if name:
+                    found[name] = None
+                name = ""
+                if char == "]":
+                    return found, at
+            else:
+                name += char
+            at += 1
+        if name:
+            found[name] = None
+        return found, at
+
+    return fields(0)[0]
+
+
+def select_tree(value: Any, tree: dict[str, Any] | None) -> Any:
+    """What Jenkins returns for `value` under a `tree` selector: the named fields (and `_class`) only, so an
+    action with none of them is `{}`."""
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return [select_tree(v, tree) for v in value]
+    if isinstance(value, dict):
+        kept = {"_class": value["_class"]} if "_class" in value else {}
+        return kept | {k: select_tree(value[k], sub) for k, sub in tree.items() if k in value}
+    return value
+
+
+def jenkins_builds(job: str, count: int, sha_prefix: int, building: bool = False) -> list[dict[str, Any]]:
+    """`count` builds of `job`, newest first, shaped like the recorded ones (epoch-millisecond times, BuildData
+    actions, a shared library's BuildData beside the application's on some)."""
+    recorded = example("jenkins/job")["builds"]  # building, success with two BuildData, aborted
+    url = "https://ci.example.com/" + "/".join(f"job/{quote(s, safe='')}" for s in job.split("/"))
+    builds = []
+    for number in range(count, 0, -1):
+        build = copy.deepcopy(recorded[1 if number % 3 else 2])
+        running = building and number == count
+        build.update(
+            number=number,
+            url=f"{url}/{number}/",
+            building=running,
+            result=None if running else ("FAILURE" if number % 4 == 0 else "SUCCESS"),
+            timestamp=int((START + timedelta(hours=number)).timestamp() * 1000) + 123,
+            duration=0 if running else 30_000 + number,
+        )
+        for action in build["actions"]:
+            if action.get("_class") == "hudson.plugins.git.util.BuildData" and "shared-lib" not in str(action):
+                action["lastBuiltRevision"]["SHA1"] = f"{sha_prefix:06x}{number:034x}"
+                action["lastBuiltRevision"]["branch"][0]["SHA1"] = action["lastBuiltRevision"]["SHA1"]
+                action["remoteUrls"] = ["https://github.com/acme/shop.git"]
+        builds.append(build)
+    return builds
+
+
+JENKINS_USER = "bot@example.com"
+
+
+def serve_jenkins(api: FakeApi, jobs: dict[str, list[dict[str, Any]]]) -> None:
+    """Jenkins' JSON API for `jobs` (full name -> builds, newest first): `/job/<a>/job/<b>/api/json` with
+    `tree=allBuilds[...]{M,N}`, Basic auth required up front (403 otherwise), folders above the jobs (no builds),
+    404 (HTML) for anything else."""
+    authorization = "Basic " + base64.b64encode(f"{JENKINS_USER}:{TOKEN}".encode()).decode()
+    folders = {"/".join(job.split("/")[:n]) for job in jobs for n in range(1, job.count("/") + 1)}
+
+    def job_api(request: Request, m: re.Match) -> Response:
+        if request.headers.get("Authorization") != authorization:  # no challenge: 403, as Jenkins answers
+            return Response("<html><body>Authentication required</body></html>", 403, content_type="text/html")
+        name = "/".join(m["path"].split("/job/"))  # the path is decoded once: a branch is `feature%2Fone` again
+        if name in folders:
+            return json_response({"_class": "com.cloudbees.hudson.plugins.folder.Folder", "jobs": []})
+        if name not in jobs:
+            return Response("<html><body>Not Found</body></html>", 404, content_type="text/html")
+        body: dict[str, Any] = {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob"}
+        tree = request.args.get("tree", "")
+        asked = re.fullmatch(r"allBuilds\[(?P<fields>.*)\]\{(?P<start>\d+),(?P<end>\d+)\}", tree)
+        if asked:
+            chosen = jobs[name][int(asked["start"]) : int(asked["end"])]
+            body["allBuilds"] = select_tree(chosen, parse_tree(asked["fields"]))
+        return json_response(body)
+
+    api.route(r"/job/(?P<path>.+)/api/json", job_api)
+
+
+def jenkins_settings(api: FakeApi) -> dict[str, Any]:
+    """The catalog settings of a Jenkins fake: credentials from the environment, ranges of three builds."""
+    url = api.server.url_for("/")
+    return {"api_url": url, "user": "env:CONTRACT_USER", "token": "env:CONTRACT_TOKEN", "page_size": 3}
+
+
+def fake_jenkins(api: FakeApi) -> Fixture:
+    """A job in a folder (`deploy/shop-production`, its newest build still running) and a multibranch project's
+    branch with a slash (`shop/feature%2Fone`, asked for as `/job/shop/job/feature%252Fone`)."""
+    jobs = {
+        "deploy/shop-production": jenkins_builds("deploy/shop-production", 8, 1, building=True),
+        "shop/feature%2Fone": jenkins_builds("shop/feature%2Fone", 4, 2),
+        "shop/main": jenkins_builds("shop/main", 2, 3),  # not mapped: never read
+    }
+    serve_jenkins(api, jobs)
+    mapped = ("deploy/shop-production", "shop/feature%2Fone")
+    return Fixture(
+        settings=jenkins_settings(api),
+        mappings={"shop": {"jobs": list(mapped)}},
+        expected={"builds": sum(len(jobs[job]) for job in mapped)},
+    )
+
+
 FAKES: dict[str, Callable[[FakeApi], Fixture]] = {
     "github": fake_github,
     "pagerduty": fake_pagerduty,
     "jira": fake_jira,
     "opsgenie": fake_opsgenie,
+    "gitlab": fake_gitlab,
+    "github_actions": fake_github_actions,
+    "jenkins": fake_jenkins,
 }

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from connectors import base
-from connectors.base import BodyNextUrlPaginator, NextPageHeaderPaginator, NextPageTokenPaginator
+from connectors.base import BodyNextUrlPaginator, NextPageHeaderPaginator, NextPageTokenPaginator, RangePaginator
 from connectors.http import ConnectorError, HttpClient, HttpSettings
 from connectors.opsgenie import OpsgenieConnector, OpsgenieMapping
 from tests.conftest import example
@@ -117,3 +117,26 @@ def test_a_slow_stream_logs_progress_by_time_as_well_as_by_pages(
         "opsgenie.alerts [shop-oncall]: reading 3 pages, 7 records, " + lines[2].rsplit(", ", 1)[1],
     ]
     assert lines[-1].startswith("opsgenie.alerts [shop-oncall]: read 3 pages, 7 records")
+
+
+def test_range_paginator_walks_jenkins_ranges_and_refuses_a_server_ignoring_them(httpserver: HTTPServer) -> None:
+    numbers = list(range(7, 0, -1))
+
+    def handler(request: Request) -> Response:
+        """Jenkins: `tree=allBuilds[number]{M,N}`, elements M (inclusive) to N (exclusive)."""
+        start, end = request.args["tree"].removeprefix("allBuilds[number]{").removesuffix("}").split(",")
+        return json_response({"allBuilds": [{"number": n} for n in numbers[int(start) : int(end)]]})
+
+    httpserver.expect_request("/job/x/api/json").respond_with_handler(handler)
+    http = HttpClient(httpserver.url_for("/"), settings=FAST)
+    params = {"tree": "allBuilds[number]", "page_size": 3}
+    pages = list(RangePaginator().pages(http, "job/x/api/json", params))
+    assert [[b["number"] for b in body["allBuilds"]] for body, _ in pages] == [[7, 6, 5], [4, 3, 2], [1]]
+    assert [r.args["tree"] for r, _ in httpserver.log] == [f"allBuilds[number]{{{m},{m + 3}}}" for m in (0, 3, 6)]
+    assert all("page_size" not in r.args for r, _ in httpserver.log), "the range's width is not a Jenkins parameter"
+
+    httpserver.clear()
+    httpserver.expect_request("/job/x/api/json").respond_with_json({"allBuilds": [{"number": n} for n in numbers]})
+    with pytest.raises(ConnectorError, match="loops"):
+        for n, _ in enumerate(RangePaginator().pages(http, "job/x/api/json", params)):
+            assert n < 5

@@ -3,8 +3,9 @@
     python -m tests.raw.sync_child CONFIG WAREHOUSE [KILL_AT_PAGE]
 
 With KILL_AT_PAGE = n, the process kills itself right after the n-th page's rows were inserted and before its
-transaction commits: the hardest moment to die, deterministic because pages come in a fixed order. Each page is
-traced on stderr; the number of pages merged is printed as JSON when the process survives.
+transaction commits: the hardest moment to die, deterministic because pages come in a fixed order. Each page and
+each stored checkpoint is traced on stderr; the number of pages merged is printed as JSON when the process
+survives.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ def main(argv: list[str]) -> int:
             os.kill(os.getpid(), signal.SIGKILL)  # inside the page's transaction: nothing of it is committed
         return merged
 
-    sync_module.merge_records = counting_merge  # the sync engine looks the function up at call time
+    def tracing_save(*args: Any, **kwargs: Any) -> None:
+        save(*args, **kwargs)
+        source, stream, partition, cursor = args[1:5]
+        print(f"checkpoint: raw_{source}.{stream} [{partition}] {cursor}", file=sys.stderr)
+
+    save = sync_module.save_cursor
+    sync_module.merge_records = counting_merge  # the sync engine looks the functions up at call time
+    sync_module.save_cursor = tracing_save
     catalog, _ = load_catalog(config)
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):

@@ -1,7 +1,8 @@
 """Crash safety: a sync killed with SIGKILL mid-page, then re-run, leaves the raw tables a clean run leaves.
 
-The sync runs in a child process (tests/raw/sync_child.py) against the sample organisation's server, and kills
-itself inside a page's transaction after a fixed number of pages, so the test is deterministic.
+The sync runs in a child process (tests/raw/sync_child.py) against the sample organisation's server, or against
+each connector's loopback fake (served from this process), and kills itself inside a page's transaction after a
+fixed number of pages, so the test is deterministic.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from subprocess import PIPE
+from typing import Any
 
 import pytest
 import yaml
+from pytest_httpserver import HTTPServer
 
+from connectors.registry import CONNECTORS
 from sample_org import Organisation, SampleServer, generate, token_environment
 from tests.conftest import ROOT
+from tests.connectors.fakes import FAKES, TOKEN, FakeApi, Fixture
 from tests.raw.snapshots import raw_rows, row_counts
 
 TOKENS = {
@@ -56,11 +61,13 @@ def config(org: Organisation, tmp_path_factory: pytest.TempPathFactory) -> Itera
 class Run:
     """One sync in a child process; `wait()` gives its exit code, stdout and stderr."""
 
-    def __init__(self, config: Path, warehouse: Path, kill_at_page: int | None = None) -> None:
+    def __init__(
+        self, config: Path, warehouse: Path, kill_at_page: int | None = None, secrets: dict[str, str] = ENV
+    ) -> None:
         args = [sys.executable, "-m", "tests.raw.sync_child", str(config), str(warehouse)]
         if kill_at_page is not None:
             args.append(str(kill_at_page))
-        env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, **secrets, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True)
 
     def wait(self) -> tuple[int, str, str]:
@@ -68,8 +75,10 @@ class Run:
         return self.process.returncode, out, err
 
 
-def sync(config: Path, warehouse: Path, kill_at_page: int | None = None) -> tuple[int, str, str]:
-    return Run(config, warehouse, kill_at_page).wait()
+def sync(
+    config: Path, warehouse: Path, kill_at_page: int | None = None, secrets: dict[str, str] = ENV
+) -> tuple[int, str, str]:
+    return Run(config, warehouse, kill_at_page, secrets).wait()
 
 
 def first_page(trace: str, table: str) -> int:
@@ -112,3 +121,61 @@ def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) 
     assert raw_rows(crashed) == clean_rows
     for secret in TOKENS.values():
         assert secret not in first_err + second_err + third_err
+
+
+FAKE_SECRETS = {"CONTRACT_TOKEN": TOKEN, "CONTRACT_USER": "bot@example.com"}
+
+
+def page_after_first_checkpoint(trace: str) -> int | None:
+    """The number of the first page after the first stored checkpoint in a clean run's trace, if any."""
+    lines = trace.splitlines()
+    first = next((n for n, line in enumerate(lines) if line.startswith("checkpoint: ")), len(lines))
+    later = [line for line in lines[first:] if line.startswith("page ")]
+    return int(later[0].removeprefix("page ").partition(":")[0]) if later else None
+
+
+def fake_catalog(name: str, fixture: Fixture) -> dict[str, Any]:
+    """A catalog of one source, the fake's, with its services."""
+    services = [
+        {
+            "name": service,
+            "team": "shop",
+            "availability_target": 99.9,
+            "operating_model": [{"model": "you_build_it_you_run_it", "from": "2025-01-01"}],
+            name: mapping,
+        }
+        for service, mapping in fixture.mappings.items()
+    ]
+    return {"sources": {name: fixture.settings}, "services": services}
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTORS))
+def test_every_connector_killed_mid_page_resumes_to_one_clean_run(
+    name: str, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Each connector against its fake: killed inside the transaction of a page of a clean run's trace (the first
+    after a checkpoint, so the next run resumes from a stored cursor; else the middle one), then run again."""
+    fixture = FAKES[name](FakeApi(httpserver))
+    config = tmp_path / "opmetrics.yaml"
+    config.write_text(yaml.safe_dump(fake_catalog(name, fixture)))
+
+    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", secrets=FAKE_SECRETS)
+    assert code == 0, clean_trace
+    pages = json.loads(out)["pages"]
+    assert pages >= 3, "the fake serves several pages"
+    kill_at = page_after_first_checkpoint(clean_trace) or pages // 2 + 1
+    clean_rows = raw_rows(tmp_path / "clean.duckdb")
+    assert sum(map(len, clean_rows.values())) == sum(fixture.expected.values())
+
+    crashed = tmp_path / "crashed.duckdb"
+    code, _, killed_err = sync(config, crashed, kill_at_page=kill_at, secrets=FAKE_SECRETS)
+    assert code == -signal.SIGKILL, killed_err
+    assert killed_err.rstrip().splitlines()[-1].startswith(f"page {kill_at}: "), "died inside that page"
+    partial = sum(row_counts(crashed).values())  # opening the file rolls the page that was in flight back
+    assert 0 < partial < sum(map(len, clean_rows.values()))
+    code, _, resumed_err = sync(config, crashed, secrets=FAKE_SECRETS)
+    assert code == 0, resumed_err
+
+    assert raw_rows(crashed) == clean_rows
+    for secret in FAKE_SECRETS.values():
+        assert secret not in out + clean_trace + killed_err + resumed_err

@@ -79,10 +79,21 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fake]]
         server.stop()
 
 
+def range_start(request: Request) -> int | None:
+    """Where a Jenkins `tree=...{M,N}` range starts (M), or None for a request without one."""
+    found = re.search(r"\{(\d+),\d*\}$", request.args.get("tree", ""))
+    return int(found[1]) if found else None
+
+
 def later_page(request: Request) -> bool:
     """A page after the first, whichever way the API pages."""
     args = request.args
-    return int(args.get("page", 1)) > 1 or int(args.get("offset", 0)) > 0 or "nextPageToken" in args
+    return (
+        int(args.get("page", 1)) > 1
+        or int(args.get("offset", 0)) > 0
+        or "nextPageToken" in args
+        or (range_start(request) or 0) > 0
+    )
 
 
 class Injected:
@@ -171,11 +182,20 @@ def test_duplicate_records_across_pages(name: str, fakes: dict[str, Fake], tmp_p
             return api.answer_for(request, offset=str(int(args["offset"]) - 1))
         if "nextPageToken" in args:  # Jira: the fake's token is an offset
             return api.answer_for(request, nextPageToken=str(int(args["nextPageToken"]) - 1))
-        # GitHub: the last record of the previous page, then this page (its Link header kept).
+        if (start := range_start(request)) is not None:  # Jenkins: the range starts one element earlier
+            return api.answer_for(request, tree=re.sub(r"\{\d+,", f"{{{start - 1},", args["tree"]))
+        # Page numbers (GitHub, GitHub Actions, GitLab): the last record of the previous page, then this page, its
+        # paging headers (Link, X-Next-Page) kept. Actions wraps its list in an object (`workflow_runs`, `jobs`).
         previous = json.loads(api.answer_for(request, page=str(int(args["page"]) - 1)).get_data())
         this = api.answer(request)
-        link = {k: v for k, v in this.headers.items() if k == "Link"}
-        return json_response(previous[-1:] + json.loads(this.get_data()), headers=link)
+        body = json.loads(this.get_data())
+        if isinstance(body, list):
+            body = previous[-1:] + body
+        else:
+            listed = next(k for k, v in body.items() if isinstance(v, list))
+            body[listed] = previous[listed][-1:] + body[listed]
+        paging = {k: v for k, v in this.headers.items() if k == "Link" or k.startswith("X-")}
+        return json_response(body, headers=paging)
 
     fault = Injected(overlapping)
     faulty_run(fakes[name], fault, tmp_path)

@@ -9,12 +9,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.base import Checkpoint, Connector, LinkHeaderPaginator, ServiceMapping, SourceSettings, Stream
+from connectors.base import (
+    Bookmark,
+    Checkpoint,
+    Connector,
+    LinkHeaderPaginator,
+    ServiceMapping,
+    SourceSettings,
+    Stream,
+)
 from connectors.http import HttpClient
 from connectors.registry import CONNECTORS
 from orchestration import cli
 from orchestration.raw.sync import SyncOptions, sync_source
-from orchestration.warehouse import connect, load_cursors
+from orchestration.warehouse import connect, ensure_state_table, load_cursors, save_cursor
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -25,18 +33,19 @@ class Recorder(Connector):
     name = "recorder"
     mapping_model = ServiceMapping
     streams = (Stream("items", "items", ("id",), "at", LinkHeaderPaginator()),)
-    bounds: list[datetime | None]
+    bounds: list[Bookmark | None]
+    checkpoint: Bookmark
 
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
         return HttpClient(settings.api_url)
 
-    def sync(self, since: Callable[[str, str], datetime | None]) -> Iterator[Checkpoint]:
+    def sync(self, since: Callable[[str, str], Bookmark | None]) -> Iterator[Checkpoint]:
         self.bounds.append(since("items", "all"))
         yield Checkpoint("items", "all", self.checkpoint)
 
 
-def run(db: Path, options: SyncOptions, checkpoint: datetime = T) -> datetime | None:
+def run(db: Path, options: SyncOptions, checkpoint: Bookmark = T) -> Bookmark | None:
     connector = Recorder(SourceSettings(api_url="http://127.0.0.1:9", lookback_days=2), {})
     connector.bounds, connector.checkpoint = [], checkpoint
     with connect(db) as con:
@@ -53,6 +62,48 @@ def test_lower_bounds(tmp_path: Path) -> None:
     assert backfill == datetime(2025, 1, 1, tzinfo=UTC), "a backfill reads from midnight UTC of its date"
     with connect(db) as con:
         assert load_cursors(con, "recorder") == {("items", "all"): T}, "and never rewinds the cursor"
+
+
+def test_lower_bounds_of_a_stream_that_checkpoints_positions(tmp_path: Path) -> None:
+    """A position (a Jenkins build number) comes back as stored: the lookback is a time, not a count of builds."""
+    db = tmp_path / "w.duckdb"
+    assert run(db, SyncOptions(), checkpoint=41) is None
+    assert run(db, SyncOptions(), checkpoint=40) == 41, "the stored position, as is"
+    assert run(db, SyncOptions(full_refresh=True), checkpoint=45) is None
+    backfill = run(db, SyncOptions(since=date(2025, 1, 1)), checkpoint=42)
+    assert backfill == datetime(2025, 1, 1, tzinfo=UTC), "a backfill reads from a date, whatever the stream"
+    assert run(db, SyncOptions(), checkpoint=44) == 45, "a checkpoint below the stored one never rewinds it"
+    with connect(db) as con:
+        assert load_cursors(con, "recorder") == {("items", "all"): 45}
+        assert con.execute("select cursor from raw_state.cursors").fetchall() == [(None,)], "no time beside it"
+
+
+def test_a_warehouse_from_before_positions_keeps_its_cursors(tmp_path: Path) -> None:
+    """`raw_state.cursors` as earlier versions created it (no `position`, `cursor not null`) gains the column,
+    keeps its rows, and stores both kinds from then on."""
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        con.execute("create schema raw_state")
+        con.execute(
+            """create table raw_state.cursors (
+                source varchar, stream varchar, partition varchar,
+                cursor timestamptz not null, updated_at timestamptz not null, sync_id varchar not null,
+                primary key (source, stream, partition))"""
+        )
+        con.execute("insert into raw_state.cursors values ('github', 'commits', 'acme/shop', ?, ?, 'old')", [T, T])
+    with connect(db) as con:
+        assert load_cursors(con, "github") == {("commits", "acme/shop"): T}
+        save_cursor(con, "jenkins", "builds", "deploy/shop", 7, "new")
+        save_cursor(con, "jenkins", "builds", "deploy/shop", 5, "newer")
+        save_cursor(con, "github", "commits", "acme/shop", T - timedelta(days=1), "newer")
+        assert load_cursors(con, "jenkins") == {("builds", "deploy/shop"): 7}
+        assert load_cursors(con, "github") == {("commits", "acme/shop"): T}
+    with connect(db) as con:  # and again: the change is made once
+        ensure_state_table(con)
+        columns = con.execute(
+            "select column_name, is_nullable from information_schema.columns where table_name = 'cursors'"
+        ).fetchall()
+    assert ("position", "YES") in columns and ("cursor", "YES") in columns
 
 
 def test_source_selects_what_the_options_apply_to() -> None:

@@ -1,0 +1,156 @@
+"""GitLab specifics: merge requests of every kind landed verbatim, `X-Next-Page` ending the paging, URL-encoded
+project paths, incremental filters, commit times with offsets, and GitLab's rate-limit headers."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from connectors.base import Checkpoint, Record
+from connectors.gitlab import GitlabConnector, GitlabMapping
+from tests.connectors.fakes import TOKEN, FakeApi, Fixture, collect, fake_gitlab, json_response, raw_path
+from tests.raw.snapshots import raw_rows, sync_into
+
+PROJECT_PATH = "/api/v4/projects/acme%2Fshop"
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTRACT_TOKEN", TOKEN)
+
+
+def build(server: HTTPServer) -> tuple[GitlabConnector, FakeApi, Fixture]:
+    api = FakeApi(server)
+    fixture = fake_gitlab(api)
+    settings = GitlabConnector.settings_model.model_validate(fixture.settings)
+    gitlab = GitlabConnector(settings, {"shop": GitlabMapping.model_validate(fixture.mappings["shop"])})
+    gitlab.client.sleep = lambda seconds: pytest.fail(f"the client waited {seconds}s: no fault should occur")
+    return gitlab, api, fixture
+
+
+def sync(gitlab: GitlabConnector, lower: datetime | None = None) -> tuple[dict[str, list[Record]], list]:
+    return collect(gitlab, lambda stream, partition: lower)
+
+
+def test_merge_requests_of_every_kind_land_verbatim(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A merge commit, a squash (its `squash_commit_sha`), a fast-forward (neither sha): the payload is the API's,
+    field for field; staging decides which commit shipped."""
+    gitlab, api, _ = build(httpserver)
+    sync_into(tmp_path / "w.duckdb", gitlab)
+    landed = {
+        pk: json.loads(payload) for pk, _, _, payload in raw_rows(tmp_path / "w.duckdb")["raw_gitlab.merge_requests"]
+    }
+    served = json.loads(api.answer_for(api.requests[0], per_page="100").get_data())
+    assert landed == {str(mr["id"]): mr for mr in served}
+    kinds = {(mr["squash"], mr["merge_commit_sha"] is None, mr["squash_commit_sha"] is None) for mr in landed.values()}
+    assert kinds == {(False, False, True), (True, True, False), (False, True, True)}, "merge, squash, fast-forward"
+    assert all(mr["state"] == "merged" and mr["target_branch"] == "main" for mr in landed.values())
+
+
+def test_x_next_page_empty_ends_each_listing(httpserver: HTTPServer) -> None:
+    gitlab, api, fixture = build(httpserver)
+    records, _ = sync(gitlab)
+    assert len(records["deployments"]) == fixture.expected["deployments"] == 7
+    deployment_pages = [r.args.get("page", "1") for r in api.requests if r.path.endswith("/deployments")]
+    assert deployment_pages == ["1", "2", "3"], "three pages of three; the empty X-Next-Page of the third ends it"
+    commit_pages = [r.args.get("page", "1") for r in api.requests if r.path.endswith("/repository/commits")]
+    assert commit_pages == ["1", "2", "3"], "commits send no X-Total: the header alone ends them"
+
+
+def test_projects_are_addressed_by_their_url_encoded_path(httpserver: HTTPServer) -> None:
+    gitlab, api, _ = build(httpserver)
+    sync(gitlab)
+    assert api.requests and all(raw_path(r).startswith(PROJECT_PATH + "/") for r in api.requests)
+    assert all(r.headers["PRIVATE-TOKEN"] == TOKEN for r in api.requests)
+
+
+def test_incremental_filters(httpserver: HTTPServer) -> None:
+    """From a lower bound: merge requests and deployments by `updated_after` with `order_by=updated_at` (GitLab
+    wants them paired), oldest first; commits by `since`; the target branch and environment always."""
+    gitlab, api, _ = build(httpserver)
+    lower = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+    records, checkpoints = sync(gitlab, lower)
+    first = {
+        name: next(r.args for r in api.requests if r.path == f"/api/v4/projects/acme/shop/{name}")
+        for name in ("merge_requests", "deployments", "repository/commits")
+    }
+    assert first["merge_requests"].to_dict() == {
+        "state": "merged",
+        "target_branch": "main",
+        "order_by": "updated_at",
+        "sort": "asc",
+        "updated_after": "2026-01-05T11:00:00Z",
+        "per_page": "3",
+    }
+    assert first["deployments"]["environment"] == "production"
+    assert first["deployments"]["updated_after"] == "2026-01-05T11:00:00Z"
+    assert first["deployments"]["order_by"] == "updated_at"
+    assert first["repository/commits"].to_dict() == {
+        "ref_name": "main",
+        "since": "2026-01-05T11:00:00Z",
+        "per_page": "3",
+    }
+    assert all(r.cursor >= lower for r in records["merge_requests"] + records["deployments"])
+    updated = [r.cursor for r in records["merge_requests"]]
+    assert updated == sorted(updated), "oldest update first"
+    assert {cp.partition for cp in checkpoints} == {"acme/shop", "acme/shop@production"}
+
+
+def test_commit_times_keep_their_offset_and_the_cursor_is_utc(httpserver: HTTPServer) -> None:
+    gitlab, _, _ = build(httpserver)
+    records, checkpoints = sync(gitlab)
+    with_offset = [r for r in records["commits"] if r.payload["committed_date"].endswith("+03:00")]
+    assert with_offset, "the fake serves commits committed at +03:00"
+    for record in with_offset:
+        local = datetime.fromisoformat(record.payload["committed_date"])
+        assert record.cursor == local.astimezone(UTC) and record.cursor.tzinfo == UTC
+    assert Checkpoint("commits", "acme/shop", max(r.cursor for r in records["commits"])) in checkpoints
+    mr_commit = records["merge_request_commits"][0]
+    assert mr_commit.payload["authored_date"].endswith("+03:00") and mr_commit.cursor.tzinfo == UTC
+
+
+def test_429_with_ratelimit_reset_and_no_retry_after_waits_for_the_reset(httpserver: HTTPServer) -> None:
+    """GitLab's `RateLimit-Reset` is Unix time: one wait until then, no retry spent before it."""
+    gitlab, api, fixture = build(httpserver)
+    reset = int(time.time()) + 40
+    limited: set[str] = set()
+
+    def exhausted(request: Request) -> Response | None:  # once per page
+        if request.full_path in limited:
+            return None
+        limited.add(request.full_path)
+        headers = {"RateLimit-Limit": "2000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+        return json_response({"message": "Retry later"}, 429, headers)
+
+    api.fault = exhausted
+    waits: list[float] = []
+    gitlab.client.sleep = waits.append
+    records, _ = sync(gitlab)
+    assert {s: len(r) for s, r in records.items()} == fixture.expected
+    assert len(waits) == len(limited)
+    assert all(35 <= w <= 42 for w in waits), waits
+
+
+def test_429_without_any_header_backs_off(httpserver: HTTPServer) -> None:
+    """GitLab often sends a 429 without `Retry-After` or `RateLimit-*`: exponential backoff, then on."""
+    gitlab, api, fixture = build(httpserver)
+    seen: set[str] = set()
+
+    def bare(request: Request) -> Response | None:
+        if request.full_path in seen:
+            return None
+        seen.add(request.full_path)
+        return json_response({"message": "Retry later"}, 429)
+
+    api.fault = bare
+    waits: list[float] = []
+    gitlab.client.sleep = waits.append
+    records, _ = sync(gitlab)
+    assert {s: len(r) for s, r in records.items()} == fixture.expected
+    assert len(waits) == len(seen) and all(0.5 <= w < 1 for w in waits), "the first retry's backoff, with jitter"
