@@ -1,4 +1,5 @@
-"""Seeded generator of a fake engineering organisation, in the real GitHub, PagerDuty and Jira JSON shapes.
+"""Seeded generator of a fake engineering organisation, in the real GitHub, PagerDuty and Jira JSON shapes (and,
+optionally, Opsgenie, GitLab, GitHub Actions and Jenkins).
 
 Half the services are run "you build it you run it", half "ops run it", and a few move from the second
 model to the first half-way through. Each model has its own behaviour (`Behaviour`), tuned so that the figures
@@ -14,13 +15,15 @@ import base64
 import bisect
 import datetime as dt
 import gc
+import hashlib
 import json
 import math
 import random
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
 YBIYRI = "you_build_it_you_run_it"
 OPS = "ops_run_it"
@@ -47,6 +50,11 @@ def gh_time(s: int) -> str:
 def jira_time(s: int) -> str:
     """Jira style timestamp, e.g. 2021-12-23T11:26:21.000+0000."""
     return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(s))
+
+
+def _ms_time(s: int, ms: int = 0) -> str:
+    """Millisecond UTC timestamp, e.g. 2024-01-05T04:36:28.000Z (Opsgenie, GitLab)."""
+    return f"{gh_time(s)[:-1]}.{ms:03d}Z"
 
 
 def _epoch(day: dt.date) -> int:
@@ -185,6 +193,15 @@ class Service:
     github_environment: str = "production"
     github_branch: str = "main"
     opsgenie_team: str | None = None
+    # Where production deployments are read (DEPLOYMENT_SOURCES). "gitlab" also moves the code: the project has
+    # the path `github_repo` names, and GitHub has nothing of the service.
+    deployment_source: str = "github"
+    actions_job: str | None = None  # the job the catalog names inside the Actions run, if any
+
+    @property
+    def jenkins_job(self) -> str:
+        """Full name of the Jenkins job that deploys to production (folder `deploy`)."""
+        return f"deploy/{self.name}-production"
 
     def model_at(self, s: int) -> str:
         """Operating model in effect at epoch second `s`."""
@@ -215,12 +232,16 @@ TOKEN_VARIABLES = {
     "jira_user": "SAMPLE_JIRA_USER",
     "jira": "SAMPLE_JIRA_TOKEN",
     "opsgenie": "SAMPLE_OPSGENIE_TOKEN",
+    "gitlab": "SAMPLE_GITLAB_TOKEN",
+    "jenkins_user": "SAMPLE_JENKINS_USER",
+    "jenkins": "SAMPLE_JENKINS_TOKEN",
 }
+_SAMPLE_USERS = {"jira_user": "sample@example.com", "jenkins_user": "sample-bot"}
 
 
 def sample_tokens() -> dict[str, str]:
     """Fresh random credentials for every source of the sample server (`SampleServer(tokens=...)`)."""
-    return {key: "sample@example.com" if key == "jira_user" else secrets.token_hex(8) for key in TOKEN_VARIABLES}
+    return {key: _SAMPLE_USERS.get(key) or secrets.token_hex(8) for key in TOKEN_VARIABLES}
 
 
 def token_environment(tokens: dict[str, str]) -> dict[str, str]:
@@ -244,6 +265,10 @@ class Organisation:
     opsgenie_alerts: list[dict] = field(default_factory=list, repr=False)  # oldest first
     opsgenie_incidents: list[dict] = field(default_factory=list, repr=False)  # oldest first
     opsgenie_teams: dict[str, str] = field(default_factory=dict, repr=False)  # team name -> team id
+    # Only when generated with source_mix or deployment_source (see the GitLab, GitHub Actions and Jenkins section).
+    gitlab: dict[str, GitLabProject] = field(default_factory=dict, repr=False)  # by path "acme/<service>"
+    github_actions: dict[str, ActionsRepo] = field(default_factory=dict, repr=False)  # by repo "acme/<service>"
+    jenkins: dict[str, JenkinsJob] = field(default_factory=dict, repr=False)  # by full name "deploy/<service>-..."
 
     def service(self, name: str) -> Service:
         """The catalog entry called `name`."""
@@ -252,11 +277,13 @@ class Organisation:
     def config_yaml(self, base_url: str) -> str:
         """The catalog config (CONTRACTS.md format) for a sample server at `base_url`; no `warehouse:`."""
         base = base_url.rstrip("/")
+        used = {s.deployment_source for s in self.services}
+        on_github = used != {"gitlab"}
         lines = [
             "timezone: UTC",
             "window_days: 90",
             "sources:",
-            f"  github:    {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}",
+            *([f"  github:    {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}"] if on_github else []),
             f"  pagerduty: {{api_url: {base}/pagerduty, token: env:SAMPLE_PAGERDUTY_TOKEN}}",
             "  jira:",
             f"    api_url: {base}/jira",
@@ -268,6 +295,13 @@ class Organisation:
         ]
         if self.opsgenie_teams:
             lines.append(f"  opsgenie:  {{api_url: {base}/opsgenie, token: env:SAMPLE_OPSGENIE_TOKEN}}")
+        if "gitlab" in used:
+            lines.append(f"  gitlab: {{api_url: {base}/gitlab/api/v4, token: env:SAMPLE_GITLAB_TOKEN}}")
+        if "github_actions" in used:
+            lines.append(f"  github_actions: {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}")
+        if "jenkins" in used:
+            credentials = "user: env:SAMPLE_JENKINS_USER, token: env:SAMPLE_JENKINS_TOKEN"
+            lines.append(f"  jenkins: {{api_url: {base}/jenkins, {credentials}}}")
         lines.append("services:")
         for s in self.services:
             lines += [
@@ -276,8 +310,7 @@ class Organisation:
                 f"    availability_target: {s.availability_target}",
                 "    operating_model:",
                 *(f"      - {{model: {m}, from: {since.isoformat()}}}" for m, since in s.operating_model),
-                f"    github: {{repo: {s.github_repo}, environment: {s.github_environment}, "
-                f"branch: {s.github_branch}}}",
+                *self._code_and_deployments_yaml(s),
                 f"    pagerduty: {{service_id: {s.pagerduty_service_id}}}"
                 if s.opsgenie_team is None
                 else f"    opsgenie: {{team: {s.opsgenie_team}}}",
@@ -285,10 +318,28 @@ class Organisation:
             ]
         return "\n".join(lines) + "\n"
 
+    @staticmethod
+    def _code_and_deployments_yaml(s: Service) -> list[str]:
+        """The mappings of where a service's code and production deployments are read."""
+        if s.deployment_source == "gitlab":
+            return [f"    gitlab: {{project: {s.github_repo}, environment: production, branch: main}}"]
+        lines = [
+            f"    github: {{repo: {s.github_repo}, environment: {s.github_environment}, branch: {s.github_branch}}}"
+        ]
+        if s.deployment_source == "github_actions":
+            job = f", job: {s.actions_job}" if s.actions_job else ""
+            lines += [
+                "    deployment_source: github_actions",
+                f"    github_actions: {{repo: {s.github_repo}, workflow: {WORKFLOW_FILE}, branch: main{job}}}",
+            ]
+        elif s.deployment_source == "jenkins":
+            lines += ["    deployment_source: jenkins", f"    jenkins: {{jobs: [{s.jenkins_job}]}}"]
+        return lines
+
     def counts(self) -> dict[str, int]:
         """Number of records per stream (the raw tables of CONTRACTS.md)."""
         repos = self.github.values()
-        return {
+        counts = {
             "github.deployments": sum(len(r.deployments) for r in repos),
             "github.deployment_statuses": sum(len(v) for r in repos for v in r.statuses.values()),
             "github.pull_requests": sum(len(r.pulls) for r in repos),
@@ -298,7 +349,8 @@ class Organisation:
             "pagerduty.log_entries": len(self.pagerduty_log_entries),
             "jira.reviews": sum(REVIEW_LABEL in i["fields"]["labels"] for i in self.jira_issues),
             "jira.actions": sum(ACTION_LABEL in i["fields"]["labels"] for i in self.jira_issues),
-        } | self._opsgenie_counts()
+        }
+        return counts | self._opsgenie_counts() | self._ci_counts()
 
     def _opsgenie_counts(self) -> dict[str, int]:
         if not self.opsgenie_teams:
@@ -308,16 +360,33 @@ class Organisation:
             "opsgenie.incidents": len(self.opsgenie_incidents),
         }
 
+    def _ci_counts(self) -> dict[str, int]:
+        counts = {}
+        if self.gitlab:
+            projects = self.gitlab.values()
+            counts |= {
+                "gitlab.merge_requests": sum(len(p.merge_requests) for p in projects),
+                "gitlab.merge_request_commits": sum(len(v) for p in projects for v in p.merge_request_commits.values()),
+                "gitlab.commits": sum(len(p.commits) for p in projects),
+                "gitlab.deployments": sum(len(p.deployments) for p in projects),
+            }
+        if self.github_actions:
+            repos = self.github_actions.values()
+            counts |= {
+                "github_actions.workflow_runs": sum(len(run) for r in repos for run in r.runs),  # one per attempt
+                "github_actions.jobs": sum(len(v) for r in repos for v in r.jobs.values()),
+            }
+        if self.jenkins:
+            counts["jenkins.builds"] = sum(len(j.builds) for j in self.jenkins.values())
+        return counts
+
     def to_json(self) -> str:
         """Canonical JSON of the whole organisation (for determinism checks and fixtures)."""
         doc = {
             "seed": self.seed,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "services": [
-                {**s.__dict__, "operating_model": [[m, d.isoformat()] for m, d in s.operating_model]}
-                for s in self.services
-            ],
+            "services": [_service_doc(s) for s in self.services],
             "github": {
                 k: {**r.__dict__, "statuses": {str(i): v for i, v in r.statuses.items()}}
                 | {"pull_commits": {str(n): v for n, v in r.pull_commits.items()}}
@@ -329,7 +398,26 @@ class Organisation:
         if self.opsgenie_teams:
             doc["opsgenie"] = {"alerts": self.opsgenie_alerts, "incidents": self.opsgenie_incidents,
                                "teams": self.opsgenie_teams}  # fmt: skip
+        if self.gitlab:
+            doc["gitlab"] = {
+                k: p.__dict__ | {"merge_request_commits": {str(n): v for n, v in p.merge_request_commits.items()}}
+                for k, p in self.gitlab.items()
+            }
+        if self.github_actions:
+            doc["github_actions"] = {k: r.__dict__ for k, r in self.github_actions.items()}
+        if self.jenkins:
+            doc["jenkins"] = {k: j.__dict__ for k, j in self.jenkins.items()}
         return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def _service_doc(s: Service) -> dict:
+    """A service in the canonical JSON. Fields added with the CI renderings are left out at their defaults, so an
+    organisation generated without them keeps the bytes it always had."""
+    doc = {**s.__dict__, "operating_model": [[m, d.isoformat()] for m, d in s.operating_model]}
+    for f in fields(Service):
+        if f.name in ("deployment_source", "actions_job") and doc[f.name] == f.default:
+            del doc[f.name]
+    return doc
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -500,6 +588,8 @@ class _Change:
     created_at: int = 0
     number: int = 0
     merge_sha: str | None = None
+    main_shas: list[str] = field(default_factory=list)  # what the change put on main's first-parent chain
+    updated_at: int = 0  # the pull request's last update
 
 
 class _Mainline:
@@ -525,6 +615,50 @@ class _Mainline:
         return [item for _, _, item in sorted(self.items, key=lambda x: (x[0], x[1]), reverse=True)]
 
 
+class _CommitRecord(NamedTuple):
+    """A commit as history, before any API renders it; committer None is GitHub's web merge."""
+
+    author: Person
+    a_date: int
+    committer: Person | None
+    c_date: int
+    message: str
+    parents: list[str]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One deployment attempt as history: the same in every rendering (GitHub, GitLab, Actions, Jenkins)."""
+
+    environment: str
+    sha: str
+    requested: int
+    started: int
+    finished: int  # when it succeeded or failed; at or after the end while it is still running
+    outcome: str  # success | failure, once finished
+    plan: int | None  # the planned production deployment it belongs to (a retry shares it); None for staging
+    deployer: Person | None  # None: automation (a pipeline triggered by the merge)
+
+    def state(self, end: int) -> str:
+        """queued, in_progress, success or failure, as seen at epoch second `end`."""
+        return "queued" if self.started >= end else "in_progress" if self.finished >= end else self.outcome
+
+    def last_change(self, end: int) -> int:
+        """When the attempt last changed state before `end`."""
+        return self.requested if self.started >= end else self.started if self.finished >= end else self.finished
+
+
+@dataclass
+class _History:
+    """One service's history, kept after the GitHub rendering so the other sources render the same facts."""
+
+    service: Service
+    changes: list[_Change]
+    commits: dict[str, _CommitRecord]  # every commit (main and branches), by sha
+    git_log: list[str]  # shas reachable from main, newest first
+    attempts: list[_Attempt]  # oldest requested first
+
+
 class _RepoBuilder:
     """Builds one repository's history: deployments first, then the changes they ship, then the git graph."""
 
@@ -536,6 +670,10 @@ class _RepoBuilder:
         self.repo_id = rng.randint(100_000_000, 900_000_000)
         self.devs = people.teams[svc.team]
         self.prod_success: list[int] = []  # deployed_at of successful production deployments
+        self.commits: dict[str, _CommitRecord] = {}
+        self.main = _Mainline()
+        self.attempts: list[_Attempt] = []
+        self.changes: list[_Change] = []
         # Each repo has a preferred merge strategy but allows the others, as most do.
         favourite = rng.choice(["merge", "squash", "squash", "rebase"])
         self.strategies = [favourite] * 4 + ["merge", "squash", "rebase"]
@@ -631,6 +769,7 @@ class _RepoBuilder:
         parents: list[str],
     ) -> dict:
         """A commit item as `/commits` and `/pulls/{n}/commits` list it; committer None is GitHub."""
+        self.commits[sha] = _CommitRecord(author, a_date, committer, c_date, message, parents)
         c_name, c_email = ("GitHub", "noreply@github.com") if committer is None else (committer.name, committer.email)
         return {
             "url": f"{self.api}/commits/{sha}",
@@ -660,6 +799,7 @@ class _RepoBuilder:
     def build_git(self, changes: list[_Change]) -> _Mainline:
         """Number the pull requests, then replay the merges onto `main` in merge order."""
         rng, main = self.rng, _Mainline()
+        self.changes = changes
         first_number = rng.randint(1, 400)
         prs = sorted((c for c in changes if c.strategy != "direct"), key=lambda c: (c.created_at, c.merged_at))
         for i, c in enumerate(prs):
@@ -673,6 +813,7 @@ class _RepoBuilder:
             if c.strategy == "direct":
                 item = self._commit(_sha(rng), c.author, c.merged_at, c.author, c.merged_at, c.title, [head])
                 main.add(item, c.merged_at)
+                c.main_shas = [item["sha"]]
                 continue
             branch = self._branch_items(c, main.head_at(c.commits[0][1]))
             self.repo.pull_commits[c.number] = branch
@@ -687,6 +828,7 @@ class _RepoBuilder:
                     self._commit(c.merge_sha, c.merger, c.merged_at, None, c.merged_at, message, parents),
                     c.merged_at,
                 )
+                c.main_shas = [c.merge_sha]
             elif c.strategy == "squash":
                 c.merge_sha = _sha(rng)
                 body = "\n".join(f"* {m}" for _, _, m in c.commits[1:])
@@ -695,19 +837,23 @@ class _RepoBuilder:
                     self._commit(c.merge_sha, c.author, c.merged_at, None, c.merged_at, message, [head]),
                     c.merged_at,
                 )
+                c.main_shas = [c.merge_sha]
             else:  # rebase: same author, author date and message; new sha; committer date = merge time
                 for _, date, msg in c.commits:
                     c.merge_sha = _sha(rng)
                     main.add(self._commit(c.merge_sha, c.author, date, None, c.merged_at, msg, [head]), c.merged_at)
                     head = c.merge_sha
+                    c.main_shas.append(head)
         for c in prs:
             if c.strategy in ("closed", "open"):
                 self.repo.pull_commits[c.number] = self._branch_items(c, main.head_at(c.commits[0][1]))
         self.repo.pulls = [self._pull(c, main) for c in prs][::-1]
         self.repo.commits = main.git_log()
+        self.main = main
         return main
 
-    def _branch(self, c: _Change) -> str:
+    @staticmethod
+    def _branch(c: _Change) -> str:
         return f"{c.author.gh['login'].split('-')[0]}/{c.title.lower().replace(' ', '-')[:30]}-{c.number}"
 
     def _branch_items(self, c: _Change, base: str) -> list[dict]:
@@ -721,6 +867,7 @@ class _RepoBuilder:
         n, merged = c.number, c.strategy in ("merge", "squash", "rebase")
         closed_at = None if c.strategy == "open" else c.merged_at
         updated = c.merged_at + (self.rng.randint(1, 600) if c.strategy != "open" else 0)
+        c.updated_at = updated
         url = f"{self.api}/pulls/{n}"
         repo_ref = {
             "id": self.repo_id,
@@ -788,7 +935,7 @@ class _RepoBuilder:
     def build_deployments(self, plan: list[int], main: _Mainline) -> None:
         """Production deployments of the mainline head (failures retried), and staging for ~20 % of them."""
         rng, deployments = self.rng, []
-        for t in (t for t in plan if t < self.end):
+        for k, t in enumerate(t for t in plan if t < self.end):
             model = self.svc.model_at(t)
             b = BEHAVIOUR[model]
             sha = main.head_at(t)
@@ -797,31 +944,65 @@ class _RepoBuilder:
                 ts = int(t - before)
                 if ts > self.start:
                     outcome = "success" if rng.random() < 0.95 else "failure"
-                    deployments.append(("staging", main.head_at(ts), ts, outcome))
+                    deployments.append(("staging", main.head_at(ts), ts, outcome, None))
             if rng.random() < b.failure_share:
-                deployments.append(("production", sha, t, "failure"))
+                deployments.append(("production", sha, t, "failure", k))
                 if rng.random() < b.abandon_share:
                     continue
                 t += int(rng.uniform(*b.deploy_minutes) * MINUTE + rng.uniform(0.2, 3) * HOUR)
             if t < self.end:
-                deployments.append(("production", sha, t, "success"))
-        for env, sha, t, outcome in sorted(deployments, key=lambda d: d[2]):
-            self._deployment(env, sha, t, outcome)
+                deployments.append(("production", sha, t, "success", k))
+        for env, sha, t, outcome, k in sorted(deployments, key=lambda d: d[2]):
+            self._deployment(env, sha, t, outcome, k)
         self.repo.deployments.reverse()
 
-    def _deployment(self, env: str, sha: str, t: int, outcome: str) -> None:
+    def _deployment(self, env: str, sha: str, t: int, outcome: str, plan: int | None) -> None:
         rng = self.rng
-        creator = (
-            self.people.actions_bot
-            if self.svc.model_at(t) == YBIYRI
-            else rng.choice(self.people.teams["operations"]).gh
-        )
+        deployer = None if self.svc.model_at(t) == YBIYRI else rng.choice(self.people.teams["operations"])
         did = self.ids.next("deployment", 700_000_001)
-        url = f"{self.api}/deployments/{did}"
         minutes = BEHAVIOUR[self.svc.model_at(t)].deploy_minutes
         started = t + rng.randint(5, 90)
         finished = started + int(rng.uniform(*minutes) * MINUTE * (0.4 if outcome == "failure" else 1))
-        steps = [(t, "queued"), (started, "in_progress"), (finished, outcome)]
+        attempt = _Attempt(env, sha, t, started, finished, outcome, plan, deployer)
+        self.attempts.append(attempt)
+        if env == "production" and attempt.state(self.end) == "success":
+            self.prod_success.append(finished)
+        self.repo.deployments.append(self._github_deployment(did, attempt))
+
+    def add_running_deployment(self, rng: random.Random) -> None:
+        """A production deployment of the head still running at the end, drawn from `rng` (not the shared one).
+
+        Only the CI renderings ask for it: the default organisation keeps today's bytes.
+        """
+        t = self.end - rng.randint(2 * MINUTE, 25 * MINUTE)
+        if self.attempts and self.attempts[-1].requested >= t:
+            return
+        deployer = None if self.svc.model_at(t) == YBIYRI else rng.choice(self.people.teams["operations"])
+        started = t + rng.randint(5, 90)
+        plan = 1 + max((a.plan for a in self.attempts if a.plan is not None), default=-1)
+        attempt = _Attempt(
+            "production",
+            self.main.head_at(t),
+            t,
+            started,
+            self.end + rng.randint(MINUTE, HOUR),
+            "success",
+            plan,
+            deployer,
+        )
+        self.attempts.append(attempt)
+        self.repo.deployments.insert(0, self._github_deployment(self.ids.next("deployment", 700_000_001), attempt))
+
+    def history(self) -> _History:
+        """What happened, for the renderings other than GitHub."""
+        return _History(self.svc, self.changes, self.commits, [c["sha"] for c in self.repo.commits], self.attempts)
+
+    def _github_deployment(self, did: int, attempt: _Attempt) -> dict:
+        """The GitHub deployment of `attempt`, its statuses stored under `did`."""
+        env, sha, t = attempt.environment, attempt.sha, attempt.requested
+        creator = self.people.actions_bot if attempt.deployer is None else attempt.deployer.gh
+        url = f"{self.api}/deployments/{did}"
+        steps = [(t, "queued"), (attempt.started, "in_progress"), (attempt.finished, attempt.outcome)]
         steps = [(s, state) for s, state in steps if s < self.end]
         statuses = []
         for s, state in steps:
@@ -849,30 +1030,26 @@ class _RepoBuilder:
                     "log_url": f"https://ci.acme.example/{self.svc.name}/deploy/{did}/log",
                 }
             )
-        if env == "production" and steps[-1][1] == "success":
-            self.prod_success.append(finished)
         self.repo.statuses[did] = statuses[::-1]
-        self.repo.deployments.append(
-            {
-                "url": url,
-                "id": did,
-                "node_id": base64.b64encode(f"010:Deployment{did}".encode()).decode(),
-                "sha": sha,
-                "ref": "main",
-                "task": "deploy",
-                "payload": {},
-                "original_environment": env,
-                "environment": env,
-                "description": f"Deploy {sha[:7]} to {env}",
-                "creator": creator,
-                "created_at": gh_time(t),
-                "updated_at": gh_time(steps[-1][0]),
-                "statuses_url": f"{url}/statuses",
-                "repository_url": self.api,
-                "transient_environment": False,
-                "production_environment": env == "production",
-            }
-        )
+        return {
+            "url": url,
+            "id": did,
+            "node_id": base64.b64encode(f"010:Deployment{did}".encode()).decode(),
+            "sha": sha,
+            "ref": "main",
+            "task": "deploy",
+            "payload": {},
+            "original_environment": env,
+            "environment": env,
+            "description": f"Deploy {sha[:7]} to {env}",
+            "creator": creator,
+            "created_at": gh_time(t),
+            "updated_at": gh_time(steps[-1][0]),
+            "statuses_url": f"{url}/statuses",
+            "repository_url": self.api,
+            "transient_environment": False,
+            "production_environment": env == "production",
+        }
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1261,10 +1438,6 @@ def _move_to_opsgenie(rng: random.Random, services: list[Service], k: int) -> li
     ]
 
 
-def _og_time(s: int, ms: int = 0) -> str:
-    return f"{gh_time(s)[:-1]}.{ms:03d}Z"
-
-
 class _Opsgenie:
     """Each incident becomes an alert (List Alerts shape); high-priority ones also an incident (v1 shape)."""
 
@@ -1310,9 +1483,9 @@ class _Opsgenie:
             "tags": [svc.name, inc.urgency],
             "snoozed": False,
             "count": rng.randint(1, 5),
-            "lastOccurredAt": _og_time(inc.triggered, ms),
-            "createdAt": _og_time(inc.triggered, ms),
-            "updatedAt": _og_time(last, ms),
+            "lastOccurredAt": _ms_time(inc.triggered, ms),
+            "createdAt": _ms_time(inc.triggered, ms),
+            "updatedAt": _ms_time(last, ms),
             "source": rng.choice(["Prometheus", "Datadog", "CloudWatch"]),
             "owner": responder.email if acked or closed else "",
             "priority": priority,
@@ -1329,12 +1502,625 @@ class _Opsgenie:
                 "message": inc.title,
                 "status": "closed" if closed else "open",
                 "tags": [svc.name],
-                "createdAt": _og_time(inc.triggered, ms),
-                "updatedAt": _og_time(last, ms),
+                "createdAt": _ms_time(inc.triggered, ms),
+                "updatedAt": _ms_time(last, ms),
                 "priority": priority,
                 "responders": [team],
                 "impactedServices": [self.service_ids[svc.name]],
             })  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------
+# GitLab, GitHub Actions and Jenkins (optional addition: only with generate(..., source_mix=True) or
+# generate(..., deployment_source=...)). Each renders the histories the GitHub rendering left behind (the same
+# commits, changes, deployment attempts and times); only identifiers and shapes differ, and their own random
+# draws (ids, milliseconds, note counts) come from their own streams.
+# ----------------------------------------------------------------------------------------------------
+
+DEPLOYMENT_SOURCES = ("github", "github_actions", "gitlab", "jenkins")
+GITLAB_WEB = "https://gitlab.com"
+JENKINS_WEB = "https://jenkins.acme.example"
+WORKFLOW_FILE = "deploy.yml"
+DEPLOY_JOB = "Deploy to production"
+SHARED_LIBRARY = f"https://github.com/{OWNER}/jenkins-shared-library.git"
+# Minutes east of UTC where people commit from: GitLab keeps the committer's offset in commit times.
+_UTC_OFFSETS = (0, 0, 60, 60, 120, 180, 330, -240, -300, -420)
+
+
+def _utc_offset(person: Person) -> int:
+    """A fixed offset per person, from the e-mail address (no random stream is touched)."""
+    return _UTC_OFFSETS[hashlib.sha256(person.email.encode()).digest()[0] % len(_UTC_OFFSETS)]
+
+
+def _local_time(s: int, offset_minutes: int) -> str:
+    """A time in a UTC offset with milliseconds, e.g. 2021-09-20T09:06:12.000+03:00."""
+    zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
+    return dt.datetime.fromtimestamp(s, zone).isoformat(timespec="milliseconds")
+
+
+def _production_runs(h: _History) -> list[list[_Attempt]]:
+    """Production attempts grouped by planned deployment (a failure and its retry together), oldest first."""
+    runs: dict[int, list[_Attempt]] = {}
+    for a in h.attempts:
+        if a.environment == "production" and a.plan is not None:
+            runs.setdefault(a.plan, []).append(a)
+    return [runs[k] for k in sorted(runs)]
+
+
+class _Counter:
+    """Consecutive identifiers from a random start (drawn from the rendering's own stream)."""
+
+    def __init__(self, rng: random.Random, lo: int, hi: int) -> None:
+        self.value = rng.randint(lo, hi)
+
+    def __call__(self) -> int:
+        self.value += 1
+        return self.value
+
+
+@dataclass
+class GitLabProject:
+    """What the GitLab API knows about one project, in the shapes of its list endpoints."""
+
+    path: str  # "acme/checkout"
+    id: int
+    merge_requests: list[dict] = field(default_factory=list)  # oldest created first (ascending iid)
+    merge_request_commits: dict[int, list[dict]] = field(default_factory=dict)  # iid -> commits, newest first
+    commits: list[dict] = field(default_factory=list)  # reachable from main, newest first, with parent_ids
+    deployments: list[dict] = field(default_factory=list)  # ascending id (= requested order)
+
+
+@dataclass
+class ActionsRepo:
+    """One repository's `deploy.yml` workflow and its runs, in the GitHub Actions API's shapes."""
+
+    full_name: str
+    workflow: dict
+    runs: list[list[dict]] = field(default_factory=list)  # newest first; each run's attempts oldest first
+    jobs: dict[str, list[dict]] = field(default_factory=dict)  # "<run id>/<attempt>" -> that attempt's jobs
+
+
+@dataclass
+class JenkinsJob:
+    """One Pipeline job and its builds, in the shapes of Jenkins' JSON API."""
+
+    full_name: str  # "deploy/checkout-production": folder, then job
+    url: str
+    builds: list[dict] = field(default_factory=list)  # newest first
+    multibranch: bool = False  # its parent is a multibranch project (full name "<project>/<branch>"), not a folder
+
+
+class _GitLab:
+    """Histories as GitLab projects: merge requests, their commits, main's commits, deployments."""
+
+    def __init__(self, rng: random.Random, people: _People, end: int) -> None:
+        self.rng, self.end = rng, end
+        everyone = [p for team in people.teams.values() for p in team]
+        self.users = {p.email: self._user(p, 2_000_000 + 17 * i) for i, p in enumerate(everyone)}
+        self.mr_id = _Counter(rng, 100_000_000, 200_000_000)
+        self.deployment_id = _Counter(rng, 300_000_000, 400_000_000)
+        self.job_id = _Counter(rng, 5_000_000_000, 6_000_000_000)
+        self.pipeline_id = _Counter(rng, 1_000_000_000, 1_100_000_000)
+
+    @staticmethod
+    def _user(p: Person, uid: int) -> dict:
+        username = p.gh["login"]
+        return {
+            "id": uid,
+            "username": username,
+            "name": p.name,
+            "state": "active",
+            "locked": False,
+            "avatar_url": f"{GITLAB_WEB}/uploads/-/system/user/avatar/{uid}/avatar.png",
+            "web_url": f"{GITLAB_WEB}/{username}",
+        }
+
+    def render(self, h: _History) -> GitLabProject:
+        """The project `acme/<service>` of history `h`."""
+        path = h.service.github_repo
+        project = GitLabProject(path, self.rng.randint(10_000_000, 70_000_000))
+        # Commits GitLab itself wrote when merging: their committer is the user who merged.
+        made_by_merge = {
+            sha: c for c in h.changes if c.strategy in ("merge", "squash", "rebase") for sha in c.main_shas
+        }
+        project.commits = [
+            self._commit(h, path, sha, made_by_merge.get(sha)) | {"parent_ids": h.commits[sha].parents}
+            for sha in h.git_log
+        ]
+        for c in sorted((c for c in h.changes if c.strategy != "direct"), key=lambda c: c.number):
+            project.merge_requests.append(self._merge_request(project, c))
+            # A fast-forward merge rebases the source branch first, so the merge request then holds the rebased
+            # commits (those on main); the others keep the branch's own commits.
+            shas = c.main_shas if c.strategy == "rebase" else [sha for sha, _, _ in c.commits]
+            project.merge_request_commits[c.number] = [
+                self._commit(h, path, sha, made_by_merge.get(sha)) for sha in reversed(shas)
+            ]
+        project.deployments = self._deployments(h, project)
+        return project
+
+    def _commit(self, h: _History, path: str, sha: str, change: _Change | None) -> dict:
+        rec = h.commits[sha]
+        committer = rec.committer or change.merger
+        message = rec.message
+        if change is not None and change.strategy == "merge":
+            branch = _RepoBuilder._branch(change)
+            message = (
+                f"Merge branch '{branch}' into 'main'\n\n{change.title}\n\nSee merge request {path}!{change.number}"
+            )
+        elif change is not None and change.strategy == "squash":
+            message = change.title  # GitLab's default squash message: the merge request's title
+        committed = _local_time(rec.c_date, _utc_offset(committer))
+        return {
+            "id": sha,
+            "short_id": sha[:11],
+            "title": message.split("\n", 1)[0],
+            "author_name": rec.author.name,
+            "author_email": rec.author.email,
+            "authored_date": _local_time(rec.a_date, _utc_offset(rec.author)),
+            "committer_name": committer.name,
+            "committer_email": committer.email,
+            "committed_date": committed,
+            "created_at": committed,
+            "message": message,
+            "web_url": f"{GITLAB_WEB}/{path}/-/commit/{sha}",
+            "trailers": {},
+            "extended_trailers": {},
+        }
+
+    def _merge_request(self, project: GitLabProject, c: _Change) -> dict:
+        merged = c.strategy in ("merge", "squash", "rebase")
+        state = "merged" if merged else "opened" if c.strategy == "open" else "closed"
+        author, merger = self.users[c.author.email], self.users[c.merger.email]
+        n, web = c.number, f"{GITLAB_WEB}/{project.path}"
+        return {
+            "id": self.mr_id(),
+            "iid": n,
+            "project_id": project.id,
+            "title": c.title,
+            "description": f"{c.title}.\n\nTested locally and in CI.",
+            "state": state,
+            "imported": False,
+            "imported_from": "none",
+            "merged_by": merger if merged else None,  # deprecated by GitLab for merge_user, still sent
+            "merge_user": merger if merged else None,
+            "merged_at": _ms_time(c.merged_at) if merged else None,
+            "merge_after": None,
+            "prepared_at": _ms_time(c.created_at),
+            "closed_by": merger if state == "closed" else None,
+            "closed_at": _ms_time(c.merged_at) if state == "closed" else None,
+            "created_at": _ms_time(c.created_at),
+            "updated_at": _ms_time(c.updated_at),
+            "target_branch": "main",
+            "source_branch": _RepoBuilder._branch(c),
+            "upvotes": 0,
+            "downvotes": 0,
+            "author": author,
+            "assignee": author,
+            "assignees": [author],
+            "reviewers": [merger],
+            "source_project_id": project.id,
+            "target_project_id": project.id,
+            "labels": [],
+            "draft": False,
+            "work_in_progress": False,
+            "milestone": None,
+            "merge_when_pipeline_succeeds": False,
+            "merge_status": "can_be_merged",
+            "detailed_merge_status": "mergeable" if state == "opened" else "not_open",
+            # After a fast-forward merge the source branch is the rebased one, whose tip is on main.
+            "sha": c.main_shas[-1] if c.strategy == "rebase" else c.commits[-1][0],
+            "merge_commit_sha": c.merge_sha if c.strategy == "merge" else None,
+            "squash_commit_sha": c.merge_sha if c.strategy == "squash" else None,
+            "user_notes_count": self.rng.randint(0, 6),
+            "discussion_locked": None,
+            "should_remove_source_branch": True,
+            "force_remove_source_branch": True,
+            "allow_collaboration": False,
+            "allow_maintainer_to_push": False,
+            "web_url": f"{web}/-/merge_requests/{n}",
+            "references": {"short": f"!{n}", "relative": f"!{n}", "full": f"{project.path}!{n}"},
+            "time_stats": {
+                "time_estimate": 0,
+                "total_time_spent": 0,
+                "human_time_estimate": None,
+                "human_total_time_spent": None,
+            },
+            "squash": c.strategy == "squash",
+            "squash_on_merge": c.strategy == "squash",
+            "task_completion_status": {"count": 0, "completed_count": 0},
+        }
+
+    def _deployments(self, h: _History, project: GitLabProject) -> list[dict]:
+        end, web = self.end, f"{GITLAB_WEB}/{project.path}"
+        environments = {env: self.rng.randint(1_000_000, 20_000_000) for env in ("production", "staging")}
+        # A retried deploy job runs in the pipeline of the failed one: one pipeline per planned deployment.
+        pipelines: dict[tuple[str, int], tuple[int, list[_Attempt]]] = {}
+        for a in h.attempts:
+            key = (a.environment, a.plan if a.plan is not None else -a.requested)
+            if key not in pipelines:
+                pipelines[key] = (self.pipeline_id(), [])
+            pipelines[key][1].append(a)
+        status = {"queued": "created", "in_progress": "running", "success": "success", "failure": "failed"}
+        job_status = status | {"queued": "pending"}
+        out = []
+        for key, (pipeline_id, attempts) in pipelines.items():
+            last = attempts[-1]
+            pipeline = {
+                "id": pipeline_id,
+                "iid": pipeline_id % 100_000,
+                "project_id": project.id,
+                "sha": attempts[0].sha,
+                "ref": "main",
+                "status": job_status[last.state(end)],
+                "source": "push" if attempts[0].deployer is None else "web",
+                "created_at": _ms_time(attempts[0].requested),
+                "updated_at": _ms_time(last.last_change(end)),
+                "web_url": f"{web}/-/pipelines/{pipeline_id}",
+            }
+            for a in attempts:
+                out.append((a, key[0], pipeline))
+        deployments = []
+        for iid, (a, env, pipeline) in enumerate(sorted(out, key=lambda x: x[0].requested), start=1):
+            state = a.state(end)
+            rec = h.commits[a.sha]
+            user = self.users[(a.deployer or rec.author).email]
+            job_id = self.job_id()
+            started = a.started < end
+            finished = state in ("success", "failure")
+            deployable = {
+                "id": job_id,
+                "status": job_status[state],
+                "stage": "deploy",
+                "name": f"deploy:{env}",
+                "ref": "main",
+                "tag": False,
+                "coverage": None,
+                "allow_failure": False,
+                "created_at": _ms_time(a.requested),
+                "started_at": _ms_time(a.started) if started else None,
+                "finished_at": _ms_time(a.finished) if finished else None,
+                "duration": float(a.finished - a.started) if finished else None,
+                "queued_duration": float(a.started - a.requested) if started else None,
+                "user": user,
+                "commit": {
+                    "id": a.sha,
+                    "short_id": a.sha[:8],
+                    "title": rec.message.split("\n", 1)[0],
+                    "message": rec.message,
+                    "author_name": rec.author.name,
+                    "author_email": rec.author.email,
+                    "created_at": _local_time(rec.c_date, _utc_offset(rec.committer or rec.author)),
+                },
+                "pipeline": pipeline,
+                "runner": None,
+                "project": {"ci_job_token_scope_enabled": False},
+                "web_url": f"{web}/-/jobs/{job_id}",
+                "failure_reason": "script_failure" if state == "failure" else None,
+            }
+            deployments.append({
+                "id": self.deployment_id(),
+                "iid": iid,
+                "ref": "main",
+                "sha": a.sha,
+                "status": status[state],
+                "created_at": _ms_time(a.requested),
+                "updated_at": _ms_time(a.last_change(end)),
+                "user": user,
+                "environment": {"id": environments[env], "name": env,
+                                "external_url": f"https://{env}.{h.service.name}.acme.example"},
+                "deployable": deployable,
+            })  # fmt: skip
+        return deployments
+
+
+class _Actions:
+    """Production deployments as runs of a `deploy.yml` workflow on `main`: a retry is a re-run (attempt 2)."""
+
+    def __init__(self, rng: random.Random, people: _People, end: int) -> None:
+        self.rng, self.people, self.end = rng, people, end
+        self.workflow_id = _Counter(rng, 60_000_000, 90_000_000)
+        self.run_id = _Counter(rng, 9_000_000_000, 10_000_000_000)
+        self.job_id = _Counter(rng, 25_000_000_000, 30_000_000_000)
+        self.suite_id = _Counter(rng, 20_000_000_000, 25_000_000_000)
+
+    def render(self, h: _History, start: int) -> ActionsRepo:
+        """The workflow runs (every attempt) and jobs of history `h`."""
+        full = h.service.github_repo
+        api = f"{GITHUB_API}/repos/{full}"
+        wid = self.workflow_id()
+        created = _local_time(start - self.rng.randint(30, 400) * DAY, -480)
+        workflow = {
+            "id": wid,
+            "node_id": base64.b64encode(f"08:Workflow{wid}".encode()).decode(),
+            "name": "Deploy",
+            "path": f".github/workflows/{WORKFLOW_FILE}",
+            "state": "active",
+            "created_at": created,
+            "updated_at": created,
+            "url": f"{api}/actions/workflows/{wid}",
+            "html_url": f"https://github.com/{full}/blob/main/.github/workflows/{WORKFLOW_FILE}",
+            "badge_url": f"https://github.com/{full}/workflows/Deploy/badge.svg",
+        }
+        repo = ActionsRepo(full, workflow)
+        repo_ref = {
+            "id": self.rng.randint(100_000_000, 900_000_000),
+            "name": h.service.name,
+            "full_name": full,
+            "private": True,
+            "owner": _gh_user(OWNER, 9_000_001, "Organization"),
+            "html_url": f"https://github.com/{full}",
+            "description": None,
+            "fork": False,
+            "url": api,
+        }
+        repo_ref["node_id"] = base64.b64encode(f"010:Repository{repo_ref['id']}".encode()).decode()
+        number = self.rng.randint(1, 300)
+        for attempts in _production_runs(h):
+            run_id, number = self.run_id(), number + 1
+            run = []
+            for n, a in enumerate(attempts, start=1):
+                run.append(self._attempt(h, api, workflow, repo_ref, run_id, number, n, attempts))
+                repo.jobs[f"{run_id}/{n}"] = [self._job(h, api, run_id, n, a)]
+            repo.runs.append(run)
+        repo.runs.reverse()
+        return repo
+
+    def _actor(self, h: _History, a: _Attempt) -> dict:
+        # A merge to main starts the run as its pusher; a release is started by hand by whoever deploys.
+        return (a.deployer or h.commits[a.sha].author).gh
+
+    def _attempt(
+        self,
+        h: _History,
+        api: str,
+        workflow: dict,
+        repo_ref: dict,
+        run_id: int,
+        number: int,
+        n: int,
+        attempts: list[_Attempt],
+    ) -> dict:
+        a, first, end = attempts[n - 1], attempts[0], self.end
+        state = a.state(end)
+        rec = h.commits[a.sha]
+        url = f"{api}/actions/runs/{run_id}"
+        suite = self.suite_id()
+        return {
+            "id": run_id,
+            "name": workflow["name"],
+            "node_id": base64.b64encode(f"011:WorkflowRun{run_id}".encode()).decode(),
+            "check_suite_id": suite,
+            "check_suite_node_id": base64.b64encode(f"014:CheckSuite{suite}".encode()).decode(),
+            "head_branch": "main",
+            "head_sha": a.sha,
+            "path": workflow["path"],
+            "run_number": number,
+            "event": "push" if first.deployer is None else "workflow_dispatch",
+            "display_title": rec.message.split("\n", 1)[0],
+            "status": {"queued": "queued", "in_progress": "in_progress"}.get(state, "completed"),
+            "conclusion": state if state in ("success", "failure") else None,
+            "workflow_id": workflow["id"],
+            "url": url,
+            "html_url": f"https://github.com/{h.service.github_repo}/actions/runs/{run_id}",
+            "pull_requests": [],
+            "created_at": gh_time(first.requested),  # a re-run keeps the run's creation time
+            "updated_at": gh_time(a.last_change(end)),
+            "actor": self._actor(h, first),
+            "run_attempt": n,
+            "referenced_workflows": [],
+            "run_started_at": gh_time(a.requested),  # ... and resets when it starts again
+            "triggering_actor": self._actor(h, a),
+            "jobs_url": f"{url}/jobs",
+            "logs_url": f"{url}/logs",
+            "check_suite_url": f"{api}/check-suites/{suite}",
+            "artifacts_url": f"{url}/artifacts",
+            "cancel_url": f"{url}/cancel",
+            "rerun_url": f"{url}/rerun",
+            "previous_attempt_url": f"{url}/attempts/{n - 1}" if n > 1 else None,
+            "workflow_url": workflow["url"],
+            "head_commit": {
+                "id": a.sha,
+                "tree_id": a.sha[::-1],
+                "message": rec.message,
+                "timestamp": gh_time(rec.c_date),
+                "author": {"name": rec.author.name, "email": rec.author.email},
+                "committer": {"name": "GitHub", "email": "noreply@github.com"}
+                if rec.committer is None
+                else {"name": rec.committer.name, "email": rec.committer.email},
+            },
+            "repository": repo_ref,
+            "head_repository": repo_ref,
+        }
+
+    def _job(self, h: _History, api: str, run_id: int, n: int, a: _Attempt) -> dict:
+        state, end = a.state(self.end), self.end
+        job_id = self.job_id()
+        started = a.started if a.started < end else a.requested
+        done = state in ("success", "failure")
+        steps = []
+        if a.started < end:
+            names = ["Set up job", "Deploy", "Complete job"]
+            times = [a.started, a.started + 2, a.finished - 1, a.finished]
+            for i, name in enumerate(names):
+                step_done = times[i + 1] < end
+                steps.append({
+                    "name": name,
+                    "status": "completed" if step_done else "in_progress" if times[i] < end else "queued",
+                    "conclusion": (state if name == "Deploy" else "success") if step_done else None,
+                    "number": i + 1,
+                    "started_at": _local_time(times[i], -480) if times[i] < end else None,
+                    "completed_at": _local_time(times[i + 1], -480) if step_done else None,
+                })  # fmt: skip
+        return {
+            "id": job_id,
+            "run_id": run_id,
+            "workflow_name": "Deploy",
+            "head_branch": "main",
+            "run_url": f"{api}/actions/runs/{run_id}",
+            "run_attempt": n,
+            "node_id": base64.b64encode(f"08:CheckRun{job_id}".encode()).decode(),
+            "head_sha": a.sha,
+            "url": f"{api}/actions/jobs/{job_id}",
+            "html_url": f"https://github.com/{h.service.github_repo}/actions/runs/{run_id}/job/{job_id}",
+            "status": "completed" if done else "in_progress" if a.started < end else "queued",
+            "conclusion": state if done else None,
+            "created_at": gh_time(a.requested),
+            "started_at": gh_time(started),
+            "completed_at": gh_time(a.finished) if done else None,
+            "name": DEPLOY_JOB,
+            "steps": steps,
+            "check_run_url": f"{api}/check-runs/{job_id}",
+            "labels": ["ubuntu-latest"],
+            "runner_id": 1 + job_id % 50 if a.started < end else None,
+            "runner_name": f"GitHub Actions {1 + job_id % 50}" if a.started < end else None,
+            "runner_group_id": 2 if a.started < end else None,
+            "runner_group_name": "GitHub Actions" if a.started < end else None,
+        }
+
+
+class _Jenkins:
+    """Production deployment attempts as builds of `deploy/<service>-production` (a retry is a new build)."""
+
+    def __init__(self, rng: random.Random, end: int) -> None:
+        self.rng, self.end = rng, end
+        self.library_shas = [_sha(rng) for _ in range(3)]
+
+    def render(self, h: _History) -> JenkinsJob:
+        """The job of history `h` with one build per production attempt."""
+        name = f"{h.service.name}-production"
+        job = JenkinsJob(f"deploy/{name}", f"{JENKINS_WEB}/job/deploy/job/{name}/")
+        # Pipelines that load a shared library check it out before the service's own repository, so its
+        # BuildData comes first: a reader must pick the action by its remote URL, not by position.
+        library = self.rng.random() < 0.5
+        number = self.rng.randint(0, 120)
+        for a in (a for run in _production_runs(h) for a in run):
+            number += 1
+            timestamp = a.requested * 1000 + self.rng.randint(0, 999)
+            state = a.state(self.end)
+            done = state in ("success", "failure")
+            app = self._build_data(a.sha, f"https://github.com/{h.service.github_repo}.git")
+            checkouts = (
+                [self._build_data(self.rng.choice(self.library_shas), SHARED_LIBRARY), app] if library else [app]
+            )
+            actions = [
+                {"_class": "hudson.model.ParametersAction",
+                 "parameters": [{"_class": "hudson.model.StringParameterValue", "name": "ENV", "value": "production"}]},
+                {"_class": "hudson.model.CauseAction", "causes": [self._cause(h, a)]},
+                {},
+                *checkouts,
+                *([{"_class": "org.jenkinsci.plugins.workflow.libs.LibrariesAction"}] if library else []),
+                {},
+                {"_class": "org.jenkinsci.plugins.workflow.job.views.FlowGraphAction"},
+            ]  # fmt: skip
+            job.builds.append({
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                "actions": actions,
+                "building": not done,
+                "displayName": f"#{number}",
+                "duration": a.finished * 1000 - timestamp if done else 0,
+                "fullDisplayName": f"deploy » {name} #{number}",
+                "id": str(number),
+                "number": number,
+                "result": {"success": "SUCCESS", "failure": "FAILURE"}.get(state),
+                "timestamp": timestamp,
+                "url": f"{job.url}{number}/",
+                "changeSets": [],
+            })  # fmt: skip
+        job.builds.reverse()
+        return job
+
+    @staticmethod
+    def _build_data(sha: str, remote: str) -> dict:
+        return {
+            "_class": "hudson.plugins.git.util.BuildData",
+            "lastBuiltRevision": {"SHA1": sha, "branch": [{"SHA1": sha, "name": "refs/remotes/origin/main"}]},
+            "remoteUrls": [remote],
+            "scmName": "",
+        }
+
+    @staticmethod
+    def _cause(h: _History, a: _Attempt) -> dict:
+        if a.deployer is None:
+            login = h.commits[a.sha].author.gh["login"]
+            return {
+                "_class": "com.cloudbees.jenkins.GitHubPushCause",
+                "shortDescription": f"Started by GitHub push by {login}",
+            }
+        return {
+            "_class": "hudson.model.Cause$UserIdCause",
+            "shortDescription": f"Started by user {a.deployer.name}",
+            "userId": a.deployer.gh["login"],
+            "userName": a.deployer.name,
+        }
+
+
+def _source_mix(rng: random.Random, services: list[Service], running: set[str]) -> dict[str, str]:
+    """Which source each service deploys through: a few per new source with both operating models on each
+    (where the count allows), at least one service left on GitHub deployments.
+
+    Services with a deployment still running at the end go first, and Jenkins picks first, so a few of its
+    builds are still `building`.
+    """
+    pools = {}
+    for model in (YBIYRI, OPS):
+        pool = [s.name for s in services if s.operating_model[0][0] == model]
+        rng.shuffle(pool)
+        pools[model] = sorted(pool, key=lambda name: name not in running)
+    chosen = dict.fromkeys((s.name for s in services), "github")
+    left = len(services) - 1
+    for j, source in enumerate(("jenkins", "gitlab", "github_actions")):
+        for i in range(max(1, len(services) // 6)):
+            model = (YBIYRI, OPS)[(i + j) % 2]
+            pool = pools[model] or pools[OPS if model == YBIYRI else YBIYRI]
+            if left == 0 or not pool:
+                break
+            chosen[pool.pop(0)] = source
+            left -= 1
+    return chosen
+
+
+def _render_sources(
+    org: Organisation,
+    builders: list[_RepoBuilder],
+    people: _People,
+    seed: int,
+    source_mix: bool,
+    deployment_source: str | None,
+) -> None:
+    """Move services to GitLab, GitHub Actions or Jenkins, rendering the same histories there."""
+    start, end = _epoch(org.start), _epoch(org.end)
+    for b in builders:
+        # A few deployments are still running at the end (from each service's own stream: history, not rendering).
+        rng = random.Random(f"{seed}/{b.svc.name}/running-at-end")
+        if rng.random() < 0.3:
+            b.add_running_deployment(rng)
+    histories = [b.history() for b in builders]
+    running = {h.service.name for h in histories if any(a.state(end) in ("queued", "in_progress") for a in h.attempts)}
+    if deployment_source is not None:
+        sources = {s.name: deployment_source for s in org.services}
+    else:
+        sources = _source_mix(random.Random(f"{seed}/source-mix"), org.services, running)
+    # Every other Actions service names its deployment job in the catalog, so both ways of reading runs are used.
+    named = sorted(name for name, source in sources.items() if source == "github_actions")[::2]
+    org.services = [
+        replace(s, deployment_source=sources[s.name], actions_job=DEPLOY_JOB if s.name in named else None)
+        for s in org.services
+    ]
+    gitlab = _GitLab(random.Random(f"{seed}/gitlab"), people, end)
+    actions = _Actions(random.Random(f"{seed}/github-actions"), people, end)
+    jenkins = _Jenkins(random.Random(f"{seed}/jenkins"), end)
+    for h in histories:
+        source, repo = sources[h.service.name], h.service.github_repo
+        if source == "gitlab":
+            del org.github[repo]
+            org.gitlab[repo] = gitlab.render(h)
+        elif source in ("github_actions", "jenkins"):
+            org.github[repo].deployments, org.github[repo].statuses = [], {}
+            if source == "github_actions":
+                org.github_actions[repo] = actions.render(h, start)
+            else:
+                job = jenkins.render(h)
+                org.jenkins[job.full_name] = job
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -1373,26 +2159,48 @@ def generate(
     seed: int = 7,
     end: dt.date | None = None,
     opsgenie_services: int = 0,
+    source_mix: bool = False,
+    deployment_source: str | None = None,
 ) -> Organisation:
     """Generate an organisation of `n_services` services with `days` days of history up to `end` (exclusive).
 
     `end` defaults to today in UTC. The same arguments always give the same organisation, byte for byte.
     `opsgenie_services` services (chosen at random) page through Opsgenie instead of PagerDuty.
+
+    The history (commits, changes, deployment attempts, their times, outcomes and shas) never depends on the
+    two options below; they only choose through which APIs it is served:
+    - `source_mix`: a few services keep their code and deployments on GitLab, a few deploy with GitHub Actions
+      and a few with Jenkins (code still on GitHub), each with both operating models where the count allows; the
+      rest as without it.
+    - `deployment_source` ("github", "github_actions", "gitlab" or "jenkins"): every service through that one.
+    With either, a few services also have a production deployment still running at the end.
     """
     if n_services < 1 or days < 1:
         raise ValueError("n_services and days must be positive")
+    if deployment_source is not None and deployment_source not in DEPLOYMENT_SOURCES:
+        raise ValueError(f"deployment_source must be one of {DEPLOYMENT_SOURCES}, not {deployment_source!r}")
+    if source_mix and deployment_source is not None:
+        raise ValueError("source_mix and deployment_source exclude each other")
     # Hundreds of thousands of acyclic dicts: the cycle collector would rescan them over and over, which makes
     # big organisations take twice as long. Reference counting still frees everything.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate(n_services, days, seed, end, opsgenie_services)
+        return _generate(n_services, days, seed, end, opsgenie_services, source_mix, deployment_source)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _generate(n_services: int, days: int, seed: int, end: dt.date | None, opsgenie_services: int) -> Organisation:
+def _generate(
+    n_services: int,
+    days: int,
+    seed: int,
+    end: dt.date | None,
+    opsgenie_services: int,
+    source_mix: bool,
+    deployment_source: str | None,
+) -> Organisation:
     end = end or dt.datetime.now(dt.UTC).date()
     end_s = _epoch(end)
     start_s = end_s - days * DAY
@@ -1405,6 +2213,7 @@ def _generate(n_services: int, days: int, seed: int, end: dt.date | None, opsgen
 
     github: dict[str, GitHubRepo] = {}
     plans: list[_Incident] = []
+    builders: list[_RepoBuilder] = []
     for svc in services:
         # One generator per service so a service's history does not depend on the others.
         srng = random.Random(f"{seed}/{svc.name}")
@@ -1413,6 +2222,7 @@ def _generate(n_services: int, days: int, seed: int, end: dt.date | None, opsgen
         main = builder.build_git(builder.changes_for(plan))
         builder.build_deployments(plan, main)
         github[svc.github_repo] = builder.repo
+        builders.append(builder)
         incidents = _incident_plan(srng, svc, builder.prod_success, start_s, end_s)
         _keep_availability_in_band(srng, svc, incidents, start_s, end_s)
         plans += incidents
@@ -1443,4 +2253,6 @@ def _generate(n_services: int, days: int, seed: int, end: dt.date | None, opsgen
         opsgenie.incidents,
         opsgenie.teams,
     )
+    if source_mix or deployment_source is not None:
+        _render_sources(org, builders, people, seed, source_mix, deployment_source)
     return org

@@ -1,6 +1,8 @@
-"""A loopback HTTP server that serves an `Organisation` the way GitHub, PagerDuty and Jira Cloud do.
+"""A loopback HTTP server that serves an `Organisation` the way GitHub, PagerDuty and Jira Cloud do (and Opsgenie,
+GitLab, GitHub Actions and Jenkins when the organisation has their data).
 
-One server, one URL prefix per source (`/github`, `/pagerduty`, `/jira`), each a `Source` with its own
+One server, one URL prefix per source (`/github`, `/pagerduty`, `/jira`, `/opsgenie`, `/gitlab`, `/jenkins`; GitHub
+Actions lives under `/github` as it does on api.github.com), each a `Source` with its own
 authentication rule, error shape, pagination and routes. A new source is a new `Source` subclass listed in
 `SOURCES`; a fault-injection mode is an interceptor appended to `SampleServer.interceptors` (a callable that
 may answer a request before its source does, e.g. with a 429 or a 500).
@@ -12,8 +14,10 @@ Only what connectors read is served (GET list endpoints, plus Jira's POST search
 from __future__ import annotations
 
 import base64
+import bisect
 import calendar
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import re
@@ -24,9 +28,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from sample_org.generator import GitHubRepo, Organisation, gh_time, jira_time
+from sample_org.generator import (
+    GITLAB_WEB,
+    JENKINS_WEB,
+    ActionsRepo,
+    GitHubRepo,
+    GitLabProject,
+    JenkinsJob,
+    Organisation,
+    gh_time,
+    jira_time,
+)
 
 
 @dataclass
@@ -126,13 +140,34 @@ class Source:
         return self.error(404, "Not Found")
 
 
+class RateWindow:
+    """Requests per credential in fixed windows, for the rate-limit headers an API reports (never enforced)."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._used: dict[str, tuple[int, int]] = {}  # credential digest -> (window start, requests in window)
+
+    def count(self, credential: str) -> tuple[int, int]:
+        """Count one request made with `credential`; returns its window's start and the requests in it so far."""
+        key = hashlib.sha256(credential.encode()).hexdigest()
+        now = int(time.time())
+        with self._lock:
+            window, used = self._used.get(key, (now, 0))
+            if now >= window + self.seconds:
+                window, used = now, 0
+            self._used[key] = (window, used + 1)
+        return window, used + 1
+
+
 # ----------------------------------------------------------------------------------------------------
 # GitHub REST v3
 # ----------------------------------------------------------------------------------------------------
 
 
 class GitHub(Source):
-    """Deployments, deployment statuses, pulls, pull commits and commits, with `Link` pagination."""
+    """Deployments, deployment statuses, pulls, pull commits, commits and GitHub Actions workflow runs, with
+    `Link` pagination."""
 
     prefix = "github"
     routes: ClassVar = [
@@ -142,14 +177,25 @@ class GitHub(Source):
         (r"/repos/([^/]+)/([^/]+)/pulls", "pulls"),
         (r"/repos/([^/]+)/([^/]+)/pulls/(\d+)/commits", "pull_commits"),
         (r"/repos/([^/]+)/([^/]+)/commits", "commits"),
+        (r"/repos/([^/]+)/([^/]+)/actions/workflows", "workflows"),
+        (r"/repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)", "workflow"),
+        (r"/repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)/runs", "workflow_runs"),
+        (r"/repos/([^/]+)/([^/]+)/actions/runs", "repo_runs"),
+        (r"/repos/([^/]+)/([^/]+)/actions/runs/(\d+)", "run"),
+        (r"/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/jobs", "run_jobs"),
+        (r"/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/attempts/(\d+)", "run_attempt"),
+        (r"/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/attempts/(\d+)/jobs", "attempt_jobs"),
     ]
     RATE_LIMIT = 15_000  # a GitHub App's hourly budget; high enough that a demo never waits for a reset
     DOCS = "https://docs.github.com/rest"
+    SEARCH_CAP = 1000  # runs listings filtered by created, branch, ... page through this many results at most
+    # Filters that make a runs listing a search, subject to the cap.
+    SEARCH_FILTERS = ("actor", "branch", "check_suite_id", "created", "event", "head_sha", "status")
 
     def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
         super().__init__(org, tokens)
-        self._lock = threading.Lock()
-        self._used: dict[str, tuple[int, int]] = {}  # credential -> (window start, requests in window)
+        self._window = RateWindow(3600)
+        self._actions = {name: _ActionsIndex(repo) for name, repo in org.github_actions.items()}
 
     def authorised(self, req: Request) -> bool:
         token = self.tokens.get("github", "")
@@ -163,18 +209,12 @@ class GitHub(Source):
     def handle(self, req: Request) -> Response:
         resp = super().handle(req)
         # Count every request against its credential's hourly window, the way GitHub reports it.
-        key = hashlib.sha256((req.headers.get("Authorization") or "").encode()).hexdigest()
-        now = int(time.time())
-        with self._lock:
-            window, used = self._used.get(key, (now, 0))
-            if now >= window + 3600:
-                window, used = now, 0
-            self._used[key] = (window, used + 1)
+        window, used = self._window.count(req.headers.get("Authorization") or "")
         resp.headers |= {
             "x-ratelimit-limit": str(self.RATE_LIMIT),
-            "x-ratelimit-remaining": str(max(0, self.RATE_LIMIT - used - 1)),
+            "x-ratelimit-remaining": str(max(0, self.RATE_LIMIT - used)),
             "x-ratelimit-reset": str(window + 3600),
-            "x-ratelimit-used": str(used + 1),
+            "x-ratelimit-used": str(used),
             "x-ratelimit-resource": "core",
         }
         return resp
@@ -188,6 +228,12 @@ class GitHub(Source):
     @staticmethod
     def _page(req: Request, items: list) -> Response:
         """One page of `items`, with GitHub's `Link` header (absolute URLs, other parameters preserved)."""
+        page, headers = GitHub._slice(req, items)
+        return Response(200, page, headers)
+
+    @staticmethod
+    def _slice(req: Request, items: list) -> tuple[list, dict[str, str]]:
+        """The requested page of `items` and its `Link` header."""
         per_page = min(100, max(1, req.int_arg("per_page", 30)))
         page = max(1, req.int_arg("page", 1))
         last = max(1, -(-len(items) // per_page))
@@ -199,7 +245,7 @@ class GitHub(Source):
         if page > 1:
             links += [(1, "first")]
         headers = {"Link": ", ".join(f'<{req.url_with(page=p)}>; rel="{rel}"' for p, rel in links)} if links else {}
-        return Response(200, items[(page - 1) * per_page : page * per_page], headers)
+        return items[(page - 1) * per_page : page * per_page], headers
 
     @staticmethod
     def _since_until(req: Request) -> tuple[str, str]:
@@ -276,6 +322,157 @@ class GitHub(Source):
         since, until = self._since_until(req)
         items = [c for c in items if since <= c["commit"]["committer"]["date"] <= until]
         return self._page(req, items)
+
+    # --- GitHub Actions -------------------------------------------------------------------------------------
+
+    def _actions_of(self, owner: str, name: str) -> _ActionsIndex | None:
+        self._repo(owner, name)
+        return self._actions.get(f"{owner}/{name}")
+
+    def _workflow_of(self, owner: str, name: str, workflow: str) -> _ActionsIndex:
+        """The repository's runs index when `workflow` (file name or numeric id) is its workflow."""
+        index = self._actions_of(owner, name)
+        if index is None or workflow not in (str(index.workflow["id"]), index.workflow["path"].rsplit("/", 1)[-1]):
+            raise ApiError(404, "Not Found")
+        return index
+
+    def workflows(self, req: Request, owner: str, name: str) -> Response:
+        """GET /repos/{o}/{r}/actions/workflows."""
+        index = self._actions_of(owner, name)
+        items = [] if index is None else [index.workflow]
+        page, headers = self._slice(req, items)
+        return Response(200, {"total_count": len(items), "workflows": page}, headers)
+
+    def workflow(self, req: Request, owner: str, name: str, workflow: str) -> Response:
+        """GET /repos/{o}/{r}/actions/workflows/{file name or id}."""
+        return Response(200, self._workflow_of(owner, name, workflow).workflow)
+
+    def workflow_runs(self, req: Request, owner: str, name: str, workflow: str) -> Response:
+        """GET /repos/{o}/{r}/actions/workflows/{workflow}/runs: the latest attempt of each run, newest first."""
+        return self._runs(req, self._workflow_of(owner, name, workflow))
+
+    def repo_runs(self, req: Request, owner: str, name: str) -> Response:
+        """GET /repos/{o}/{r}/actions/runs (the only workflow here is the deployment one)."""
+        index = self._actions_of(owner, name)
+        if index is None:
+            return Response(200, {"total_count": 0, "workflow_runs": []})
+        return self._runs(req, index)
+
+    def _runs(self, req: Request, index: _ActionsIndex) -> Response:
+        """Filters branch, event, status (or conclusion), head_sha, actor and created; the 1,000-result cap."""
+        items = index.created_between(*_created_range(req.arg("created")))
+        filters = {
+            "branch": lambda r, v: r["head_branch"] == v,
+            "event": lambda r, v: r["event"] == v,
+            "status": lambda r, v: v in (r["status"], r["conclusion"]),
+            "head_sha": lambda r, v: r["head_sha"] == v,
+            "actor": lambda r, v: r["actor"]["login"] == v,
+            "check_suite_id": lambda r, v: str(r["check_suite_id"]) == v,
+        }
+        for param, test in filters.items():
+            if (value := req.arg(param)) is not None:
+                items = [r for r in items if test(r, value)]
+        total = len(items)
+        if any(req.arg(p) is not None for p in self.SEARCH_FILTERS):
+            per_page = min(100, max(1, req.int_arg("per_page", 30)))
+            if (max(1, req.int_arg("page", 1)) - 1) * per_page >= self.SEARCH_CAP:
+                raise ApiError(422, "Only the first 1000 search results are available")
+            items = items[: self.SEARCH_CAP]
+        page, headers = self._slice(req, items)
+        return Response(200, {"total_count": total, "workflow_runs": page}, headers)
+
+    def _attempts(self, owner: str, name: str, run_id: str) -> list[dict]:
+        index = self._actions_of(owner, name)
+        attempts = None if index is None else index.attempts.get(int(run_id))
+        if attempts is None:
+            raise ApiError(404, "Not Found")
+        return attempts
+
+    def run(self, req: Request, owner: str, name: str, run_id: str) -> Response:
+        """GET /repos/{o}/{r}/actions/runs/{id}: the run as its latest attempt left it."""
+        return Response(200, self._attempts(owner, name, run_id)[-1])
+
+    def run_attempt(self, req: Request, owner: str, name: str, run_id: str, n: str) -> Response:
+        """GET /repos/{o}/{r}/actions/runs/{id}/attempts/{n}: the run as attempt `n` left it."""
+        attempts = self._attempts(owner, name, run_id)
+        if not 1 <= int(n) <= len(attempts):
+            raise ApiError(404, "Not Found")
+        return Response(200, attempts[int(n) - 1])
+
+    def run_jobs(self, req: Request, owner: str, name: str, run_id: str) -> Response:
+        """GET /repos/{o}/{r}/actions/runs/{id}/jobs?filter=latest|all."""
+        attempts = self._attempts(owner, name, run_id)
+        if req.arg("filter", "latest") not in ("latest", "all"):
+            raise ApiError(422, "Validation Failed")
+        numbers = range(1, len(attempts) + 1) if req.arg("filter") == "all" else [len(attempts)]
+        jobs = [job for n in numbers for job in self.org.github_actions[f"{owner}/{name}"].jobs[f"{run_id}/{n}"]]
+        page, headers = self._slice(req, jobs)
+        return Response(200, {"total_count": len(jobs), "jobs": page}, headers)
+
+    def attempt_jobs(self, req: Request, owner: str, name: str, run_id: str, n: str) -> Response:
+        """GET /repos/{o}/{r}/actions/runs/{id}/attempts/{n}/jobs."""
+        self.run_attempt(req, owner, name, run_id, n)
+        jobs = self.org.github_actions[f"{owner}/{name}"].jobs[f"{run_id}/{n}"]
+        page, headers = self._slice(req, jobs)
+        return Response(200, {"total_count": len(jobs), "jobs": page}, headers)
+
+
+class _ActionsIndex:
+    """One repository's runs, ordered for the listing (newest created first) and searchable by creation time."""
+
+    def __init__(self, repo: ActionsRepo) -> None:
+        self.workflow = repo.workflow
+        self.attempts = {run[0]["id"]: run for run in repo.runs}
+        latest = sorted((run[-1] for run in repo.runs), key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        self.latest = latest
+        self._created = [-_epoch_of(r["created_at"]) for r in latest]  # ascending, for bisect
+
+    def created_between(self, lo: int | None, hi: int | None) -> list[dict]:
+        """Latest attempts of the runs created in [lo, hi] (epoch seconds, None: unbounded), newest first."""
+        first = 0 if hi is None else bisect.bisect_left(self._created, -hi)
+        last = len(self.latest) if lo is None else bisect.bisect_right(self._created, -lo)
+        return self.latest[first:last]
+
+
+def _epoch_of(text: str) -> int:
+    """Epoch seconds of an ISO 8601 timestamp the generator wrote (Z or an offset, with or without milliseconds)."""
+    return int(dt.datetime.fromisoformat(text).timestamp())
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _created_bound(text: str, upper: bool) -> int:
+    """Epoch seconds of one end of a search date; a date alone covers its whole day (UTC)."""
+    try:
+        if _DATE.fullmatch(text):
+            return parse_time(text) + (86_399 if upper else 0)
+        return parse_time(text)
+    except ApiError:
+        raise ApiError(422, "Validation Failed") from None
+
+
+def _created_range(text: str | None) -> tuple[int | None, int | None]:
+    """GitHub search date syntax for `created`: `A..B` (`*` open), `>=A`, `>A`, `<=A`, `<A`, or `A` alone."""
+    if not text:
+        return None, None
+    text = text.strip()
+    if ".." in text:
+        a, b = (part.strip() for part in text.split("..", 1))
+        return (None if a in ("", "*") else _created_bound(a, False)), (
+            None if b in ("", "*") else _created_bound(b, True)
+        )
+    for op in (">=", "<=", ">", "<"):
+        if text.startswith(op):
+            value = text[len(op) :].strip()
+            if op == ">=":
+                return _created_bound(value, False), None
+            if op == ">":
+                return _created_bound(value, True) + 1, None
+            if op == "<=":
+                return None, _created_bound(value, True)
+            return None, _created_bound(value, False) - 1
+    return _created_bound(text, False), _created_bound(text, True)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -606,11 +803,444 @@ def _request_id() -> str:
 
 
 # ----------------------------------------------------------------------------------------------------
+# GitLab REST v4 (optional addition: serves the data of generate(..., source_mix=True) and the like)
+# ----------------------------------------------------------------------------------------------------
+
+
+class _ProjectIndex:
+    """One GitLab project with the times its filters compare, parsed once."""
+
+    def __init__(self, project: GitLabProject) -> None:
+        self.project = project
+        self.mrs_by_iid = {mr["iid"]: mr for mr in project.merge_requests}
+        self.mr_times = {
+            mr["iid"]: {k: _epoch_of(mr[k]) for k in ("created_at", "updated_at")}
+            | {"merged_at": _epoch_of(mr["merged_at"]) if mr["merged_at"] else None}
+            for mr in project.merge_requests
+        }
+        self.commits_by_sha = {c["id"]: c for c in project.commits}
+        self.committed = {c["id"]: _epoch_of(c["committed_date"]) for c in project.commits}
+        self.deployments_by_id = {d["id"]: d for d in project.deployments}
+        self.deployment_times = {
+            d["id"]: {
+                "created_at": _epoch_of(d["created_at"]),
+                "updated_at": _epoch_of(d["updated_at"]),
+                "finished_at": _epoch_of(d["deployable"]["finished_at"]) if d["deployable"]["finished_at"] else None,
+            }
+            for d in project.deployments
+        }
+
+    def reachable(self, sha: str, first_parent: bool = False) -> set[str]:
+        """Shas reachable from `sha` (itself included), through first parents only if asked."""
+        seen, todo = set(), [sha]
+        while todo:
+            s = todo.pop()
+            if s not in seen and s in self.commits_by_sha:
+                seen.add(s)
+                parents = self.commits_by_sha[s]["parent_ids"]
+                todo += parents[:1] if first_parent else parents
+        return seen
+
+
+class GitLab(Source):
+    """Projects' merge requests, their commits, repository commits and deployments, with offset pagination
+    (`X-Next-Page` empty on the last page) and GitLab's `RateLimit-*` headers."""
+
+    prefix = "gitlab"
+    routes: ClassVar = [
+        (r"/api/v4/projects/([^/]+)", "project"),
+        (r"/api/v4/projects/([^/]+)/merge_requests", "merge_requests"),
+        (r"/api/v4/projects/([^/]+)/merge_requests/(\d+)", "merge_request"),
+        (r"/api/v4/projects/([^/]+)/merge_requests/(\d+)/commits", "merge_request_commits"),
+        (r"/api/v4/projects/([^/]+)/repository/commits", "commits"),
+        (r"/api/v4/projects/([^/]+)/deployments", "deployments"),
+        (r"/api/v4/projects/([^/]+)/deployments/(\d+)", "deployment"),
+    ]
+    # Per minute. GitLab.com allows 2,000; a self-managed instance sets its own, and a higher one here keeps a
+    # demo (thousands of requests in a minute) from waiting on a reset that nothing enforces.
+    RATE_LIMIT = 20_000
+    MAX_TOTALS = 10_000  # above this many records GitLab leaves out X-Total, X-Total-Pages and rel="last"
+
+    def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
+        super().__init__(org, tokens)
+        self._window = RateWindow(60)
+        self._projects: dict[str, _ProjectIndex] = {}
+        for path, project in org.gitlab.items():
+            index = _ProjectIndex(project)
+            self._projects[path] = self._projects[str(project.id)] = index
+
+    def authorised(self, req: Request) -> bool:
+        token = self.tokens.get("gitlab", "")
+        given = req.headers.get("PRIVATE-TOKEN") or (req.headers.get("Authorization") or "").removeprefix("Bearer ")
+        return bool(token) and given == token
+
+    def error(self, status: int, message: str) -> Response:
+        if status == 401:
+            return Response(401, {"message": "401 Unauthorized"})
+        if status == 404 and message == "Not Found":  # no such route
+            return Response(404, {"error": "404 Not Found"})
+        if status == 400 and not message.startswith("400"):  # a parameter's validation
+            return Response(400, {"error": message})
+        return Response(status, {"message": message})
+
+    def handle(self, req: Request) -> Response:
+        resp = super().handle(req)
+        window, used = self._window.count(req.headers.get("PRIVATE-TOKEN") or req.headers.get("Authorization") or "")
+        reset = window + 60
+        resp.headers |= {
+            "RateLimit-Limit": str(self.RATE_LIMIT),
+            "RateLimit-Observed": str(used),
+            "RateLimit-Remaining": str(max(0, self.RATE_LIMIT - used)),
+            "RateLimit-Reset": str(reset),
+            "RateLimit-ResetTime": email.utils.formatdate(reset, usegmt=True),
+        }
+        return resp
+
+    def _project(self, project_id: str) -> _ProjectIndex:
+        index = self._projects.get(unquote(project_id))
+        if index is None:
+            raise ApiError(404, "404 Project Not Found")
+        return index
+
+    def _page(self, req: Request, items: list, totals: bool = True) -> Response:
+        """Offset pagination as GitLab sends it: X-Page, X-Per-Page, X-Next-Page (empty on the last page),
+        X-Prev-Page, X-Total and X-Total-Pages (not for commits, nor above 10,000 records) and `Link`."""
+        per_page = req.int_arg("per_page", 20)
+        per_page = 20 if per_page < 1 else min(100, per_page)
+        page = max(1, req.int_arg("page", 1))
+        pages = max(1, -(-len(items) // per_page))
+        has_next = page * per_page < len(items)
+        headers = {
+            "X-Page": str(page),
+            "X-Per-Page": str(per_page),
+            "X-Next-Page": str(page + 1) if has_next else "",
+            "X-Prev-Page": str(page - 1) if page > 1 else "",
+        }
+        links = ([(page - 1, "prev")] if page > 1 else []) + ([(page + 1, "next")] if has_next else [])
+        links.append((1, "first"))
+        if totals and len(items) <= self.MAX_TOTALS:
+            headers |= {"X-Total": str(len(items)), "X-Total-Pages": str(pages)}
+            links.append((pages, "last"))
+        headers["Link"] = ", ".join(f'<{req.url_with(page=p, per_page=per_page)}>; rel="{rel}"' for p, rel in links)
+        return Response(200, items[(page - 1) * per_page : page * per_page], headers)
+
+    @staticmethod
+    def _choice(req: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = req.arg(name, default)
+        if value not in allowed:
+            raise ApiError(400, f"{name} does not have a valid value")
+        return value
+
+    @staticmethod
+    def _bounds(req: Request, prefix: str) -> tuple[int | None, int | None]:
+        """`<prefix>_after` and `<prefix>_before` (inclusive) as epoch seconds."""
+        return parse_time(req.arg(f"{prefix}_after")), parse_time(req.arg(f"{prefix}_before"))
+
+    @staticmethod
+    def _within(value: int | None, lo: int | None, hi: int | None) -> bool:
+        return value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
+
+    def project(self, req: Request, project_id: str) -> Response:
+        """GET /projects/:id: a few fields of the project."""
+        p = self._project(project_id).project
+        namespace, name = p.path.rsplit("/", 1)
+        return Response(
+            200,
+            {
+                "id": p.id,
+                "name": name,
+                "path": name,
+                "path_with_namespace": p.path,
+                "default_branch": "main",
+                "web_url": f"{GITLAB_WEB}/{p.path}",
+                "namespace": {"path": namespace, "kind": "group"},
+            },
+        )
+
+    def merge_requests(self, req: Request, project_id: str) -> Response:
+        """GET /projects/:id/merge_requests: state, target_branch, source_branch, order_by, sort,
+        created_/updated_after and _before (inclusive), iids[]."""
+        index = self._project(project_id)
+        state = self._choice(req, "state", ("opened", "closed", "locked", "merged", "all"), "all")
+        order_by = self._choice(req, "order_by", ("created_at", "updated_at", "merged_at", "title"), "created_at")
+        sort = self._choice(req, "sort", ("asc", "desc"), "desc")
+        items = [mr for mr in index.project.merge_requests if state in ("all", mr["state"])]
+        for param in ("target_branch", "source_branch"):
+            if (value := req.arg(param)) is not None:
+                items = [mr for mr in items if mr[param] == value]
+        if iids := req.args("iids[]"):
+            items = [mr for mr in items if str(mr["iid"]) in iids]
+        for field_ in ("created", "updated"):
+            lo, hi = self._bounds(req, field_)
+            if lo is not None or hi is not None:
+                items = [mr for mr in items if self._within(index.mr_times[mr["iid"]][f"{field_}_at"], lo, hi)]
+        if order_by == "title":
+            items = sorted(items, key=lambda mr: (mr["title"], mr["id"]), reverse=sort == "desc")
+        else:  # unmerged requests sort as the oldest when ordered by merged_at
+            items = sorted(
+                items, key=lambda mr: (index.mr_times[mr["iid"]][order_by] or 0, mr["id"]), reverse=sort == "desc"
+            )
+        return self._page(req, items)
+
+    def merge_request(self, req: Request, project_id: str, iid: str) -> Response:
+        """GET /projects/:id/merge_requests/:iid."""
+        mr = self._project(project_id).mrs_by_iid.get(int(iid))
+        if mr is None:
+            raise ApiError(404, "404 Not found")
+        return Response(200, mr)
+
+    def merge_request_commits(self, req: Request, project_id: str, iid: str) -> Response:
+        """GET /projects/:id/merge_requests/:iid/commits, newest first."""
+        index = self._project(project_id)
+        if int(iid) not in index.mrs_by_iid:
+            raise ApiError(404, "404 Not found")
+        return self._page(req, index.project.merge_request_commits[int(iid)])
+
+    def commits(self, req: Request, project_id: str) -> Response:
+        """GET /projects/:id/repository/commits: ref_name (main, a sha, or `old..new`), since/until on the
+        committed date (inclusive), first_parent; newest first, without totals (as GitLab)."""
+        index = self._project(project_id)
+        ref = req.arg("ref_name") or "main"
+        first_parent = (req.arg("first_parent") or "").lower() == "true"
+        old, _, new = ref.rpartition("..") if ".." in ref else ("", "", ref)
+        for sha in (old, new):
+            if sha and sha != "main" and sha not in index.commits_by_sha:
+                raise ApiError(404, "404 Commit Not Found")
+        items = index.project.commits
+        if new != "main" or first_parent or old:
+            head = index.project.commits[0]["id"] if new == "main" else new
+            keep = index.reachable(head, first_parent)
+            if old:
+                keep -= index.reachable(index.project.commits[0]["id"] if old == "main" else old)
+            items = [c for c in items if c["id"] in keep]
+        since, until = parse_time(req.arg("since")), parse_time(req.arg("until"))
+        if since is not None or until is not None:
+            items = [c for c in items if self._within(index.committed[c["id"]], since, until)]
+        return self._page(req, items, totals=False)
+
+    def deployments(self, req: Request, project_id: str) -> Response:
+        """GET /projects/:id/deployments: environment, status, order_by, sort (default id asc), updated_after and
+        _before (only with order_by=updated_at), finished_after and _before (only with order_by=finished_at and
+        status=success)."""
+        index = self._project(project_id)
+        order_by = self._choice(req, "order_by", ("id", "iid", "created_at", "updated_at", "finished_at", "ref"), "id")
+        sort = self._choice(req, "sort", ("asc", "desc"), "asc")
+        status = req.arg("status")
+        if status is not None and status not in ("created", "running", "success", "failed", "canceled", "blocked"):
+            raise ApiError(400, "status does not have a valid value")
+        updated, finished = self._bounds(req, "updated"), self._bounds(req, "finished")
+        if updated != (None, None) and order_by != "updated_at":
+            raise ApiError(400, "400 Bad request - `updated_at` filter and `updated_at` sorting must be paired")
+        if finished != (None, None) and (order_by != "finished_at" or status != "success"):
+            raise ApiError(
+                400, "400 Bad request - `finished_at` filter requires `finished_at` sort and `success` status filter"
+            )
+        if updated != (None, None) and finished != (None, None):
+            raise ApiError(400, "400 Bad request - `updated_at` filter and `finished_at` filter can not be combined")
+        items = index.project.deployments
+        if (env := req.arg("environment")) is not None:
+            items = [d for d in items if d["environment"]["name"] == env]
+        if status is not None:
+            items = [d for d in items if d["status"] == status]
+        for name, (lo, hi) in (("updated_at", updated), ("finished_at", finished)):
+            if lo is not None or hi is not None:
+                items = [d for d in items if self._within(index.deployment_times[d["id"]][name], lo, hi)]
+        if order_by in ("created_at", "updated_at", "finished_at"):
+            items = sorted(items, key=lambda d: (index.deployment_times[d["id"]][order_by] or 0, d["id"]))
+        elif order_by != "id":
+            items = sorted(items, key=lambda d: (d[order_by], d["id"]))
+        return self._page(req, items[::-1] if sort == "desc" else items)
+
+    def deployment(self, req: Request, project_id: str, deployment_id: str) -> Response:
+        """GET /projects/:id/deployments/:deployment_id."""
+        found = self._project(project_id).deployments_by_id.get(int(deployment_id))
+        if found is None:
+            raise ApiError(404, "404 Not found")
+        return Response(200, found)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Jenkins JSON API (optional addition: serves the data of generate(..., source_mix=True) and the like)
+# ----------------------------------------------------------------------------------------------------
+
+Tree = dict[str, tuple["Tree | None", "tuple[int | None, int | None] | None"]]
+_TREE_TOKEN = re.compile(r"\s*([\w$.]+)")
+
+
+def parse_tree(text: str) -> Tree:
+    """Jenkins' `tree` parameter: `name[subtree]{M,N}` items separated by commas (a range as `{M,N}`, `{M,}`,
+    `{,N}` or `{N}`)."""
+
+    def fields_at(pos: int) -> tuple[Tree, int]:
+        tree: Tree = {}
+        while True:
+            m = _TREE_TOKEN.match(text, pos)
+            if m is None:
+                raise ApiError(400, f"Malformed tree expression at {pos}: {text!r}")
+            name, pos = m.group(1), m.end()
+            sub, span = None, None
+            if text.startswith("[", pos):
+                sub, pos = fields_at(pos + 1)
+                if not text.startswith("]", pos):
+                    raise ApiError(400, f"Unbalanced [ in tree expression: {text!r}")
+                pos += 1
+            if text.startswith("{", pos):
+                close = text.find("}", pos)
+                if close < 0:
+                    raise ApiError(400, f"Unbalanced {{ in tree expression: {text!r}")
+                span, pos = _tree_range(text[pos + 1 : close]), close + 1
+            tree[name] = (sub, span)
+            if not text.startswith(",", pos):
+                return tree, pos
+            pos += 1
+
+    tree, pos = fields_at(0)
+    if pos != len(text):
+        raise ApiError(400, f"Malformed tree expression at {pos}: {text!r}")
+    return tree
+
+
+def _tree_range(text: str) -> tuple[int | None, int | None]:
+    try:
+        if "," not in text:
+            return int(text), int(text) + 1
+        lo, hi = text.split(",", 1)
+        return (int(lo) if lo.strip() else None), (int(hi) if hi.strip() else None)
+    except ValueError:
+        raise ApiError(400, f"Malformed range in tree expression: {{{text}}}") from None
+
+
+def apply_tree(value: object, tree: Tree | None) -> object:
+    """`value` reduced to the fields `tree` names, as Jenkins does: `_class` is always kept, an object named
+    without a subtree keeps only `_class`, and ranges slice arrays."""
+    if isinstance(value, list):
+        return [apply_tree(v, tree) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {"_class": value["_class"]} if "_class" in value else {}
+    for name, (sub, span) in (tree or {}).items():
+        if name in value:
+            v = value[name]
+            if isinstance(v, list) and span is not None:
+                v = v[span[0] : span[1]]
+            out[name] = apply_tree(v, sub) if sub is not None or isinstance(v, (dict, list)) else v
+    return out
+
+
+class Jenkins(Source):
+    """Folders and Pipeline jobs at `/job/<a>/job/<b>/api/json`, with `tree` (fields and `{M,N}` ranges) and
+    preemptive Basic authentication answered with 403 when wrong."""
+
+    prefix = "jenkins"
+    routes: ClassVar = [(r"((?:/job/[^/]+)*)(?:/(\d+))?/api/json", "api")]
+    VERSION = "2.462.3"
+    FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
+    WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+    MULTIBRANCH = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
+
+    def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
+        super().__init__(org, tokens)
+        self._jobs: dict[str, JenkinsJob] = dict(org.jenkins)
+        self._folders = {"": "hudson.model.Hudson"}  # full name -> class, the root included
+        self._children: dict[str, set[str]] = {"": set()}  # folder -> full names of its items
+        for job in org.jenkins.values():
+            parts = job.full_name.split("/")
+            for depth in range(len(parts)):
+                parent, here = "/".join(parts[:depth]), "/".join(parts[: depth + 1])
+                self._children.setdefault(parent, set()).add(here)
+                if depth < len(parts) - 1:  # a branch job's parent is its multibranch project
+                    kind = self.MULTIBRANCH if job.multibranch and depth == len(parts) - 2 else self.FOLDER
+                    self._folders.setdefault(here, kind)
+
+    def authorised(self, req: Request) -> bool:
+        user, token = self.tokens.get("jenkins_user", ""), self.tokens.get("jenkins", "")
+        expected = base64.b64encode(f"{user}:{token}".encode()).decode()
+        return bool(user and token) and req.headers.get("Authorization") == f"Basic {expected}"
+
+    def error(self, status: int, message: str) -> Response:
+        # Jenkins answers bad or missing credentials with 403, never 401, and does no challenge.
+        status = 403 if status == 401 else status
+        text = {403: "Forbidden", 404: "Not Found"}.get(status, message)
+        return Response(status, {"servlet": "Stapler", "message": text, "url": message, "status": str(status)})
+
+    def handle(self, req: Request) -> Response:
+        resp = super().handle(req)
+        resp.headers["X-Jenkins"] = self.VERSION
+        return resp
+
+    def _url(self, full_name: str) -> str:
+        return JENKINS_WEB + "/" + "".join(f"job/{quote(part, safe='')}/" for part in full_name.split("/") if part)
+
+    def api(self, req: Request, job_path: str, number: str | None) -> Response:
+        """GET [/job/<a>[/job/<b>...]][/<build number>]/api/json?tree=...: root, folder, job or build."""
+        # Each path segment is a job name URL-encoded once: `feature%252Fone` is the job `feature%2Fone`.
+        full_name = "/".join(unquote(part) for part in job_path.split("/job/") if part)
+        tree = parse_tree(req.arg("tree")) if req.arg("tree") else None
+        if full_name in self._jobs:
+            job = self._jobs[full_name]
+            if number is not None:
+                build = next((b for b in job.builds if b["number"] == int(number)), None)
+                if build is None:
+                    raise ApiError(404, req.path)
+                return Response(200, build if tree is None else apply_tree(build, tree))
+            return Response(200, self._job(job, tree))
+        if number is None and full_name in self._folders:
+            jobs = [
+                {
+                    "_class": self._folders.get(child, self.WORKFLOW_JOB),
+                    "name": child.rsplit("/", 1)[-1],
+                    "url": self._url(child),
+                }
+                for child in sorted(self._children.get(full_name, ()))
+            ]
+            body = {
+                "_class": self._folders[full_name],
+                "name": full_name.rsplit("/", 1)[-1],
+                "fullName": full_name,
+                "url": self._url(full_name),
+                "jobs": jobs,
+            }
+            return Response(200, body if tree is None else apply_tree(body, tree))
+        raise ApiError(404, req.path)
+
+    def _job(self, job: JenkinsJob, tree: Tree | None) -> dict:
+        builds = job.builds
+        name = job.full_name.rsplit("/", 1)[-1]
+
+        def ref(build: dict | None) -> dict | None:
+            return (
+                None if build is None else {"_class": build["_class"], "number": build["number"], "url": build["url"]}
+            )
+
+        completed = [b for b in builds if not b["building"]]
+        body = {
+            "_class": self.WORKFLOW_JOB,
+            "name": name,
+            "fullName": job.full_name,
+            "displayName": unquote(name),
+            "url": job.url,
+            "buildable": True,
+            "inQueue": False,
+            "nextBuildNumber": builds[0]["number"] + 1 if builds else 1,
+            "firstBuild": ref(builds[-1] if builds else None),
+            "lastBuild": ref(builds[0] if builds else None),
+            "lastCompletedBuild": ref(completed[0] if completed else None),
+            "lastSuccessfulBuild": ref(next((b for b in builds if b["result"] == "SUCCESS"), None)),
+            "lastFailedBuild": ref(next((b for b in builds if b["result"] == "FAILURE"), None)),
+        }
+        if tree is None:  # the default depth: builds by reference, no allBuilds
+            return body | {"builds": [ref(b) for b in builds[:100]]}
+        # `builds` is the newest 100 only; `allBuilds` every retained build, sent only when the tree names it.
+        wanted = {"builds": builds[:100], "allBuilds": builds}
+        return apply_tree(body | {k: v for k, v in wanted.items() if k in tree}, tree)
+
+
+# ----------------------------------------------------------------------------------------------------
 # The server
 # ----------------------------------------------------------------------------------------------------
 
 Interceptor = Callable[[Request], Response | None]
-SOURCES: list[type[Source]] = [GitHub, PagerDuty, Jira, Opsgenie]
+SOURCES: list[type[Source]] = [GitHub, PagerDuty, Jira, Opsgenie, GitLab, Jenkins]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -655,8 +1285,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class SampleServer:
     """Serves `org` on loopback. Use as a context manager, or call `start()` and `stop()`.
 
-    `tokens` (keys `github`, `pagerduty`, `jira_user`, `jira`, and `opsgenie` if used) turns authentication
-    on: each source then answers 401, in its own error shape, to a request without its credential.
+    `tokens` (keys `github`, `pagerduty`, `jira_user`, `jira`, and `opsgenie`, `gitlab`, `jenkins_user`,
+    `jenkins` if used) turns authentication on: each source then answers 401 (Jenkins 403), in its own error shape,
+    to a request without its credential.
     """
 
     def __init__(self, org: Organisation, host: str = "127.0.0.1", port: int = 0,

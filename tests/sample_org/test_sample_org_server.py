@@ -30,12 +30,6 @@ def server(org: Organisation) -> Iterator[SampleServer]:
         yield s
 
 
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
-
-
 def walk_links(session: requests.Session, url: str, params: dict | None = None) -> tuple[list, list[str]]:
     """Follow GitHub `Link: rel="next"` to the end; returns the records and the URLs requested."""
     records, urls = [], []
