@@ -184,9 +184,13 @@ def serve_sample(
     port: int = 0,
     config_dir: Path = SAMPLE_DIR,
     faults: Sequence[str] = (),
+    deployment_source: str | None = None,
 ) -> Iterator[Path]:
     """Generate and serve the sample organisation; yields the path of a catalog file pointing at it.
 
+    By default the services spread over every source: a few page through Opsgenie instead of PagerDuty, a few keep
+    their code on GitLab, deploy with GitHub Actions or with Jenkins. `deployment_source` instead renders every
+    service's deployments through that one source (github, github_actions, gitlab, jenkins), the history unchanged.
     `faults` names fault modes (`sample_org.faults.FAULTS`) injected into the sample APIs' answers.
 
     The sample APIs demand tokens like the real ones; random ones are put in the environment for this process.
@@ -196,8 +200,8 @@ def serve_sample(
 
     tokens = sample_tokens()
     os.environ.update(token_environment(tokens))
-    # A few services page through Opsgenie instead of PagerDuty, so both pager connectors run in the demo.
-    options = {"opsgenie_services": services // 6}
+    options: dict[str, Any] = {"opsgenie_services": services // 6}
+    options |= {"deployment_source": deployment_source} if deployment_source else {"source_mix": True}
     with serve_in_subprocess(services, days, seed, end, port, tokens, options, tuple(faults)) as (_, catalog_yaml):
         config_dir.mkdir(parents=True, exist_ok=True)
         config = config_dir / "opmetrics.yaml"

@@ -27,7 +27,7 @@ from pydantic import (
 
 from connectors.base import RESOLVE_SECRETS, ServiceMapping, SourceSettings
 from connectors.registry import CONNECTORS
-from orchestration.seeds import operating_model_names
+from orchestration.seeds import operating_model_names, sources_feeding
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 
@@ -59,6 +59,9 @@ class Service(_Strict):
     availability_target: float = Field(gt=0, le=100)
     attribution_window_hours: float = Field(default=24, gt=0)
     operating_model: list[ModelPeriod] = Field(min_length=1)
+    # Which mapped source's deployments are the service's, when more than one could be (a repository that deploys
+    # from Actions also records GitHub Deployments): the same deployment is never counted from two sources.
+    deployment_source: str | None = None
     # source name -> that connector's mapping model (e.g. github: {repo: acme/checkout})
     sources: dict[str, ServiceMapping] = Field(default_factory=dict)
 
@@ -87,6 +90,24 @@ class Service(_Strict):
             if after.from_ < before.from_:
                 raise ValueError(f"effective dates are not in order: {after.from_} comes after {before.from_}")
         return periods
+
+    @model_validator(mode="after")
+    def _one_deployment_source(self) -> Service:
+        """The deployment source is one the service maps; it goes without saying when only one could be."""
+        candidates = [s for s in sources_feeding("deployments") if s in self.sources]
+        if self.deployment_source is None:
+            if len(candidates) > 1:
+                raise ValueError(
+                    f"the service maps {len(candidates)} sources that record deployments ({', '.join(candidates)}):"
+                    " say which one's deployments count with `deployment_source`"
+                )
+            object.__setattr__(self, "deployment_source", candidates[0] if candidates else None)
+        elif self.deployment_source not in candidates:
+            raise ValueError(
+                f"deployment_source {self.deployment_source!r} is not a deployment source the service maps"
+                f" (it maps: {', '.join(candidates) or 'none'})"
+            )
+        return self
 
     def model_at(self, day: date) -> str | None:
         """The operating model in effect on `day`, or None before the first period."""

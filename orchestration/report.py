@@ -12,6 +12,11 @@ def comparison_table(warehouse: Path) -> str:
     """Table 1, then each migrated service's measures before and after its change of operating model."""
     with connect(warehouse, read_only=True) as con:
         table = load_table_1(con)
+        by_source = con.execute(
+            """select source, count(*) filter (where counts_as_deployment),
+                      count(distinct service) filter (where counts_as_deployment)
+               from marts.fct_deployments group by source order by source"""
+        ).fetchall()
         migrations = con.execute(
             """select service, migrated_at::date, from_operating_model, to_operating_model, measure, unit,
                       value_before, value_after, band_before, band_after, n_events_before, n_events_after,
@@ -29,6 +34,8 @@ def comparison_table(warehouse: Path) -> str:
             expected = table.playbook.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""
             lines.append(f"  {table.model_label(model):<{width}}  {cell_summary(table.cell(measure, model))}{playbook}")
+    counted = ", ".join(f"{source} {n:,} ({services} services)" for source, n, services in by_source if n)
+    lines += ["", f"Deployments counted, by source: {counted or 'none'}"]
     lines += ["", *_migrations(table, migrations)]
     return "\n".join(lines)
 

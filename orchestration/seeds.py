@@ -1,7 +1,8 @@
-"""The dbt seeds Python reads too: the operating models and the measures, kept in one place as data.
+"""What the dbt project declares that Python reads too: the operating models and the measures (seeds), and which
+source feeds which event kind (dbt_project.yml's var `event_sources`), kept in one place as data.
 
 Config validation, the checks and the Great Expectations suites need the same lists the SQL joins on; they read the
-seed files rather than keep copies of them.
+dbt project's files rather than keep copies of them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+import yaml
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,15 @@ def operating_model_names() -> tuple[str, ...]:
 def measure_names() -> tuple[str, ...]:
     """The measures' identifiers, in display order."""
     return tuple(m.measure for m in measures())
+
+
+@cache
+def event_sources() -> dict[str, dict[str, str]]:
+    """{source: {event kind: staging model}} as dbt_project.yml declares it."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"]["event_sources"]
+
+
+def sources_feeding(kind: str) -> tuple[str, ...]:
+    """The sources whose staging feeds event kind `kind` (e.g. the deployment sources)."""
+    return tuple(sorted(source for source, kinds in event_sources().items() if kind in kinds))

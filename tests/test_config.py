@@ -175,19 +175,27 @@ def test_ci_and_gitlab_sources_as_the_catalog_writes_them(tmp_path: Path, monkey
         "github_actions": {"repo": "acme/checkout", "workflow": "deploy.yml", "branch": "main"},
         "jenkins": {"jobs": ["checkout/deploy-production"]},
     }
+    # four sources record this service's deployments: the catalog must say which one counts
+    assert "say which one's deployments count with `deployment_source`" in broken_with(tmp_path, data)
+    data["services"][0]["deployment_source"] = "jenkins"
     data["services"][1] |= {
         "gitlab": {"project": "acme/platform/search"},
         "github_actions": {"repo": "acme/search", "workflow": "deploy.yml", "job": "Deploy to production"},
         "jenkins": {"jobs": ["search/main", "search/feature%2Fone"]},
+        "deployment_source": "github_actions",
     }
     catalog, _ = load_catalog(write(tmp_path, data))
     checkout, search = catalog.services
+    assert (checkout.deployment_source, search.deployment_source) == ("jenkins", "github_actions")
     assert checkout.sources["gitlab"].key() == "acme/checkout@production"
     assert search.sources["github_actions"].key() == "acme/search:deploy.yml:Deploy to production"
     assert search.sources["jenkins"].key() == "search/feature%2Fone,search/main"
     assert catalog.sources["jenkins"].user.get_secret_value() == "deploy-bot"
     assert "deploy-bot" not in repr(catalog) and "ci-secret" not in repr(catalog)
 
+    data["services"][1]["deployment_source"] = "pagerduty"
+    assert "'pagerduty' is not a deployment source the service maps" in broken_with(tmp_path, data)
+    data["services"][1]["deployment_source"] = "github_actions"
     data["services"][1]["jenkins"] = {"jobs": ["checkout/deploy-production"]}
     assert "jenkins" in broken_with(tmp_path, data)
     data["services"][1]["jenkins"] = {"jobs": []}

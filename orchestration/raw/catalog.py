@@ -19,7 +19,7 @@ from orchestration.resources import OpmetricsResource
 
 TABLES: dict[str, str] = {
     "services": "service varchar primary key, team varchar not null, availability_target double not null, "
-    "attribution_window_hours double not null",
+    "attribution_window_hours double not null, deployment_source varchar",
     "operating_models": "service varchar not null, operating_model varchar not null, valid_from date not null, "
     "primary key (service, valid_from)",
     "service_mappings": "service varchar not null, source varchar not null, key varchar not null, "
@@ -64,7 +64,10 @@ def public_settings(settings: BaseModel) -> dict[str, Any]:
 def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of every catalog table (pure, so what lands is tested without a warehouse)."""
     return {
-        "services": [(s.name, s.team, s.availability_target, s.attribution_window_hours) for s in catalog.services],
+        "services": [
+            (s.name, s.team, s.availability_target, s.attribution_window_hours, s.deployment_source)
+            for s in catalog.services
+        ],
         "operating_models": [(s.name, p.model, p.from_) for s in catalog.services for p in s.operating_model],
         "service_mappings": [
             (s.name, source, key, value)

@@ -18,7 +18,7 @@ CHECKS = {
     "required_fields_present": "Every record carries the stream's required fields (its key aside).",
     "timestamps_parse": "The cursor field parses to a timestamp (allowing a small share of odd rows).",
     "fresh": "The newest record is recent enough as of OPMETRICS_AS_OF.",
-    "row_count": "The table is not empty and did not shrink sharply since the previous run.",
+    "row_count": "The table did not shrink sharply since the previous run (an error); it is not empty (a warning).",
 }
 
 
@@ -121,12 +121,15 @@ def evaluate_raw_checks(
     dropped = (
         previous_rows is not None and previous_rows > 0 and total < previous_rows * (1 - limits.max_row_drop_share)
     )
+    # An empty table may be right (a repository that deploys from CI records no GitHub Deployments): a warning. A
+    # table that lost most of the rows it had was truncated or replaced: that load is broken.
     passed = total > 0 and not dropped
     results.append(
         AssetCheckResult(
             asset_key=key,
             check_name="row_count",
             passed=passed,
+            severity=AssetCheckSeverity.ERROR if dropped else AssetCheckSeverity.WARN,
             metadata={"rows": total, "previous_rows": previous_rows if previous_rows is not None else -1},
         )
     )

@@ -1,7 +1,8 @@
 """The daily job on a tiny sample organisation with fault modes injected: each fault is caught where it should be.
 
 Two runs (each ~30-40 s): the quarantine faults together (they touch different records and must not stop the run),
-then the load-breaking faults together (each fails a blocking raw check, so nothing downstream may be rebuilt).
+then the load-breaking faults together (a page without the fields every record must carry fails a blocking raw check,
+so nothing downstream may be rebuilt; an empty incidents table beside it is a warning).
 """
 
 from __future__ import annotations
@@ -184,7 +185,9 @@ def test_gx_checks_ran_and_passed_on_good_marts(quarantine_run: FaultRun) -> Non
 def test_load_breaking_faults_fail_their_blocking_raw_checks(broken_run: FaultRun) -> None:
     assert not broken_run.ok
     assert not broken_run.checks["raw_pagerduty/log_entries:required_fields_present"].passed
-    assert not broken_run.checks["raw_pagerduty/incidents:row_count"].passed
+    # An API that answers with no incidents at all: an empty first load may be right (a warning, not a block).
+    empty = broken_run.checks["raw_pagerduty/incidents:row_count"]
+    assert not empty.passed and empty.severity.value == "WARN"
 
 
 def test_nothing_downstream_of_a_failed_blocking_check_was_rebuilt(broken_run: FaultRun) -> None:

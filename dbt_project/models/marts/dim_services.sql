@@ -93,6 +93,7 @@ select
     services.team,
     cast(services.availability_target as double) as availability_target,
     cast(services.attribution_window_hours as double) as attribution_window_hours,
+    services.deployment_source,
     mappings.sources,
     mappings.mappings,
     model_history.current_operating_model,

@@ -12,5 +12,6 @@ select
     service,
     team,
     availability_target,
-    coalesce(attribution_window_hours, {{ var('attribution_window_hours') }}) as attribution_window_hours
+    coalesce(attribution_window_hours, {{ var('attribution_window_hours') }}) as attribution_window_hours,
+    deployment_source
 from services

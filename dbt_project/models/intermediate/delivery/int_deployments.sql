@@ -1,7 +1,9 @@
--- Every deployment of a catalog service, from whichever source records it, as known at the as-of instant, with its
--- outcome. A deployment counts (is one of the service's deployments) only when it reached the service's production
--- environment with a success status; deployed_at is the time of its FIRST success status (for GitHub the status's
--- created_at, never the deployment's updated_at). Failed and non-production deployments are kept with their status.
+-- Every deployment of a catalog service, from the one source that records its deployments (the catalog's
+-- deployment_source: a repository that deploys from CI may also record GitHub Deployments, counted once), as known
+-- at the as-of instant, with its outcome. A deployment counts (is one of the service's deployments) only when it
+-- reached the service's production environment with a success status; deployed_at is the time of its FIRST success
+-- status (for GitHub the status's created_at, never the deployment's updated_at). Failed and non-production
+-- deployments are kept with their status.
 with
 
 deployments as (
@@ -13,6 +15,12 @@ deployments as (
 statuses as (
 
     select * from {{ ref('int_deployment_statuses_unioned') }}
+
+),
+
+services as (
+
+    select * from {{ ref('int_services') }}
 
 ),
 
@@ -82,6 +90,10 @@ service_deployments as (
             else coalesce(latest_status.latest_state, 'pending')
         end as status
     from deployments
+    inner join services
+        on
+            deployments.service = services.service
+            and deployments.source = services.deployment_source
     cross join run_parameters
     left join first_success
         on
@@ -91,9 +103,7 @@ service_deployments as (
         on
             deployments.source = latest_status.source
             and deployments.deployment_id = latest_status.deployment_id
-    where
-        deployments.service is not null
-        and deployments.created_at < run_parameters.as_of_at
+    where deployments.created_at < run_parameters.as_of_at
 
 )
 

@@ -12,7 +12,8 @@ renamed as (
         service,
         team,
         cast(availability_target as double) as availability_target,
-        cast(attribution_window_hours as double) as attribution_window_hours
+        cast(attribution_window_hours as double) as attribution_window_hours,
+        deployment_source
     from source
 
 )
