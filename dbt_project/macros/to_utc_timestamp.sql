@@ -13,10 +13,20 @@
     Anything else gives null (raw-layer checks report unparsable timestamps).
 
     The wall-clock part is cast to a naive TIMESTAMP, the offset is subtracted, and timezone('UTC', ...)
-    reads the result as UTC; no step depends on the session TimeZone.
+    reads the result as UTC; no step depends on the session TimeZone. The common Zulu forms (GitHub, PagerDuty,
+    GitLab, Opsgenie) are read first with strptime, which is several times cheaper than the general pattern: a
+    backfill parses millions of them.
 -#}
 {% macro to_utc_timestamp(expression) -%}
     {%- set v -%} trim(cast({{ expression }} as varchar)) {%- endset -%}
+    coalesce(
+        timezone('UTC', try_strptime({{ v }}, ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%dT%H:%M:%S.%gZ'])),
+        {{ to_utc_timestamp_general(v) }}
+    )
+{%- endmacro %}
+
+{#- The general case of to_utc_timestamp: every format above, the offset applied by hand. -#}
+{% macro to_utc_timestamp_general(v) -%}
     {#- date, then an optional time (T or space), then an optional offset or zone name -#}
     {%- set pattern = "^(\\d{4}-\\d{2}-\\d{2})"
         ~ "(?:[T ](\\d{2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?))?"

@@ -1,4 +1,5 @@
-"""Run one connector into the warehouse: pages merged in their own transactions, cursors saved after them.
+"""Run one connector into the warehouse: pages merged in transactions of a few thousand records, each cursor saved
+only after the pages before it are committed.
 
 The connector reads in a thread of its own while this thread writes: HTTP waits and DuckDB's inserts (which
 release the GIL) overlap. A bounded queue between them keeps memory flat, whatever the history's size.
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 
-from connectors.base import Bookmark, Checkpoint, Connector, Page
+from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
 from orchestration.warehouse import (
     ensure_raw_table,
     ensure_state_table,
@@ -27,6 +28,10 @@ from orchestration.warehouse import (
 
 log = logging.getLogger("orchestration.sync")
 
+# Pages are merged in transactions of about this many records: few enough to keep memory flat, many enough that the
+# per-transaction cost does not dominate a backfill of millions of records.
+BATCH_RECORDS = 5_000
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -34,6 +39,7 @@ class SyncOptions:
 
     full_refresh: bool = False
     since: date | None = None
+    batch_records: int = BATCH_RECORDS  # records per transaction (1: every page its own)
 
 
 def sync_source(
@@ -58,19 +64,33 @@ def sync_source(
         return cursor - lookback
 
     merged: Counter[str] = Counter()
+    batch: dict[str, list[Record]] = {}
+
+    def commit_batch() -> None:
+        """Merge the pages read since the last commit in one transaction (DuckDB's cost is per transaction)."""
+        if not batch:
+            return
+        con.begin()
+        try:
+            for stream_name, records in batch.items():
+                table, version = f"raw_{source}.{stream_name}", connector.stream(stream_name).version_path
+                merged[stream_name] += merge_records(con, table, records, sync_id, version)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        batch.clear()
+
     for event in _read_ahead(lambda: connector.sync(since)):
         if isinstance(event, Page):
-            con.begin()
-            try:
-                table, version = f"raw_{source}.{event.stream}", connector.stream(event.stream).version_path
-                merged[event.stream] += merge_records(con, table, event.records, sync_id, version)
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
+            batch.setdefault(event.stream, []).extend(event.records)
+            if sum(map(len, batch.values())) >= options.batch_records:
+                commit_batch()
         elif isinstance(event, Checkpoint):
-            # Reached only after the pages before it were committed.
+            # A cursor is stored only once the pages before it are committed: a crash re-reads, never skips.
+            commit_batch()
             save_cursor(con, source, event.stream, event.partition, event.cursor, sync_id)
+    commit_batch()
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged
 

@@ -2,6 +2,9 @@
 
     python -m tests.raw.sync_child CONFIG WAREHOUSE [KILL_AT_PAGE]
 
+SYNC_BATCH_RECORDS in the environment sets the records per transaction (1: every page its own transaction, the most
+places to die in); by default the loader's own batching.
+
 With KILL_AT_PAGE = n, the process kills itself right after the n-th page's rows were inserted and before its
 transaction commits: the hardest moment to die, deterministic because pages come in a fixed order. Each page and
 each stored checkpoint is traced on stderr; the number of pages merged is printed as JSON when the process
@@ -21,7 +24,7 @@ from typing import Any
 import orchestration.raw.sync as sync_module
 from connectors.registry import CONNECTORS
 from orchestration.config import load_catalog
-from orchestration.raw.sync import SyncOptions, sync_source
+from orchestration.raw.sync import BATCH_RECORDS, SyncOptions, sync_source
 from orchestration.warehouse import connect
 
 
@@ -52,7 +55,8 @@ def main(argv: list[str]) -> int:
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):
             mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), f"run-{os.getpid()}")
+            options = SyncOptions(batch_records=int(os.environ.get("SYNC_BATCH_RECORDS") or BATCH_RECORDS))
+            sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), options, f"run-{os.getpid()}")
     print(json.dumps({"pages": pages}))
     return 0
 

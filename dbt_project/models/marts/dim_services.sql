@@ -35,7 +35,10 @@ source_mappings as (
     select
         service,
         source_name,
-        json_group_object(mapping_key, mapping_value) as mapping  -- noqa: RF04
+        -- a map keeps its keys in the order given: the JSON reads the same on every run
+        to_json(
+            map(list(mapping_key order by mapping_key), list(mapping_value order by mapping_key))
+        ) as mapping  -- noqa: RF04
     from mapping_keys
     group by service, source_name
 
@@ -46,7 +49,9 @@ mappings as (
     select
         service,
         string_agg(source_name, ', ' order by source_name) as sources,
-        cast(json_group_object(source_name, mapping) as varchar) as mappings
+        cast(
+            to_json(map(list(source_name order by source_name), list(mapping order by source_name))) as varchar
+        ) as mappings
     from source_mappings
     group by service
 

@@ -1,35 +1,30 @@
 -- Records that break a rule, with the reason and the source record: the marts leave them out (or keep them
 -- flagged), this table keeps them in sight. One row per record and reason. No rule names a source:
 --   record-level rules apply to every raw table of every registered stream, from its declaration (stg_catalog__streams:
---   the primary key, the timestamps that must parse);
+--   the primary key; the timestamps that must parse, checked once per record by int_raw_timestamp_checks);
 --   event rules apply to the contract models of each event kind, whatever source conforms to them.
 -- depends_on: {{ ref('stg_catalog__streams') }}
-{%- set raw_tables = {} -%}
+{%- set raw_tables = [] -%}
 {#- `is sameas true`: only while dbt executes (a linter's template has no warehouse to ask) -#}
 {%- if execute is sameas true -%}
-    {#- one row per raw table and declared timestamp field (a table without any has one row with a null field) -#}
     {%- set declared = run_query(
-        "select streams.raw_table, unnest(case when len(streams.timestamp_fields) = 0 then [null]"
-        ~ " else streams.timestamp_fields end) as field from " ~ ref('stg_catalog__streams') ~ " as streams"
+        "select streams.raw_table from " ~ ref('stg_catalog__streams') ~ " as streams"
         ~ " inner join duckdb_tables() as existing"
-        ~ " on streams.raw_table = existing.schema_name || '.' || existing.table_name order by 1, 2"
+        ~ " on streams.raw_table = existing.schema_name || '.' || existing.table_name order by 1"
     ) -%}
     {%- for row in declared.rows -%}
-        {%- do raw_tables.setdefault(row[0], []) -%}
-        {%- if row[1] is not none -%}
-            {%- do raw_tables[row[0]].append(row[1]) -%}
-        {%- endif -%}
+        {%- do raw_tables.append(row[0]) -%}
     {%- endfor -%}
 {%- endif %}
 with
 
-raw_records as (
+raw_keys as (
 
+    -- identifiers only: the rules below read no payload, so a run does not scan every raw record's JSON
     select
         cast(null as varchar) as source_table,
         cast(null as varchar) as _pk,
-        cast(null as varchar) as _sync_id,
-        cast(null as json) as payload
+        cast(null as varchar) as _sync_id
     where false
     {%- for raw_table in raw_tables %}
 
@@ -38,10 +33,18 @@ raw_records as (
     select
         '{{ raw_table }}' as source_table,
         _pk,
-        _sync_id,
-        payload
+        _sync_id
     from {{ raw_table }}
+    where _pk like 'nokey:%' or _pk like 'conflict:%' or _pk in (
+        select {{ conflict_of('_pk') }} from {{ raw_table }} where _pk like 'conflict:%'
+    )
     {%- endfor %}
+
+),
+
+timestamp_checks as (
+
+    select * from {{ ref('int_raw_timestamp_checks') }}
 
 ),
 
@@ -83,13 +86,13 @@ issues as (
         _pk as record_id,
         'null_identifier' as reason,
         'the primary key field is null or missing' as detail
-    from raw_records
+    from raw_keys
     where _pk like 'nokey:%'
 
     union all
 
     -- two versions of one record in the same sync, with the same version stamp and different content: the source
-    -- cannot say which is right, so both are listed here and neither is typed (accepted_raw_records)
+    -- cannot say which is right, so both are listed here and neither is typed (accepted_records)
     select distinct
         conflict_pairs.source_table,
         unnest([conflict_pairs.conflicting_pk, conflict_pairs.kept_pk]) as record_id,
@@ -101,8 +104,8 @@ issues as (
             conflicting._pk as conflicting_pk,
             kept._pk as kept_pk,
             kept._sync_id as sync_id
-        from raw_records as conflicting
-        inner join raw_records as kept
+        from raw_keys as conflicting
+        inner join raw_keys as kept
             on
                 conflicting.source_table = kept.source_table
                 and {{ conflict_of('conflicting._pk') }} = kept._pk
@@ -110,23 +113,16 @@ issues as (
         where conflicting._pk like 'conflict:%'
     ) as conflict_pairs
 
-    {%- for raw_table, fields in raw_tables.items() %}
-        {%- for field in fields %}
-
     union all
 
     -- a declared timestamp of the stream that is there but that staging cannot parse
     select
-        '{{ raw_table }}' as source_table,
-        _pk as record_id,
+        timestamp_checks.source_table,
+        timestamp_checks.record_id,
         'unparsable_timestamp' as reason,
-        '{{ field }}' as detail
-    from {{ raw_table }}
-    where
-        payload ->> '$.{{ field }}' is not null
-        and {{ to_utc_timestamp("payload ->> '$." ~ field ~ "'") }} is null
-        {%- endfor %}
-    {%- endfor %}
+        unnest(timestamp_checks.unparsable_fields) as detail
+    from timestamp_checks
+    where len(timestamp_checks.unparsable_fields) > 0
 
     union all
 
@@ -178,6 +174,28 @@ issues as (
     from service_actions
     where review_id is null
 
+),
+
+source_records as (
+
+    -- the payload of the quarantined records only
+    select
+        cast(null as varchar) as source_table,
+        cast(null as varchar) as _pk,
+        cast(null as json) as payload
+    where false
+    {%- for raw_table in raw_tables %}
+
+    union all
+
+    select
+        '{{ raw_table }}' as source_table,
+        _pk,
+        payload
+    from {{ raw_table }}
+    where _pk in (select issues.record_id from issues where issues.source_table = '{{ raw_table }}')
+    {%- endfor %}
+
 )
 
 select
@@ -186,9 +204,9 @@ select
     issues.record_id,
     issues.reason,
     issues.detail,
-    raw_records.payload as source_record
+    source_records.payload as source_record
 from issues
-left join raw_records
+left join source_records
     on
-        issues.source_table = raw_records.source_table
-        and issues.record_id = raw_records._pk
+        issues.source_table = source_records.source_table
+        and issues.record_id = source_records._pk

@@ -1,5 +1,5 @@
 -- Post-incident reviews of every source, with the incident reference each names.
 -- Every source's conforming staging model (var event_sources), in the `reviews` contract's columns.
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 
 {{ union_event_sources('reviews') }}

@@ -2,34 +2,16 @@
 -- the repository. Conforms to `mainline_commits`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('github', 'commits') }}
+    {{ accepted_records(ref('base_github__commits')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('github', ['repo']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        coalesce(_context ->> '$.repo', split_part(_pk, ':', 1)) as repo,
-        _context ->> '$.branch' as branch,
-        payload ->> '$.sha' as sha,
-        payload ->> '$.commit.author.name' as author_name,
-        payload ->> '$.commit.author.email' as author_email,
-        {{ to_utc_timestamp("payload ->> '$.commit.author.date'") }} as authored_at,
-        {{ to_utc_timestamp("payload ->> '$.commit.committer.date'") }} as committed_at,
-        payload ->> '$.commit.message' as message,
-        -- parents in git order: the first parent is the mainline side of a merge
-        json_extract_string(payload, '$.parents[*].sha') as parent_shas
-    from source
 
 )
 

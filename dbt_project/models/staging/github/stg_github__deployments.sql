@@ -2,40 +2,16 @@
 -- quarantine lists); production when it went to that service's mapped environment. Conforms to `deployments`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('github', 'deployments') }}
+    {{ accepted_records(ref('base_github__deployments')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('github', ['repo', 'environment']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        payload ->> '$.id' as deployment_id,
-        -- the repo comes from the sync context; the payload's repository_url is the fallback
-        coalesce(
-            _context ->> '$.repo',
-            regexp_extract(payload ->> '$.repository_url', 'repos/([^/]+/[^/]+)/?$', 1)
-        ) as repo,
-        payload ->> '$.sha' as sha,
-        payload ->> '$.ref' as git_ref,
-        payload ->> '$.task' as deployment_task,
-        payload ->> '$.environment' as environment,
-        payload ->> '$.original_environment' as original_environment,
-        cast(payload ->> '$.production_environment' as boolean) as is_production_environment,
-        payload ->> '$.creator.login' as creator_login,
-        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
-        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at,
-        _loaded_at as loaded_at
-    from source
 
 )
 

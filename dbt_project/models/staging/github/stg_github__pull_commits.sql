@@ -2,33 +2,16 @@
 -- `change_commits`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('github', 'pull_commits') }}
+    {{ accepted_records(ref('base_github__pull_commits')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('github', ['repo']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        coalesce(_context ->> '$.repo', split_part(_pk, ':', 1)) as repo,
-        cast(coalesce(_context ->> '$.pull_number', split_part(_pk, ':', 2)) as integer) as pull_request_number,
-        payload ->> '$.sha' as sha,
-        payload ->> '$.commit.author.name' as author_name,
-        payload ->> '$.commit.author.email' as author_email,
-        {{ to_utc_timestamp("payload ->> '$.commit.author.date'") }} as authored_at,
-        {{ to_utc_timestamp("payload ->> '$.commit.committer.date'") }} as committed_at,
-        payload ->> '$.commit.message' as message,
-        len(json_extract_string(payload, '$.parents[*].sha')) as n_parents
-    from source
 
 )
 

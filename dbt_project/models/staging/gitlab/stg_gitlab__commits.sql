@@ -2,34 +2,16 @@
 -- Conforms to `mainline_commits`. Commit times keep the committer's offset in the payload; here they are UTC.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('gitlab', 'commits') }}
+    {{ accepted_records(ref('base_gitlab__commits')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('gitlab', ['project']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        _context ->> '$.project' as project,
-        _context ->> '$.branch' as branch,
-        payload ->> '$.id' as sha,
-        -- parents in git order: the first parent is the mainline side of a merge
-        json_extract_string(payload, '$.parent_ids[*]') as parent_shas,
-        payload ->> '$.author_name' as author_name,
-        payload ->> '$.author_email' as author_email,
-        {{ to_utc_timestamp("payload ->> '$.authored_date'") }} as authored_at,
-        {{ to_utc_timestamp("payload ->> '$.committed_date'") }} as committed_at,
-        payload ->> '$.message' as message
-    from source
 
 )
 

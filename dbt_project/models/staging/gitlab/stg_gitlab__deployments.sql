@@ -2,35 +2,16 @@
 -- they went to the service's production environment. Conforms to `deployments`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('gitlab', 'deployments') }}
+    {{ accepted_records(ref('base_gitlab__deployments')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('gitlab', ['project', 'environment']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        payload ->> '$.id' as deployment_id,
-        _context ->> '$.project' as project,
-        payload ->> '$.sha' as sha,
-        payload ->> '$.ref' as git_ref,
-        coalesce(payload ->> '$.environment.name', _context ->> '$.environment') as environment,
-        lower(payload ->> '$.status') as status,
-        payload ->> '$.deployable.id' as job_id,
-        lower(payload ->> '$.deployable.status') as job_status,
-        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
-        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at,
-        {{ to_utc_timestamp("payload ->> '$.deployable.finished_at'") }} as finished_at
-    from source
 
 )
 

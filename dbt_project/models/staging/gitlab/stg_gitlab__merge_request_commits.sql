@@ -2,32 +2,16 @@
 -- `change_commits`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('gitlab', 'merge_request_commits') }}
+    {{ accepted_records(ref('base_gitlab__merge_request_commits')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('gitlab', ['project']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        _context ->> '$.project' as project,
-        cast(_context ->> '$.merge_request_iid' as integer) as merge_request_iid,
-        payload ->> '$.id' as sha,
-        payload ->> '$.author_name' as author_name,
-        payload ->> '$.author_email' as author_email,
-        {{ to_utc_timestamp("payload ->> '$.authored_date'") }} as authored_at,
-        {{ to_utc_timestamp("payload ->> '$.committed_date'") }} as committed_at,
-        payload ->> '$.message' as message
-    from source
 
 )
 

@@ -3,38 +3,16 @@
 -- without one, or its head commit when fast-forwarded (merge_commit_sha null, the very commits on the branch).
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('gitlab', 'merge_requests') }}
+    {{ accepted_records(ref('base_gitlab__merge_requests')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('gitlab', ['project', 'branch']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        payload ->> '$.id' as merge_request_id,
-        _context ->> '$.project' as project,
-        cast(payload ->> '$.iid' as integer) as merge_request_iid,
-        payload ->> '$.title' as title,
-        payload ->> '$.state' as state,
-        payload ->> '$.author.username' as author_username,
-        payload ->> '$.target_branch' as target_branch,
-        payload ->> '$.source_branch' as source_branch,
-        payload ->> '$.sha' as head_sha,
-        payload ->> '$.merge_commit_sha' as merge_commit_sha,
-        payload ->> '$.squash_commit_sha' as squash_commit_sha,
-        {{ to_utc_timestamp("payload ->> '$.created_at'") }} as created_at,
-        {{ to_utc_timestamp("payload ->> '$.merged_at'") }} as merged_at,
-        {{ to_utc_timestamp("payload ->> '$.updated_at'") }} as updated_at
-    from source
 
 )
 

@@ -2,26 +2,10 @@
 -- `timestamp` and ended at timestamp + duration; `result` is null while it is still building.
 with
 
-source as (
-
-    -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('jenkins', 'builds') }}
-
-),
-
 renamed as (
 
-    select
-        _pk as record_id,
-        _context ->> '$.job' as job,
-        cast(payload ->> '$.number' as bigint) as build_number,
-        upper(payload ->> '$.result') as result,
-        cast(payload ->> '$.building' as boolean) as is_building,
-        payload ->> '$.url' as build_url,
-        {{ to_utc_timestamp("payload ->> '$.timestamp'") }} as started_at,
-        try_cast(payload ->> '$.duration' as bigint) as duration_ms,
-        payload
-    from source
+    -- records quarantined whole (a null identifier, conflicting versions) are left out
+    {{ accepted_records(ref('base_jenkins__builds')) }}
 
 )
 

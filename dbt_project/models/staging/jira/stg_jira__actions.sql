@@ -2,42 +2,16 @@
 -- and the keys of the issues it links to (an action names its review through an issue link). Conforms to `actions`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('jira', 'actions') }}
+    {{ accepted_records(ref('base_jira__actions')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('jira', ['project']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        payload ->> '$.id' as action_id,
-        payload ->> '$.key' as action_key,
-        payload ->> '$.fields.project.key' as project_key,
-        payload ->> '$.fields.issuetype.name' as issue_type,
-        payload ->> '$.fields.status.name' as workflow_status,
-        payload ->> '$.fields.summary' as issue_summary,
-        json_extract_string(payload, '$.fields.labels[*]') as labels,
-        -- both directions: an inward link names the other issue as inwardIssue, an outward one as outwardIssue
-        list_filter(
-            list_transform(
-                json_extract(payload, '$.fields.issuelinks[*]'),
-                lambda link: coalesce(link ->> '$.outwardIssue.key', link ->> '$.inwardIssue.key')
-            ),
-            lambda linked_key: linked_key is not null
-        ) as linked_keys,
-        {{ to_utc_timestamp("payload ->> '$.fields.created'") }} as created_at,
-        -- an action is completed when it is resolved; null while open
-        {{ to_utc_timestamp("payload ->> '$.fields.resolutiondate'") }} as completed_at
-    from source
 
 )
 

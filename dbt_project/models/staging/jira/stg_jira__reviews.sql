@@ -3,38 +3,28 @@
 -- text or URL field holds a string, a select-list or URL object field an object). Conforms to `reviews`.
 with
 
-source as (
+reviews as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('jira', 'reviews') }}
-
-),
-
-services as (
-
-    {{ mapped_services('jira', ['project']) }}
+    {{ accepted_records(ref('base_jira__reviews')) }}
 
 ),
 
 renamed as (
 
     select
-        _pk as record_id,
-        payload ->> '$.id' as review_id,
-        payload ->> '$.key' as review_key,
-        payload ->> '$.fields.project.key' as project_key,
-        payload ->> '$.fields.issuetype.name' as issue_type,
-        payload ->> '$.fields.status.name' as workflow_status,
-        payload ->> '$.fields.summary' as issue_summary,
-        json_extract_string(payload, '$.fields.labels[*]') as labels,
-        {{ to_utc_timestamp("payload ->> '$.fields.created'") }} as created_at,
-        -- a review is published when it is resolved; null while in draft
-        {{ to_utc_timestamp("payload ->> '$.fields.resolutiondate'") }} as published_at,
+        * exclude (payload),
         json_extract(
             payload,
             '$.fields."' || {{ source_setting('jira', 'incident_link.field', "'customfield_10042'") }} || '"'
         ) as link_value
-    from source
+    from reviews
+
+),
+
+services as (
+
+    {{ mapped_services('jira', ['project']) }}
 
 )
 

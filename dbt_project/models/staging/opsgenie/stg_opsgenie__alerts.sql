@@ -3,35 +3,16 @@
 -- milliseconds since createdAt, so they are added to it here, once. Conforms to `incidents`.
 with
 
-source as (
+renamed as (
 
     -- records quarantined whole (a null identifier, conflicting versions) are left out
-    {{ accepted_raw_records('opsgenie', 'alerts') }}
+    {{ accepted_records(ref('base_opsgenie__alerts')) }}
 
 ),
 
 services as (
 
     {{ mapped_services('opsgenie', ['team']) }}
-
-),
-
-renamed as (
-
-    select
-        _pk as record_id,
-        payload ->> '$.id' as alert_id,
-        payload ->> '$.tinyId' as tiny_id,
-        payload ->> '$.message' as message,
-        lower(payload ->> '$.status') as status,
-        payload ->> '$.priority' as priority,
-        _context ->> '$.team' as opsgenie_team,
-        {{ to_utc_timestamp("payload ->> '$.createdAt'") }} as triggered_at,
-        {{ to_utc_timestamp("payload ->> '$.updatedAt'") }} as updated_at,
-        try_cast(payload ->> '$.report.ackTime' as bigint) as ack_time_ms,
-        try_cast(payload ->> '$.report.closeTime' as bigint) as close_time_ms,
-        payload ->> '$.report.acknowledgedBy' as acknowledged_by
-    from source
 
 )
 

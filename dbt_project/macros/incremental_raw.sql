@@ -1,0 +1,102 @@
+{#-
+    Base models type raw records incrementally. A raw table is only ever upserted on `_pk`: a record delivered
+    again is rewritten with a new `_loaded_at`, and no row is deleted. So typing the records loaded since the last
+    run and replacing the base model's rows on `record_id` (delete+insert) gives the table that typing every record
+    would: a daily run parses a day of JSON, not the whole history.
+
+    Rows typed by other code are not kept: when a base model's code (its SQL and every macro it calls, dbt's own
+    included) differs from the code that last built it, the next run types every record again. The code's digest is
+    the table's comment.
+-#}
+
+{#- The raw records a base model has yet to type: every record on its first run, after a code change or with
+    `--full-refresh`; else those loaded after the latest it has typed. -#}
+{% macro raw_records_to_type(source_name, table_name) -%}
+    select * from {{ source(source_name, table_name) }}
+    {%- if is_incremental() and typed_by_this_code(this) %}
+    where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- Whether `relation` was last built by the code now running (its comment holds the code's digest). -#}
+{% macro typed_by_this_code(relation) -%}
+    {#- a linter's template has no warehouse to ask: it lints the incremental branch -#}
+    {%- if execute is not sameas true -%}
+        {{- return(true) -}}
+    {%- endif -%}
+    {%- set stored = run_query(
+        "select comment from duckdb_tables() where database_name = '" ~ relation.database
+        ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+    ) -%}
+    {{- return(stored.rows | length == 1 and stored.rows[0][0] == code_digest()) -}}
+{%- endmacro %}
+
+{#- An MD5 of the running model's SQL and of every macro it calls, down to three levels of calls. -#}
+{% macro code_digest() -%}
+    {%- set macro_ids = [] -%}
+    {%- set level = model.depends_on.macros -%}
+    {%- for _ in range(3) -%}
+        {%- set next_level = [] -%}
+        {%- for macro_id in level if macro_id not in macro_ids and macro_id in graph.macros -%}
+            {%- do macro_ids.append(macro_id) -%}
+            {%- do next_level.extend(graph.macros[macro_id].depends_on.macros) -%}
+        {%- endfor -%}
+        {%- set level = next_level -%}
+    {%- endfor -%}
+    {%- set code = [model.raw_code] -%}
+    {%- for macro_id in macro_ids | sort -%}
+        {%- do code.append(graph.macros[macro_id].macro_sql) -%}
+    {%- endfor -%}
+    {{- return(local_md5(code | join('\n'))) -}}
+{%- endmacro %}
+
+{#- Post-hook of every model: an incremental one remembers the digest of the code that built it. -#}
+{% macro remember_code_digest() -%}
+    {%- if model.config.materialized == 'incremental' -%}
+        comment on table {{ this }} is '{{ code_digest() }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The typed records of a base model that staging may conform: all but those quarantined whole (quarantined_records).
+
+    Left out: a record that arrived without its identifier (landed under a `nokey:` surrogate key), a version that
+    conflicted with another in the same sync (landed under `conflict:<_pk>:<digest>`), and the version it conflicted
+    with, as long as that sync's version is the current one (a later sync's update settles the conflict).
+-#}
+{% macro accepted_records(base_model) -%}
+    select record.* exclude (_sync_id, _loaded_at)
+    from {{ base_model }} as record
+    where
+        record.record_id not like 'nokey:%'
+        and record.record_id not like 'conflict:%'
+        and not exists (
+            select 1
+            from {{ base_model }} as conflicting
+            where
+                conflicting.record_id like 'conflict:%'
+                and {{ conflict_of('conflicting.record_id') }} = record.record_id
+                and conflicting._sync_id = record._sync_id
+        )
+{%- endmacro %}
+
+{#- The `_pk` of the record a `conflict:<_pk>:<digest>` version conflicted with. -#}
+{% macro conflict_of(pk) -%}
+    regexp_extract({{ pk }}, '^conflict:(.*):[0-9a-f]{12}$', 1)
+{%- endmacro %}
+
+{#-
+    Several text fields of a JSON column as one struct, parsing the JSON once: each `->>` parses the whole document
+    again, and a backfill types millions of them. A field is named by its path, dots as underscores and lowercase:
+    `json_fields('payload', ['$.sha', '$.commit.author.date'])` has `sha` and `commit_author_date`.
+-#}
+{% macro json_fields(column, paths) -%}
+    {%- set path_list -%}
+        [{% for path in paths %}'{{ path }}'{{ ", " if not loop.last }}{% endfor %}]
+    {%- endset -%}
+    {%- set fields -%}
+        {%- for path in paths %}'{{ path[2:] | replace('.', '_') | lower }}': f[{{ loop.index }}]{{ ", " if not loop.last }}
+        {%- endfor -%}
+    {%- endset -%}
+    list_transform([json_extract_string({{ column }}, {{ path_list }})], lambda f: { {{- fields -}} })[1]
+{%- endmacro %}

@@ -1,0 +1,49 @@
+{{ config(materialized='incremental', unique_key='record_id') }}
+-- `raw_gitlab.commits` typed, one row per raw record (quarantined ones too: stg_gitlab__commits
+-- leaves them out).
+-- Incremental: a run types only the records loaded since the last (macros/incremental_raw.sql).
+with
+
+source as (
+
+    {{ raw_records_to_type('gitlab', 'commits') }}
+
+),
+
+extracted as (
+
+    select
+        *,
+        unnest({{ json_fields('payload', [
+            '$.id',
+            '$.author_name',
+            '$.author_email',
+            '$.authored_date',
+            '$.committed_date',
+            '$.message'
+        ]) }})
+    from source
+
+),
+
+renamed as (
+
+    select
+        _pk as record_id,
+        _sync_id,
+        _loaded_at,
+        _context ->> '$.project' as project,
+        _context ->> '$.branch' as branch,
+        id as sha,
+        -- parents in git order: the first parent is the mainline side of a merge
+        json_extract_string(payload, '$.parent_ids[*]') as parent_shas,
+        author_name,
+        author_email,
+        {{ to_utc_timestamp('authored_date') }} as authored_at,
+        {{ to_utc_timestamp('committed_date') }} as committed_at,
+        message
+    from extracted
+
+)
+
+select * from renamed

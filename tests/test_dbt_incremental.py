@@ -1,0 +1,121 @@
+"""The incremental models type each raw record once: a run reads what was loaded since the last one.
+
+These tests tamper with a raw record behind the loader's back (its payload changes, its `_loaded_at` does not), which
+no real sync does: that is what shows whether a run re-read the record or kept what it typed before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors.registry import CONNECTORS
+from orchestration.config import parse_catalog
+from orchestration.raw.catalog import write_catalog
+from orchestration.warehouse import connect, ensure_raw_table
+from tests.test_config import GOOD
+from tests.test_dbt_project import dbt
+
+MODELS = ["+base_github__deployments", "+int_raw_timestamp_checks"]
+
+
+def deployment(deployment_id: int, created_at: str, environment: str = "production") -> str:
+    return json.dumps(
+        {"id": deployment_id, "sha": "a" * 40, "ref": "main", "environment": environment, "created_at": created_at,
+         "updated_at": created_at, "repository_url": "https://api.github.com/repos/acme/checkout"}
+    )  # fmt: skip
+
+
+def load(warehouse: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Upsert raw deployments as the loader does: (key, payload, loaded_at)."""
+    with duckdb.connect(str(warehouse)) as con:
+        for pk, payload, loaded_at in rows:
+            con.execute(
+                "insert or replace into raw_github.deployments (_pk, payload, _loaded_at, _sync_id)"
+                " values (?, ?, ?::timestamptz, 'sync-' || ?)",
+                [pk, payload, loaded_at, loaded_at],
+            )
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def environments(warehouse: Path) -> dict[str, str]:
+    return dict(query(warehouse, "select record_id, environment from staging.base_github__deployments"))
+
+
+def unparsable(warehouse: Path) -> list[tuple]:
+    return query(
+        warehouse,
+        "select record_id, unparsable_fields from intermediate.int_raw_timestamp_checks"
+        " where source_table = 'raw_github.deployments' and len(unparsable_fields) > 0 order by 1",
+    )
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "w.duckdb"
+    os.environ.setdefault("TEST_GITHUB_TOKEN", "x")
+    os.environ.setdefault("TEST_PD_TOKEN", "x")
+    with connect(path) as con:
+        for name, cls in CONNECTORS.items():
+            for stream in cls.streams:
+                ensure_raw_table(con, name, stream.name)
+        write_catalog(con, parse_catalog(GOOD))
+    return path
+
+
+def run(warehouse: Path, tmp_path: Path, *extra: str) -> None:
+    result = dbt(["run", "--select", *MODELS, *extra], warehouse, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_run_types_only_what_was_loaded_since_the_last(warehouse: Path, tmp_path: Path) -> None:
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00"),
+                     ("2", deployment(2, "2026-06-01T11:00:00Z"), "2026-06-02 00:00:00+00")])  # fmt: skip
+    run(warehouse, tmp_path)
+    assert environments(warehouse) == {"1": "production", "2": "production"}
+
+    # record 1 changed behind the loader's back (same _loaded_at): a run leaves it as typed
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z", "tampered"), "2026-06-02 00:00:00+00")])
+    # record 2 updated by a later sync, record 3 new: a run types both
+    load(warehouse, [("2", deployment(2, "2026-06-01T11:00:00Z", "staging"), "2026-06-03 00:00:00+00"),
+                     ("3", deployment(3, "2026-06-02T09:00:00Z"), "2026-06-03 00:00:00+00")])  # fmt: skip
+    run(warehouse, tmp_path)
+    assert environments(warehouse) == {"1": "production", "2": "staging", "3": "production"}
+
+    # --full-refresh types every record again
+    run(warehouse, tmp_path, "--full-refresh")
+    assert environments(warehouse)["1"] == "tampered"
+
+
+def test_a_change_of_the_model_code_types_every_record_again(warehouse: Path, tmp_path: Path) -> None:
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00")])
+    run(warehouse, tmp_path)
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z", "tampered"), "2026-06-02 00:00:00+00")])
+    # what a new version of the model's SQL or of a macro it calls leaves behind: a digest that is not the code's
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("comment on table staging.base_github__deployments is 'built by older code'")
+    run(warehouse, tmp_path)
+    assert environments(warehouse) == {"1": "tampered"}
+
+
+def test_timestamps_are_checked_once_and_again_when_redelivered(warehouse: Path, tmp_path: Path) -> None:
+    load(warehouse, [("1", deployment(1, "yesterday"), "2026-06-02 00:00:00+00"),
+                     ("2", deployment(2, "2026-06-01T11:00:00Z"), "2026-06-02 00:00:00+00")])  # fmt: skip
+    run(warehouse, tmp_path)
+    assert unparsable(warehouse) == [("1", ["created_at"])]
+
+    # the source corrects record 1 and a later sync re-delivers it: the finding goes
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-03 00:00:00+00")])
+    run(warehouse, tmp_path)
+    assert unparsable(warehouse) == []
+    rows = query(warehouse, "select count(*) from intermediate.int_raw_timestamp_checks"
+                            " where source_table = 'raw_github.deployments'")  # fmt: skip
+    assert rows == [(2,)], "one row per raw record, however often it was checked"
