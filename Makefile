@@ -42,11 +42,12 @@ format: install
 dev: install ## dagster dev on the sample organisation
 	$(BIN)/opmetrics dev
 
-bench: install ## sync speed, memory as history grows, what the checks cost (about 10 minutes)
+bench: install ## sync speed, memory as history grows, what the checks cost, GitHub requests per record (about 12 minutes)
 	$(BIN)/python -m benchmarks.incremental
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.checks_cost
 	$(BIN)/python -m benchmarks.check_overhead
+	$(BIN)/python -m benchmarks.github_requests
 
 lock: ## re-resolve the pins in pyproject.toml and rewrite requirements.lock
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -544,14 +544,31 @@ class Connector(ABC):
         at the first record not after it. `quiet` is for child streams read once per parent record, whose
         per-partition lines would drown the log.
         """
-        started = last_line = time.monotonic()
-        pages = records = 0
         query = {**stream.params, **(params or {})}
         target = path or stream.path.format(**partition)
-        for body, _ in stream.paginator.pages(self.client, target, query):
-            raw_records = body if stream.records_path is None else dig(body, stream.records_path)
-            if not isinstance(raw_records, list):
-                raise ValueError(f"{self.name}.{stream.name}: page of {target} has no record list")
+
+        def raw_pages() -> Iterator[list[Any]]:
+            for body, _ in stream.paginator.pages(self.client, target, query):
+                raw_records = body if stream.records_path is None else dig(body, stream.records_path)
+                if not isinstance(raw_records, list):
+                    raise ValueError(f"{self.name}.{stream.name}: page of {target} has no record list")
+                yield raw_records
+
+        yield from self.read_pages(stream, partition, raw_pages(), since, quiet)
+
+    def read_pages(
+        self,
+        stream: Stream,
+        partition: Mapping[str, Any],
+        raw_pages: Iterable[list[Mapping[str, Any]]],
+        since: Bookmark | None = None,
+        quiet: bool = False,
+    ) -> Iterator[list[Record]]:
+        """`read` over pages of raw records fetched some other way (GitHub's GraphQL): the same records, the same
+        stop at `since` for a `newest_first` stream, the same progress lines. Stops pulling pages once it stops."""
+        started = last_line = time.monotonic()
+        pages = records = 0
+        for raw_records in raw_pages:
             page = [stream.to_record(raw, partition) for raw in raw_records]
             reached_since = False
             if stream.newest_first and since is not None:

@@ -1,12 +1,19 @@
-"""GitHub: deployments with their statuses, pull requests with their commits, and mainline commits."""
+"""GitHub: deployments with their statuses, pull requests with their commits, and mainline commits.
+
+`api: graphql` (the default) reads deployments and pull requests with GitHub's GraphQL API, a page of 100 with
+their statuses or commits in one query, and lands them in REST's shape (`connectors/github_graphql.py`); `api:
+rest` reads them with one REST request per deployment and per merged pull request. Mainline commits are read with
+REST either way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from connectors.base import (
     CheckLimits,
@@ -22,6 +29,20 @@ from connectors.base import (
     dig,
     latest_cursor,
 )
+from connectors.github_graphql import (
+    COMMIT_PARENTS,
+    DEPLOYMENT_STATUSES,
+    DEPLOYMENTS,
+    PULL_COMMITS,
+    PULL_COMMITS_NESTED,
+    PULL_REQUESTS,
+    GraphqlClient,
+    graphql_endpoint,
+    rest_commit,
+    rest_deployment,
+    rest_pull,
+    rest_status,
+)
 from connectors.http import HttpClient
 from connectors.timeparse import isoformat_z
 
@@ -34,6 +55,36 @@ def github_client(settings: SourceSettings) -> HttpClient:
     if settings.token:
         headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
     return HttpClient(settings.api_url, headers=headers, settings=settings.http_settings())
+
+
+class GithubSettings(SourceSettings):
+    """`api`: how deployments and pull requests are read (`graphql`, the default, or `rest`); `graphql_url`
+    overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`)."""
+
+    api: Literal["graphql", "rest"] = "graphql"
+    graphql_url: str | None = None
+
+    @field_validator("graphql_url")
+    @classmethod
+    def _graphql_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"graphql_url must start with http:// or https://, got {value!r}")
+        if urlsplit(value).username is not None:  # it lands in the catalog's settings as written
+            raise ValueError("graphql_url must not carry credentials: the token comes from `token`")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _same_host(self) -> GithubSettings:
+        # The token travels with every query: it must not go anywhere api_url does not.
+        if self.graphql_url and urlsplit(self.graphql_url)[:2] != urlsplit(self.api_url)[:2]:
+            raise ValueError(f"graphql_url must be on api_url's scheme, host and port ({self.api_url})")
+        return self
+
+    def graphql_endpoint(self) -> str:
+        """Where GraphQL queries go."""
+        return self.graphql_url or graphql_endpoint(self.api_url)
 
 
 class GithubMapping(ServiceMapping):
@@ -55,6 +106,7 @@ class GithubConnector(Connector):
     """Reads each mapped repository. Deployment time comes from statuses (dbt), never from `updated_at`."""
 
     name = "github"
+    settings_model = GithubSettings
     mapping_model = GithubMapping
     checks = CheckLimits(freshness_days=14)  # an active repository deploys and merges every week or two
     streams = (
@@ -115,6 +167,12 @@ class GithubConnector(Connector):
         required_fields=("sha", "commit.author.date"),
     )
 
+    def __init__(self, settings: SourceSettings, mappings: Mapping[str, ServiceMapping]) -> None:
+        super().__init__(settings, mappings)
+        assert isinstance(settings, GithubSettings)
+        self.api = settings.api
+        self.graphql = GraphqlClient(self.client, settings.graphql_endpoint(), self.log)
+
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
         return github_client(settings)
@@ -124,12 +182,19 @@ class GithubConnector(Connector):
         for mapping in self.mappings.values():
             assert isinstance(mapping, GithubMapping)
             branches.setdefault(mapping.repo, mapping.branch)
+        graphql = self.api == "graphql"
         with self.worker_pool():
             for repo, branch in sorted(branches.items()):
-                yield from self._deployments(repo, since("deployments", repo))
-                yield from self._pull_requests(repo, since("pull_requests", repo))
+                if graphql:
+                    yield from self._graphql_deployments(repo, since("deployments", repo))
+                    yield from self._graphql_pull_requests(repo, since("pull_requests", repo))
+                else:
+                    yield from self._deployments(repo, since("deployments", repo))
+                    yield from self._pull_requests(repo, since("pull_requests", repo))
                 yield from self._commits(repo, branch, since("commits", repo))
         self.report_child_progress()
+        if graphql:
+            self.log.info("github GraphQL: %s", self.graphql.summary())
 
     def _deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         # Newest first: stop once a whole page is older than the cursor minus the lookback.
@@ -180,6 +245,11 @@ class GithubConnector(Connector):
             listed = self.read_all(self.stream("pull_commits"), partition, {"per_page": self.settings.page_size})
             if len(listed) < PULL_COMMITS_CAP:
                 return listed
+        return self._compared_commits(repo, pull)
+
+    def _compared_commits(self, repo: str, pull: Mapping[str, Any]) -> list[Record]:
+        """Every commit of a pull request past the cap, read with the REST compare API (either `api`)."""
+        partition = {"repo": repo, "pull_number": pull["number"]}
         base, head = dig(pull, "base.sha"), dig(pull, "head.sha")
         if not base or not head:
             raise ValueError(f"{repo}#{pull['number']} reaches the {PULL_COMMITS_CAP}-commit cap but has no base/head")
@@ -188,3 +258,103 @@ class GithubConnector(Connector):
         commits = self.read_all(self.compare, partition, per_page, path=path)
         self.log.info("%s#%s: %d commits read with compare (past the cap)", repo, pull["number"], len(commits))
         return commits
+
+    # --- GraphQL (`api: graphql`) -----------------------------------------------------------------------------
+
+    def _repo_url(self, repo: str) -> str:
+        """The REST URL of a repository, which REST payloads carry (`repository_url`)."""
+        return f"{self.settings.api_url}/repos/{repo}"
+
+    def _graphql_deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
+        """Deployments newest first with their statuses, 100 and their statuses a query; stops at `lower`."""
+        owner, name = repo.split("/", 1)
+        repo_url = self._repo_url(repo)
+        nodes: dict[str, Mapping[str, Any]] = {}  # node id -> node, for the statuses of the page being read
+
+        def raw_pages() -> Iterator[list[dict[str, Any]]]:
+            variables = {"owner": owner, "name": name, "first": self.settings.page_size}
+            for page in self.graphql.pages("Deployments", DEPLOYMENTS, variables, "repository.deployments"):
+                found = [n for n in page.get("nodes") or [] if n]
+                nodes.update((n["id"], n) for n in found)
+                yield [rest_deployment(n, repo_url) for n in found]
+
+        newest = None
+        for page in self.read_pages(self.stream("deployments"), {"repo": repo}, raw_pages(), since=lower):
+            parents = [nodes[r.payload["node_id"]] for r in page]
+            statuses = self.read_children("deployment_statuses", parents, lambda d: self._graphql_statuses(repo, d))
+            nodes.clear()
+            # Statuses are read before anything is yielded: a failed follow-up query lands none of the page.
+            yield Page("deployments", page)
+            yield Page("deployment_statuses", statuses)
+            newest = latest_cursor(newest, page)
+        if newest:
+            yield Checkpoint("deployments", repo, newest)
+
+    def _graphql_statuses(self, repo: str, deployment: Mapping[str, Any]) -> list[Record]:
+        """A deployment's statuses: the page nested in its listing, then any further pages."""
+        stream = self.stream("deployment_statuses")
+        deployment_url = f"{self._repo_url(repo)}/deployments/{deployment['databaseId']}"
+        partition = {"repo": repo, "deployment_id": deployment["databaseId"]}
+        variables = {"id": deployment["id"], "first": self.settings.page_size}
+        pages = self.graphql.pages(
+            "DeploymentStatuses", DEPLOYMENT_STATUSES, variables, "node.statuses", deployment["statuses"]
+        )
+        return [
+            stream.to_record(rest_status(node, deployment_url, self._repo_url(repo)), partition)
+            for page in pages
+            for node in page.get("nodes") or []
+            if node
+        ]
+
+    def _graphql_pull_requests(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
+        """Closed pull requests by last update, newest first, with the commits of the merged ones; stops at
+        `lower`."""
+        owner, name = repo.split("/", 1)
+        repo_url = self._repo_url(repo)
+        nodes: dict[str, Mapping[str, Any]] = {}
+
+        def raw_pages() -> Iterator[list[dict[str, Any]]]:
+            size = self.settings.page_size
+            variables = {"owner": owner, "name": name, "first": size, "commits": min(size, PULL_COMMITS_NESTED)}
+            for page in self.graphql.pages("PullRequests", PULL_REQUESTS, variables, "repository.pullRequests"):
+                found = [n for n in page.get("nodes") or [] if n]
+                nodes.update((n["id"], n) for n in found)
+                yield [rest_pull(n, repo, repo_url) for n in found]
+
+        newest = None
+        for page in self.read_pages(self.stream("pull_requests"), {"repo": repo}, raw_pages(), since=lower):
+            # As on REST: the commits of merged pull requests only (merged_at, whatever the state says).
+            merged = [(r.payload, nodes[r.payload["node_id"]]) for r in page if r.payload.get("merged_at")]
+            commits = self.read_children("pull_commits", merged, lambda pair: self._graphql_pull_commits(repo, *pair))
+            nodes.clear()
+            yield Page("pull_requests", page)
+            if commits:
+                yield Page("pull_commits", commits)
+            newest = latest_cursor(newest, page)
+        if newest:
+            yield Checkpoint("pull_requests", repo, newest)
+
+    def _graphql_pull_commits(self, repo: str, pull: Mapping[str, Any], node: Mapping[str, Any]) -> list[Record]:
+        """A merged pull request's commits: the page nested in its listing, then any further pages; past GitHub's
+        cap of 250 (which GraphQL shares), the REST compare API."""
+        nested = node["commits"]
+        if (nested.get("totalCount") or 0) >= PULL_COMMITS_CAP:
+            return self._compared_commits(repo, pull)
+        variables = {"id": node["id"], "first": self.settings.page_size}
+        pages = self.graphql.pages("PullRequestCommits", PULL_COMMITS, variables, "node.commits", nested)
+        commits = [item["commit"] for page in pages for item in page.get("nodes") or [] if item]
+        if len(commits) >= PULL_COMMITS_CAP:
+            return self._compared_commits(repo, pull)
+        stream, repo_url = self.stream("pull_commits"), self._repo_url(repo)
+        partition = {"repo": repo, "pull_number": pull["number"]}
+        return [stream.to_record(rest_commit(c, repo_url, self._parents(c)), partition) for c in commits]
+
+    def _parents(self, commit: Mapping[str, Any]) -> list[str]:
+        """A commit's parents' shas in git order; an octopus merge's further parents with a query of their own."""
+        parents = commit.get("parents") or {}
+        listed = [p["oid"] for p in parents.get("nodes") or [] if p]
+        if (parents.get("totalCount") or 0) <= len(listed):
+            return listed
+        variables = {"id": commit["id"], "first": self.settings.page_size}
+        pages = self.graphql.pages("CommitParents", COMMIT_PARENTS, variables, "node.parents")
+        return [p["oid"] for page in pages for p in page.get("nodes") or [] if p]

@@ -188,7 +188,8 @@ class HttpClient:
                 backoff_jitter=s.backoff_factor,
                 retry_after_max=max(1, int(s.max_rate_limit_wait)),
                 status_forcelist=(429, 500, 502, 503, 504),
-                allowed_methods=frozenset({"GET"}),
+                # POST only ever carries read-only queries (GitHub's GraphQL), so retrying it is as safe as a GET.
+                allowed_methods=frozenset({"GET", "POST"}),
                 respect_retry_after_header=True,
                 raise_on_status=False,
                 sleep_fn=lambda seconds: self.sleep(seconds),  # late-bound: `sleep` may be replaced after start
@@ -220,21 +221,34 @@ class HttpClient:
 
     def get_json(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, requests.Response]:
         """GET a JSON document, waiting out rate limits and retrying transient faults."""
+        return self._json("GET", path_or_url, params=params)
+
+    def post_json(self, path_or_url: str, body: Mapping[str, Any]) -> tuple[Any, requests.Response]:
+        """POST a JSON body (a read-only query, e.g. GraphQL) and read a JSON document, as patiently as `get_json`."""
+        return self._json("POST", path_or_url, body=body)
+
+    def _json(
+        self, method: str, path_or_url: str, params: Mapping[str, Any] | None = None, body: Any = None
+    ) -> tuple[Any, requests.Response]:
         url = self.url(path_or_url)
         s = self.settings
+        data = None if body is None else orjson.dumps(body)
+        headers = None if body is None else {"Content-Type": "application/json"}
         bad_json = broken = rate_limited = 0
         while True:
             try:
-                response = self._session().get(url, params=params, timeout=(s.connect_timeout, s.read_timeout))
+                response = self._session().request(
+                    method, url, params=params, data=data, headers=headers, timeout=(s.connect_timeout, s.read_timeout)
+                )
             except requests.RequestException as exc:
                 if not _body_broke(exc):
-                    raise ConnectorError(f"GET {redact_url(url)} failed: {type(exc).__name__}") from None
+                    raise ConnectorError(f"{method} {redact_url(url)} failed: {type(exc).__name__}") from None
                 # The headers arrived, then the connection dropped or stalled mid-body: urllib3 had already
                 # handed the response over, so its retries do not cover this. Ask for the page again.
                 broken += 1
                 if broken > s.retries:
                     raise ConnectorError(
-                        f"GET {redact_url(url)} failed: the connection broke mid-body {broken} times"
+                        f"{method} {redact_url(url)} failed: the connection broke mid-body {broken} times"
                         f" ({type(exc).__name__})"
                     ) from None
                 self._pause(url, broken, f"connection broke mid-body ({type(exc).__name__})")
@@ -245,17 +259,17 @@ class HttpClient:
                 rate_limited += 1
                 if wait > s.max_rate_limit_wait:
                     raise ConnectorError(
-                        f"GET {redact_url(url)}: rate limit resets in {wait:.0f}s, longer than the"
+                        f"{method} {redact_url(url)}: rate limit resets in {wait:.0f}s, longer than the"
                         f" configured maximum wait of {s.max_rate_limit_wait:.0f}s"
                     )
                 if rate_limited > s.retries:  # a reset that never comes (a misbehaving proxy): do not loop forever
-                    raise ConnectorError(f"GET {redact_url(url)}: still rate limited after {s.retries} resets")
+                    raise ConnectorError(f"{method} {redact_url(url)}: still rate limited after {s.retries} resets")
                 log.warning("rate limit reached at %s; waiting %.0fs for the reset", redact_url(url), wait)
                 self.sleep(wait)
                 continue
             if response.status_code >= 400:
                 raise ConnectorError(
-                    f"GET {redact_url(url)} answered {response.status_code}: {_error_summary(response)}"
+                    f"{method} {redact_url(url)} answered {response.status_code}: {_error_summary(response)}"
                 )
             try:
                 # orjson: several times faster than the stdlib on the large pages a first sync reads.
@@ -264,7 +278,7 @@ class HttpClient:
                 bad_json += 1
                 if bad_json > s.invalid_json_retries:
                     raise ConnectorError(
-                        f"GET {redact_url(url)} returned a body that is not valid JSON ({bad_json} attempts)"
+                        f"{method} {redact_url(url)} returned a body that is not valid JSON ({bad_json} attempts)"
                     ) from None
                 self._pause(url, bad_json, "invalid JSON")
 

@@ -7,7 +7,8 @@ authentication rule, error shape, pagination and routes. A new source is a new `
 `SOURCES`; a fault-injection mode is an interceptor appended to `SampleServer.interceptors` (a callable that
 may answer a request before its source does, e.g. with a 429 or a 500).
 
-Only what connectors read is served (GET list endpoints, plus Jira's POST search). Payload URLs (`url`,
+Only what connectors read is served (GET list endpoints, plus Jira's POST search and GitHub's POST /graphql, see
+`sample_org/github_graphql.py`). Payload URLs (`url`,
 `self`, `html_url`) keep the public hosts of the generated data; only pagination links point at this server.
 """
 
@@ -41,6 +42,7 @@ from sample_org.generator import (
     gh_time,
     jira_time,
 )
+from sample_org.github_graphql import GraphqlApi
 
 
 @dataclass
@@ -167,10 +169,11 @@ class RateWindow:
 
 class GitHub(Source):
     """Deployments, deployment statuses, pulls, pull commits, commits and GitHub Actions workflow runs, with
-    `Link` pagination."""
+    `Link` pagination; deployments and pull requests also through GraphQL (`POST /graphql`)."""
 
     prefix = "github"
     routes: ClassVar = [
+        (r"/graphql", "graphql"),
         (r"/repos/([^/]+)/([^/]+)", "repo"),
         (r"/repos/([^/]+)/([^/]+)/deployments", "deployments"),
         (r"/repos/([^/]+)/([^/]+)/deployments/(\d+)/statuses", "statuses"),
@@ -196,6 +199,7 @@ class GitHub(Source):
         super().__init__(org, tokens)
         self._window = RateWindow(3600)
         self._actions = {name: _ActionsIndex(repo) for name, repo in org.github_actions.items()}
+        self._graphql = GraphqlApi(org.github)
 
     def authorised(self, req: Request) -> bool:
         token = self.tokens.get("github", "")
@@ -208,6 +212,8 @@ class GitHub(Source):
 
     def handle(self, req: Request) -> Response:
         resp = super().handle(req)
+        if req.path == "/graphql" and resp.status == 200:
+            return resp  # GraphQL has its own budget, in points, which its answer's headers report
         # Count every request against its credential's hourly window, the way GitHub reports it.
         window, used = self._window.count(req.headers.get("Authorization") or "")
         resp.headers |= {
@@ -255,6 +261,13 @@ class GitHub(Source):
         except ApiError as e:
             raise ApiError(422, e.message) from None
         return ("" if since is None else gh_time(since)), ("~" if until is None else gh_time(until))
+
+    def graphql(self, req: Request) -> Response:
+        """POST /graphql: a query of the subset `sample_org.github_graphql` serves; its errors come with a 200."""
+        if req.method != "POST":
+            raise ApiError(404, "Not Found")
+        body, headers = self._graphql.answer(req.body, req.headers.get("Authorization") or "")
+        return Response(200, body, headers)
 
     def repo(self, req: Request, owner: str, name: str) -> Response:
         """GET /repos/{o}/{r}: a few fields of the repository."""

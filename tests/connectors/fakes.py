@@ -23,7 +23,10 @@ from werkzeug import Request, Response
 from werkzeug.test import EnvironBuilder
 
 from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
+from connectors.registry import CONNECTORS
 from connectors.timeparse import parse_timestamp
+from sample_org.generator import GitHubRepo
+from sample_org.github_graphql import POINTS_PER_HOUR, GraphqlApi
 from tests.conftest import example
 
 TOKEN = "contract-secret-token-123"
@@ -62,7 +65,7 @@ class FakeApi:
 
     def dispatch(self, request: Request) -> Response:
         self.requests.append(request)
-        key = request.full_path
+        key = request_key(request)
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.faults and self.seen[key] == 1:
             return json_response({"message": "slow down"}, 429, {"Retry-After": "0"})
@@ -92,6 +95,31 @@ class FakeApi:
             environ_overrides={"RAW_URI": f"{path}?{query}"},
         )
         return self.answer(Request(environ.get_environ()))
+
+    def answer_graphql(self, request: Request, **variables: Any) -> Response:
+        """What the fake answers to the GraphQL query `request` with some of its variables replaced."""
+        body = json.loads(request.get_data())
+        body["variables"] = {**(body.get("variables") or {}), **variables}
+        environ = EnvironBuilder(
+            path=request.path,
+            method="POST",
+            data=json.dumps(body),
+            base_url=request.host_url,
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length")],
+        )
+        return self.answer(Request(environ.get_environ()))
+
+
+def request_key(request: Request) -> str:
+    """What tells two requests apart: the path and query, and a POST's body (every GraphQL query has one path)."""
+    return request.full_path + (request.get_data(as_text=True) if request.method == "POST" else "")
+
+
+def graphql_variables(request: Request) -> dict[str, Any] | None:
+    """The variables of a GraphQL query (a POST to /graphql), or None for any other request."""
+    if request.method != "POST" or not request.path.endswith("/graphql"):
+        return None
+    return json.loads(request.get_data() or b"{}").get("variables") or {}
 
 
 def raw_path(request: Request) -> str:
@@ -136,62 +164,96 @@ class Fixture:
     expected: dict[str, int]  # records per stream a full sync must deliver
 
 
-def fake_github(api: FakeApi) -> Fixture:
+def legacy_node_id(kind: str, key: object) -> str:
+    """A GraphQL node id in GitHub's legacy form (`MDE2OkRlcGxveW1lbnRTdGF0dXMx` for DeploymentStatus 1): the
+    recorded examples repeat theirs, and the GraphQL fake finds nodes, and the connector status ids, by it."""
+    return base64.b64encode(f"0{len(kind)}:{kind}{key}".encode()).decode()
+
+
+def github_repo() -> GitHubRepo:
+    """One repository's records in their REST shapes, from the recorded examples: what both GitHub fakes serve.
+
+    Pages are 3 records: deployment 98 has 4 statuses and pull request 11 has 4 commits, so nested lists page too.
+    """
     deployment = example("github/deployments")[0]
     status = example("github/deployment_statuses")[0]
     pull = example("github/pulls")[0]
     commit = example("github/commits")[0]
-    deployments = []
+    repo = GitHubRepo("acme/shop")
     for i in range(7):  # newest first, as GitHub lists them
         d = copy.deepcopy(deployment)
-        d.update(id=100 - i, sha=f"{i:040x}", created_at=ts(-60 * i), updated_at=ts(-60 * i))
-        deployments.append(d)
-    pulls = []
+        d.update(id=100 - i, node_id=legacy_node_id("Deployment", 100 - i), sha=f"{i:040x}")
+        d.update(created_at=ts(-60 * i), updated_at=ts(-60 * i))
+        repo.deployments.append(d)
+        repo.statuses[d["id"]] = []
+        for j, state in enumerate(("success", "in_progress", "queued", "queued")[: 4 if d["id"] == 98 else 2]):
+            s = copy.deepcopy(status)
+            s.update(id=d["id"] * 10 + j, node_id=legacy_node_id("DeploymentStatus", d["id"] * 10 + j))
+            s.update(state=state, created_at=ts(5 - j))
+            repo.statuses[d["id"]].append(s)
     for i in range(5):
         p = copy.deepcopy(pull)
-        p.update(id=500 + i, number=10 + i, updated_at=ts(-30 * i), merged_at=ts(-30 * i) if i != 2 else None)
-        pulls.append(p)
-    commits = []
+        # Closed, as `state=closed` lists them (the example is open); #12 was closed without being merged.
+        p.update(id=500 + i, node_id=legacy_node_id("PullRequest", 500 + i), number=10 + i, state="closed")
+        p.update(updated_at=ts(-30 * i), merged_at=ts(-30 * i) if i != 2 else None)
+        p["base"] = {"ref": "main", "sha": f"{p['number']:036x}ba5e"}  # the example elides its base
+        repo.pulls.append(p)
+        repo.pull_commits[p["number"]] = []
+        for j in range(4 if p["number"] == 11 else 2):
+            c = copy.deepcopy(commit)
+            c.update(sha=f"{p['number'] * 100 + j:040x}", node_id=legacy_node_id("Commit", p["number"] * 100 + j))
+            repo.pull_commits[p["number"]].append(c)
     for i in range(6):
         c = copy.deepcopy(commit)
-        c["sha"] = f"{1000 + i:040x}"
+        c.update(sha=f"{1000 + i:040x}", node_id=legacy_node_id("Commit", 1000 + i))
         c["commit"]["committer"]["date"] = c["commit"]["author"]["date"] = ts(-20 * i)
-        commits.append(c)
+        repo.commits.append(c)
+    return repo
 
-    def statuses(request: Request, m: re.Match) -> Response:
-        dep = int(m["dep"])
-        items = []
-        for j, state in enumerate(("success", "in_progress")):
-            s = copy.deepcopy(status)
-            s.update(id=dep * 10 + j, state=state, created_at=ts(5 - j))
-            items.append(s)
-        return link_page(request, items, api.server)
 
-    def pull_commits(request: Request, m: re.Match) -> Response:
-        items = []
-        for j in range(2):
-            c = copy.deepcopy(commit)
-            c["sha"] = f"{int(m['n']) * 100 + j:040x}"
-            items.append(c)
-        return link_page(request, items, api.server)
+GITHUB_EXPECTED = {"deployments": 7, "deployment_statuses": 16, "pull_requests": 5, "pull_commits": 10, "commits": 6}
 
-    repo = r"/repos/acme/shop"
-    api.route(repo + "/deployments", lambda r, m: link_page(r, deployments, api.server))
-    api.route(repo + r"/deployments/(?P<dep>\d+)/statuses", statuses)
-    api.route(repo + "/pulls", lambda r, m: link_page(r, pulls, api.server))
-    api.route(repo + r"/pulls/(?P<n>\d+)/commits", pull_commits)
-    api.route(repo + "/commits", lambda r, m: link_page(r, commits, api.server))
-    return Fixture(
-        settings={"api_url": api.server.url_for("/"), "token": "env:CONTRACT_TOKEN", "page_size": 3},
-        mappings={"shop": {"repo": "acme/shop"}},
-        expected={
-            "deployments": 7,
-            "deployment_statuses": 14,
-            "pull_requests": 5,
-            "pull_commits": 8,
-            "commits": 6,
-        },
-    )
+
+def fake_github(api: FakeApi) -> Fixture:
+    """GitHub read through REST (`api: rest`): a request per deployment for its statuses, per merged pull request
+    for its commits."""
+    repo = github_repo()
+
+    def listed(items: Callable[[re.Match], list[dict[str, Any]]]) -> Handler:
+        return lambda request, m: link_page(request, items(m), api.server)
+
+    path = r"/repos/acme/shop"
+    api.route(path + "/deployments", listed(lambda m: repo.deployments))
+    api.route(path + r"/deployments/(?P<dep>\d+)/statuses", listed(lambda m: repo.statuses[int(m["dep"])]))
+    api.route(path + "/pulls", listed(lambda m: repo.pulls))
+    api.route(path + r"/pulls/(?P<n>\d+)/commits", listed(lambda m: repo.pull_commits[int(m["n"])]))
+    api.route(path + "/commits", listed(lambda m: repo.commits))
+    settings = {"api_url": api.server.url_for("/"), "token": "env:CONTRACT_TOKEN", "page_size": 3, "api": "rest"}
+    return Fixture(settings=settings, mappings={"shop": {"repo": "acme/shop"}}, expected=GITHUB_EXPECTED)
+
+
+def serve_github_graphql(api: FakeApi, *repos: GitHubRepo, points_per_hour: int = POINTS_PER_HOUR) -> GraphqlApi:
+    """`POST /graphql` answered in GitHub's shape (nested connections, cursors, `rateLimit`, errors with a 200)
+    over `repos`, and their mainline commits on REST (which GitHub's connector reads there in either mode)."""
+    graphql = GraphqlApi({repo.full_name: repo for repo in repos}, points_per_hour)
+
+    def query(request: Request, m: re.Match) -> Response:
+        body, headers = graphql.answer(request.get_data(), request.headers.get("Authorization") or "")
+        return json_response(body, headers=headers)
+
+    api.route("/graphql", query)
+    for repo in repos:
+        commits = repo.commits
+        api.route(f"/repos/{repo.full_name}/commits", lambda request, m, c=commits: link_page(request, c, api.server))
+    return graphql
+
+
+def fake_github_graphql(api: FakeApi) -> Fixture:
+    """GitHub read through GraphQL (`api: graphql`): the same records as `fake_github`, in a query per page of
+    deployments (with their statuses) or pull requests (with their commits)."""
+    serve_github_graphql(api, github_repo())
+    settings = {"api_url": api.server.url_for("/"), "token": "env:CONTRACT_TOKEN", "page_size": 3, "api": "graphql"}
+    return Fixture(settings=settings, mappings={"shop": {"repo": "acme/shop"}}, expected=GITHUB_EXPECTED)
 
 
 def offset_page(request: Request, key: str, items: list[Any]) -> Response:
@@ -741,6 +803,7 @@ def fake_jenkins(api: FakeApi) -> Fixture:
 
 FAKES: dict[str, Callable[[FakeApi], Fixture]] = {
     "github": fake_github,
+    "github_graphql": fake_github_graphql,
     "pagerduty": fake_pagerduty,
     "jira": fake_jira,
     "opsgenie": fake_opsgenie,
@@ -748,3 +811,17 @@ FAKES: dict[str, Callable[[FakeApi], Fixture]] = {
     "github_actions": fake_github_actions,
     "jenkins": fake_jenkins,
 }
+
+# A fake of a registered connector in another of its modes, and the connector it runs: the generic suites (contract,
+# faults, crash and resume) run every fake, each against its connector.
+VARIANTS: dict[str, str] = {"github_graphql": "github"}
+
+
+def fake_names() -> list[str]:
+    """Every registered connector (each must have a fake) and every variant fake: what the generic suites run."""
+    return sorted(set(CONNECTORS) | set(FAKES))
+
+
+def connector_name(fake: str) -> str:
+    """The registered connector a fake is for."""
+    return VARIANTS.get(fake, fake)

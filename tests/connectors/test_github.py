@@ -1,4 +1,5 @@
-"""GitHub specifics: pull requests past the 250-commit cap, and newest-first streams stopping at the cursor."""
+"""GitHub specifics through REST (`api: rest`): pull requests past the 250-commit cap, and newest-first streams stopping
+at the cursor. The GraphQL path's own: tests/connectors/test_github_graphql.py."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from tests.connectors.fakes import START, FakeApi, json_response, link_page, ts
 REPO = "/repos/acme/big"
 
 
-def connector(server: HTTPServer, page_size: int) -> GithubConnector:
-    settings = GithubConnector.settings_model.model_validate({"api_url": server.url_for("/"), "page_size": page_size})
+def connector(server: HTTPServer, page_size: int, api: str = "rest") -> GithubConnector:
+    settings = GithubConnector.settings_model.model_validate(
+        {"api_url": server.url_for("/"), "page_size": page_size, "api": api}
+    )
     gh = GithubConnector(settings, {"big": GithubMapping(repo="acme/big")})
     gh.client.settings = HttpSettings(backoff_factor=0.001, backoff_max=0.01)
     return gh

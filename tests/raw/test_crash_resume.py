@@ -22,10 +22,9 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from connectors.registry import CONNECTORS
 from sample_org import Organisation, SampleServer, generate, token_environment
 from tests.conftest import ROOT
-from tests.connectors.fakes import FAKES, TOKEN, FakeApi, Fixture
+from tests.connectors.fakes import FAKES, TOKEN, FakeApi, Fixture, connector_name, fake_names
 from tests.raw.snapshots import raw_rows, row_counts
 
 TOKENS = {
@@ -160,7 +159,7 @@ def fake_catalog(name: str, fixture: Fixture) -> dict[str, Any]:
     return {"sources": {name: fixture.settings}, "services": services}
 
 
-@pytest.mark.parametrize("name", sorted(CONNECTORS))
+@pytest.mark.parametrize("name", fake_names())
 def test_every_connector_killed_mid_page_resumes_to_one_clean_run(
     name: str, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
@@ -168,7 +167,7 @@ def test_every_connector_killed_mid_page_resumes_to_one_clean_run(
     after a checkpoint, so the next run resumes from a stored cursor; else the middle one), then run again."""
     fixture = FAKES[name](FakeApi(httpserver))
     config = tmp_path / "opmetrics.yaml"
-    config.write_text(yaml.safe_dump(fake_catalog(name, fixture)))
+    config.write_text(yaml.safe_dump(fake_catalog(connector_name(name), fixture)))
 
     # Every page its own transaction: the most places to die in (the sample-organisation test keeps the batching).
     code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", secrets=FAKE_SECRETS, batch_records=1)

@@ -24,12 +24,25 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from connectors.base import Connector, ServiceMapping, SourceSettings
+from connectors.http import ConnectorError
 from connectors.pagerduty import MAX_OFFSET, PagerdutyConnector, PagerdutyMapping, PagerdutySettings
 from connectors.registry import CONNECTORS
-from tests.connectors.fakes import FAKES, TOKEN, FakeApi, json_response, offset_page
+from orchestration.warehouse import connect
+from sample_org.github_graphql import cursor_at, cursor_index
+from tests.connectors.fakes import (
+    FAKES,
+    TOKEN,
+    FakeApi,
+    connector_name,
+    fake_names,
+    graphql_variables,
+    json_response,
+    offset_page,
+    request_key,
+)
 from tests.raw.snapshots import raw_rows, sync_into
 
-SOURCES = sorted(CONNECTORS)
+SOURCES = fake_names()  # every connector, and every other mode of one (GitHub through GraphQL)
 
 
 @dataclass
@@ -45,7 +58,7 @@ class Fake:
 
     def connector(self, waits: list[float]) -> Connector:
         """The connector with its default HTTP settings (real backoff), its waits recorded instead of slept."""
-        connector = CONNECTORS[self.name](self.settings, self.mappings)
+        connector = CONNECTORS[connector_name(self.name)](self.settings, self.mappings)
         connector.client.sleep = waits.append
         return connector
 
@@ -63,7 +76,7 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fake]]
             servers.append(server)
             api = FakeApi(server)
             fixture = FAKES[name](api)
-            cls = CONNECTORS[name]
+            cls = CONNECTORS[connector_name(name)]
             settings = cls.settings_model.model_validate(fixture.settings)
             mappings = {svc: cls.mapping_model.model_validate(m) for svc, m in fixture.mappings.items()}
             fake = Fake(name, api, settings, mappings, fixture.expected, {})
@@ -87,6 +100,8 @@ def range_start(request: Request) -> int | None:
 
 def later_page(request: Request) -> bool:
     """A page after the first, whichever way the API pages."""
+    if (variables := graphql_variables(request)) is not None:  # GraphQL: a cursor to read after
+        return variables.get("after") is not None
     args = request.args
     return (
         int(args.get("page", 1)) > 1
@@ -97,17 +112,22 @@ def later_page(request: Request) -> bool:
 
 
 class Injected:
-    """Answers the first `times` requests of every later page with `answer`; counts the pages it hit."""
+    """Answers the first `times` requests of every later page with `answer`; counts the pages it hit. `only`: the
+    requests it may hit (say, one GraphQL query), when not every later page."""
 
-    def __init__(self, answer: Callable[[Request], Response], times: int = 1) -> None:
+    def __init__(
+        self, answer: Callable[[Request], Response], times: int = 1, only: Callable[[Request], bool] | None = None
+    ) -> None:
         self.answer = answer
         self.times = times
+        self.only = only
         self.seen: dict[str, int] = {}
 
     def __call__(self, request: Request) -> Response | None:
-        if not later_page(request):
+        if not later_page(request) or (self.only is not None and not self.only(request)):
             return None
-        n = self.seen[request.full_path] = self.seen.get(request.full_path, 0) + 1
+        key = request_key(request)
+        n = self.seen[key] = self.seen.get(key, 0) + 1
         return self.answer(request) if n <= self.times else None
 
     @property
@@ -178,6 +198,8 @@ def test_duplicate_records_across_pages(name: str, fakes: dict[str, Fake], tmp_p
 
     def overlapping(request: Request) -> Response:
         args = request.args
+        if (variables := graphql_variables(request)) is not None:  # GraphQL: from the cursor one node earlier
+            return api.answer_graphql(request, after=cursor_at(cursor_index(variables["after"]) - 1))
         if "offset" in args:  # PagerDuty, Opsgenie: start one record earlier
             return api.answer_for(request, offset=str(int(args["offset"]) - 1))
         if "nextPageToken" in args:  # Jira: the fake's token is an offset
@@ -215,6 +237,100 @@ def test_github_rate_limit_reset_is_waited_for(fakes: dict[str, Fake], tmp_path:
     waits = faulty_run(fakes["github"], fault, tmp_path)
     assert len(waits) == fault.pages
     assert all(reset_in - 5 <= w <= reset_in + 2 for w in waits), waits
+
+
+def graphql_operation(request: Request) -> str | None:
+    """The operation a GraphQL request runs (`Deployments`, `PullRequests`, ...), or None for a REST request."""
+    if graphql_variables(request) is None:
+        return None
+    found = re.search(r"query (\w+)", json.loads(request.get_data())["query"])
+    return found[1] if found else None
+
+
+def test_github_graphql_rate_limited_with_a_200_is_waited_out(fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """GraphQL's primary rate limit: HTTP 200, `errors: [{type: RATE_LIMITED}]`, the reset in the headers. The
+    query is asked again after one wait until the reset."""
+    reset_in = 60
+
+    def limited(request: Request) -> Response:
+        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + reset_in)}
+        body = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}
+        return json_response(body, 200, headers)
+
+    fault = Injected(limited, only=lambda request: graphql_operation(request) is not None)
+    waits = faulty_run(fakes["github_graphql"], fault, tmp_path)
+    assert len(waits) == fault.pages
+    assert all(reset_in - 5 <= w <= reset_in + 2 for w in waits), waits
+
+
+def test_github_graphql_budget_running_out_waits_for_its_reset(fakes: dict[str, Fake], tmp_path: Path) -> None:
+    """An answer whose `rateLimit.remaining` cannot pay for the next query: the client waits until `resetAt` before
+    asking it, instead of burning a request on a refusal."""
+    reset_in = 120
+    api = fakes["github_graphql"].api
+
+    def exhausted(request: Request) -> Response:
+        body = json.loads(api.answer(request).get_data())
+        reset_at = datetime.fromtimestamp(time.time() + reset_in, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body["data"]["rateLimit"].update(remaining=0, resetAt=reset_at)
+        return json_response(body)
+
+    # Deployments: other queries always follow, and each of them is what waits.
+    fault = Injected(exhausted, only=lambda request: graphql_operation(request) == "Deployments")
+    waits = faulty_run(fakes["github_graphql"], fault, tmp_path)
+    assert len(waits) == fault.pages == 2, "two later pages of deployments, each leaving no budget for the next query"
+    assert all(reset_in - 5 <= w <= reset_in + 2 for w in waits), waits
+
+
+GRAPHQL_ERROR = {"type": "SERVICE_UNAVAILABLE", "message": "Something went wrong while executing your query."}
+
+
+def landed_keys(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, set[str]]:
+    return {table: {row[0] for row in found} for table, found in rows.items() if found}
+
+
+@pytest.mark.parametrize("operation", ["PullRequests", "DeploymentStatuses"])
+def test_github_graphql_error_fails_clearly_and_lands_no_half_page(
+    operation: str, fakes: dict[str, Fake], tmp_path: Path
+) -> None:
+    """Any other error with a 200, even beside partial data: a ConnectorError naming the query and GitHub's message,
+    nothing of that answer's page landed, no cursor stored past it; the next run completes the tables."""
+    fake = fakes["github_graphql"]
+
+    def broken(request: Request) -> Response:
+        body = json.loads(fake.api.answer(request).get_data())
+        return json_response({**body, "errors": [GRAPHQL_ERROR]})  # the data is all there, and still not landed
+
+    fake.api.fault = Injected(broken, times=100, only=lambda request: graphql_operation(request) == operation)
+    db = tmp_path / "broken.duckdb"
+    try:
+        with pytest.raises(ConnectorError) as failed:
+            sync_into(db, fake.connector([]))
+    finally:
+        fake.api.fault = None
+    assert f"GitHub GraphQL {operation}" in str(failed.value)
+    assert "SERVICE_UNAVAILABLE: Something went wrong while executing your query." in str(failed.value)
+    assert TOKEN not in str(failed.value)
+
+    clean = landed_keys(fake.clean)
+    if operation == "PullRequests":
+        # Page 2 of pull requests (#13, #14) failed: page 1 (#10, #11, #12) and its commits stay; mainline commits,
+        # read after pull requests, were never reached.
+        expected = {
+            "raw_github.deployments": clean["raw_github.deployments"],
+            "raw_github.deployment_statuses": clean["raw_github.deployment_statuses"],
+            "raw_github.pull_requests": {"500", "501", "502"},
+            "raw_github.pull_commits": {k for k in clean["raw_github.pull_commits"] if k.split(":")[1] in ("10", "11")},
+        }
+    else:
+        # Deployment 98's second page of statuses failed: its page of deployments (100, 99, 98) landed nothing.
+        expected = {}
+    assert landed_keys(raw_rows(db)) == expected
+    with connect(db, read_only=True) as con:
+        stored = {stream for (stream,) in con.execute("select stream from raw_state.cursors").fetchall()}
+    assert stored == ({"deployments"} if operation == "PullRequests" else set()), "no cursor past a failed page"
+    sync_into(db, fake.connector([]))
+    assert raw_rows(db) == fake.clean
 
 
 def test_pagerduty_window_holding_more_than_10000_incidents(httpserver: HTTPServer, tmp_path: Path) -> None:

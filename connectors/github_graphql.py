@@ -1,0 +1,427 @@
+"""GitHub's GraphQL API for the GitHub connector: the queries, their client, and the REST shape they land in.
+
+REST reads one deployment's statuses, or one pull request's commits, per request; GraphQL reads a page of 100
+deployments with their statuses, or of 100 pull requests with their commits, in one query (nested connections).
+Mainline commits stay on REST: its `/commits` listing already returns 100 records a request, as `history` would
+for a point of GraphQL budget, and it spends the REST budget, which is separate.
+
+Endpoint: `POST {api_url}/graphql` for api.github.com; `https://host/api/graphql` for GitHub Enterprise Server
+(`api_url` `https://host/api/v3`); the source setting `graphql_url` overrides it (same host: the token goes there).
+
+Budget: GitHub charges each query (roughly) the number of nested connections it asks for, divided by 100, at least
+one point, from 5,000 points an hour. Every query asks for `rateLimit { cost remaining resetAt }`; the client
+records the cost and, when the points left would not cover the next query, waits until `resetAt` (through the
+HTTP client's `sleep`). Pull requests list 10 commits each (`min(page_size, 10)`): 100 pull requests then cost 11
+points rather than the 101 of `commits(first: 100)`, whose cost the `parents` connection of every commit drives;
+a longer pull request has its commits read in a query of its own.
+
+Errors come with HTTP 200 in `errors`: `RATE_LIMITED` is waited out (the `x-ratelimit-reset` header, else the last
+`resetAt`) and the query asked again; any other error fails the sync with a ConnectorError naming the query and
+GitHub's message, and nothing of that answer lands, even when it carried partial data.
+
+What lands: each node converted to the REST payload of the same record, with REST's names, time format
+(`2022-01-05T04:36:28Z`: GraphQL's DateTime is the same), REST ids (`databaseId`; a deployment status has none, its
+id is read from the node id), and the same primary keys, cursors and `_context` as the REST path. The subset:
+
+- deployments: `id`, `node_id`, `url`, `sha`, `ref` (the commit's sha when the deployment was made from a commit),
+  `task`, `environment`, `original_environment`, `description`, `creator.{login,type}`, `created_at`,
+  `updated_at`, `statuses_url`, `repository_url`. Not `production_environment`, `transient_environment` nor
+  `payload`: GraphQL has no flag of the first two (staging's `is_production_environment` is null on this path;
+  the catalog decides which environment is production).
+- deployment_statuses: `id`, `node_id`, `url`, `state`, `description`, `environment`, `creator.{login,type}`,
+  `created_at`, `updated_at`, `deployment_url`, `repository_url`.
+- pull_requests: `id`, `node_id`, `url`, `number`, `state` (`open`, `closed`), `title`, `user.{login,type}`,
+  `base.{ref,sha,repo.full_name}`, `head.{ref,sha}`, `merge_commit_sha` (the merge commit, else GitHub's test merge,
+  as REST), `created_at`, `updated_at`, `closed_at`, `merged_at`.
+- pull_commits: `sha`, `node_id`, `url`, `commit.author.{name,email,date}`, `commit.committer.{name,email,date}`,
+  `commit.message`, `parents[].{sha,url}`.
+
+URLs are REST's, built from `api_url` (`{api_url}/repos/{owner}/{name}/...`). A bot's login gets REST's `[bot]`
+suffix back, and a deleted author is REST's `ghost`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+
+from connectors.base import dig
+from connectors.http import ConnectorError, HttpClient, backoff_delay, redact_url
+from connectors.timeparse import parse_timestamp
+
+# Nested connections: a pull request lists this many commits in the page that lists it (see the module docstring).
+PULL_COMMITS_NESTED = 10
+
+_RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+_ACTOR = "{ __typename login }"
+_PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+# A page of a deployment's statuses, or of a pull request's commits, listed with it or on its own.
+_STATUSES_PAGE = f"{_PAGE_INFO} nodes {{ ...StatusFields }}"
+_COMMITS_PAGE = f"totalCount {_PAGE_INFO} nodes {{ commit {{ ...CommitFields }} }}"
+
+_STATUS_FIELDS = f"""
+fragment StatusFields on DeploymentStatus {{
+  id state description environment createdAt updatedAt creator {_ACTOR}
+}}"""
+
+COMMIT_FIELDS = """
+fragment CommitFields on Commit {
+  id oid authoredDate committedDate message
+  author { name email }
+  committer { name email }
+  parents(first: 2) { totalCount nodes { oid } }
+}"""
+
+DEPLOYMENTS = f"""
+query Deployments($owner: String!, $name: String!, $first: Int!, $after: String) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      {_PAGE_INFO}
+      nodes {{
+        id databaseId commitOid environment originalEnvironment task description createdAt updatedAt
+        ref {{ name }}
+        creator {_ACTOR}
+        statuses(first: $first) {{ {_STATUSES_PAGE} }}
+      }}
+    }}
+  }}
+}}
+{_STATUS_FIELDS}"""
+
+PULL_REQUESTS = f"""
+query PullRequests($owner: String!, $name: String!, $first: Int!, $commits: Int!, $after: String) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    pullRequests(
+      first: $first, after: $after, states: [MERGED, CLOSED], orderBy: {{field: UPDATED_AT, direction: DESC}}
+    ) {{
+      {_PAGE_INFO}
+      nodes {{
+        id databaseId number title state createdAt updatedAt closedAt mergedAt
+        baseRefName baseRefOid headRefName headRefOid
+        mergeCommit {{ oid }}
+        potentialMergeCommit {{ oid }}
+        author {_ACTOR}
+        commits(first: $commits) {{ {_COMMITS_PAGE} }}
+      }}
+    }}
+  }}
+}}
+{COMMIT_FIELDS}"""
+
+
+def _next_pages(operation: str, parent: str, connection: str, page: str, fragments: str = "") -> str:
+    """The query of the further pages of a connection nested in a node (a deployment's statuses, ...)."""
+    return f"""
+query {operation}($id: ID!, $first: Int!, $after: String) {{
+  {_RATE_LIMIT}
+  node(id: $id) {{ ... on {parent} {{ {connection}(first: $first, after: $after) {{ {page} }} }} }}
+}}
+{fragments}"""
+
+
+DEPLOYMENT_STATUSES = _next_pages("DeploymentStatuses", "Deployment", "statuses", _STATUSES_PAGE, _STATUS_FIELDS)
+PULL_COMMITS = _next_pages("PullRequestCommits", "PullRequest", "commits", _COMMITS_PAGE, COMMIT_FIELDS)
+COMMIT_PARENTS = _next_pages("CommitParents", "Commit", "parents", f"{_PAGE_INFO} nodes {{ oid }}")
+
+
+def graphql_endpoint(api_url: str) -> str:
+    """GitHub's GraphQL endpoint beside a REST base URL: `https://api.github.com/graphql`, GitHub Enterprise
+    Server's `https://host/api/graphql` for `https://host/api/v3`, else `{api_url}/graphql`."""
+    api_url = api_url.rstrip("/")
+    if api_url.endswith("/api/v3"):
+        return api_url.removesuffix("/v3") + "/graphql"
+    return api_url + "/graphql"
+
+
+def database_id(node_id: str) -> int:
+    """The REST id a GraphQL node id carries.
+
+    Legacy ids are base64 of `0<length of the type name>:<type name><id>` (`MDE2OkRlcGxveW1lbnRTdGF0dXMx` is
+    `016:DeploymentStatus1`); current ids are `<PREFIX>_` and the URL-safe base64 of a MessagePack array whose last
+    element is the id (`U_kgDOADP9xw` is `[0, 3407303]`; repository-scoped objects carry the repository's id
+    before their own).
+    """
+    prefix, underscore, packed = node_id.partition("_")
+    try:
+        if underscore and prefix.isalpha():
+            return _last_msgpack_int(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
+        length, _, rest = base64.b64decode(node_id, validate=True).decode().partition(":")
+        number = rest[int(length) :]
+        if number.isdigit():
+            return int(number)
+    except (ValueError, IndexError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ConnectorError(f"cannot read a database id from the GraphQL node id {node_id!r}")
+
+
+def _last_msgpack_int(data: bytes) -> int:
+    """The last element of a MessagePack array of non-negative integers and short strings (a node id's payload)."""
+    head = data[0]
+    if 0x90 <= head <= 0x9F:
+        count, at = head & 0x0F, 1
+    elif head == 0xDC:
+        count, at = int.from_bytes(data[1:3], "big"), 3
+    else:
+        raise ValueError("not an array")
+    value: int | str | None = None
+    widths = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+    for _ in range(count):
+        kind = data[at]
+        if kind <= 0x7F:
+            value, at = kind, at + 1
+        elif kind in widths:
+            width = widths[kind]
+            value, at = int.from_bytes(data[at + 1 : at + 1 + width], "big"), at + 1 + width
+        elif 0xA0 <= kind <= 0xBF:  # a short string: skipped over, never an id
+            at += 1 + (kind & 0x1F)
+            value = None
+        else:
+            raise ValueError(f"unexpected MessagePack type {kind:#x}")
+    if not isinstance(value, int) or at != len(data):
+        raise ValueError("no id")
+    return value
+
+
+# --- the REST shape ---------------------------------------------------------------------------------------------
+
+GHOST = {"login": "ghost", "type": "User"}  # REST's stand-in for a deleted account; GraphQL answers null
+
+
+def _actor(actor: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if actor is None:
+        return None
+    login, kind = actor.get("login"), actor.get("__typename")
+    # GraphQL names a bot by its app's slug; REST (and so staging) by the slug with `[bot]`.
+    return {"login": f"{login}[bot]" if kind == "Bot" else login, "type": kind}
+
+
+def rest_deployment(node: Mapping[str, Any], repo_url: str) -> dict[str, Any]:
+    """A `Deployment` node as `GET /repos/{repo}/deployments` lists it (the subset in the module docstring)."""
+    url = f"{repo_url}/deployments/{node['databaseId']}"
+    ref = node.get("ref")
+    return {
+        "url": url,
+        "id": node["databaseId"],
+        "node_id": node["id"],
+        "sha": node["commitOid"],
+        # A deployment made from a commit has no Ref: REST then gives the sha it was asked for.
+        "ref": ref["name"] if ref else node["commitOid"],
+        "task": node.get("task"),
+        "original_environment": node.get("originalEnvironment"),
+        "environment": node.get("environment"),
+        "description": node.get("description"),
+        "creator": _actor(node.get("creator")),
+        "created_at": node["createdAt"],
+        "updated_at": node["updatedAt"],
+        "statuses_url": f"{url}/statuses",
+        "repository_url": repo_url,
+    }
+
+
+def rest_status(node: Mapping[str, Any], deployment_url: str, repo_url: str) -> dict[str, Any]:
+    """A `DeploymentStatus` node as `GET .../deployments/{id}/statuses` lists it."""
+    status_id = database_id(node["id"])
+    return {
+        "url": f"{deployment_url}/statuses/{status_id}",
+        "id": status_id,
+        "node_id": node["id"],
+        "state": str(node["state"]).lower(),  # SUCCESS -> success, as REST spells every state
+        "description": node.get("description") or "",  # REST's default is the empty string, GraphQL's null
+        "environment": node.get("environment"),
+        "creator": _actor(node.get("creator")),
+        "created_at": node["createdAt"],
+        "updated_at": node["updatedAt"],
+        "deployment_url": deployment_url,
+        "repository_url": repo_url,
+    }
+
+
+def rest_pull(node: Mapping[str, Any], repo: str, repo_url: str) -> dict[str, Any]:
+    """A `PullRequest` node of repository `repo` (owner/name) as `GET /repos/{repo}/pulls` lists it."""
+    merge_commit = node.get("mergeCommit") or node.get("potentialMergeCommit") or {}
+    return {
+        "url": f"{repo_url}/pulls/{node['number']}",
+        "id": node["databaseId"],
+        "node_id": node["id"],
+        "number": node["number"],
+        "state": "open" if node["state"] == "OPEN" else "closed",  # REST has no `merged` state
+        "title": node.get("title"),
+        "user": _actor(node.get("author")) or dict(GHOST),
+        # The base is always the repository listed (a fork's pull request targets it).
+        "base": {"ref": node.get("baseRefName"), "sha": node.get("baseRefOid"), "repo": {"full_name": repo}},
+        "head": {"ref": node.get("headRefName"), "sha": node.get("headRefOid")},
+        "merge_commit_sha": merge_commit.get("oid"),
+        "created_at": node["createdAt"],
+        "updated_at": node["updatedAt"],
+        "closed_at": node.get("closedAt"),
+        "merged_at": node.get("mergedAt"),
+    }
+
+
+def rest_commit(node: Mapping[str, Any], repo_url: str, parents: list[str]) -> dict[str, Any]:
+    """A `Commit` node as `GET /repos/{repo}/pulls/{n}/commits` lists it, with all its parents' shas."""
+    author, committer = node.get("author") or {}, node.get("committer") or {}
+    return {
+        "url": f"{repo_url}/commits/{node['oid']}",
+        "sha": node["oid"],
+        "node_id": node["id"],
+        "commit": {
+            # authoredDate and committedDate are UTC DateTimes, as REST gives the dates; GitActor.date keeps the
+            # committer's offset.
+            "author": {"name": author.get("name"), "email": author.get("email"), "date": node["authoredDate"]},
+            "committer": {
+                "name": committer.get("name"),
+                "email": committer.get("email"),
+                "date": node["committedDate"],
+            },
+            "message": node.get("message"),
+        },
+        "parents": [{"url": f"{repo_url}/commits/{sha}", "sha": sha} for sha in parents],
+    }
+
+
+# --- the client -------------------------------------------------------------------------------------------------
+
+
+class GraphqlClient:
+    """Queries GitHub's GraphQL API through the connector's `HttpClient` (its retries, timeouts and `sleep`),
+    minding the points budget each answer reports."""
+
+    def __init__(self, http: HttpClient, url: str, log: logging.Logger) -> None:
+        self.http = http
+        self.url = url
+        self.log = log
+        self.queries: Counter[str] = Counter()  # answered queries per operation
+        self.points: Counter[str] = Counter()  # points charged per operation (`rateLimit.cost`)
+        self._costs: dict[str, int] = {}  # each operation's last cost: what its next query will likely cost
+        self._remaining: int | None = None
+        self._reset_at: float | None = None  # Unix time
+        self._lock = threading.Lock()  # follow-up queries run in the connector's worker threads
+
+    def query(self, operation: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The `data` of one query, once it has no errors; RATE_LIMITED is waited out and asked again."""
+        settings = self.http.settings
+        for _ in range(settings.retries + 1):
+            self._wait_for_budget(operation)
+            body, response = self.http.post_json(self.url, {"query": query, "variables": dict(variables)})
+            if not isinstance(body, dict):
+                raise ConnectorError(
+                    f"GitHub GraphQL {operation} at {redact_url(self.url)}: the answer is not an object"
+                )
+            data = body.get("data")
+            if isinstance(data, dict):
+                self._charge(operation, data.get("rateLimit"))
+            errors = body.get("errors")
+            if not errors:
+                if not isinstance(data, dict):
+                    raise ConnectorError(f"GitHub GraphQL {operation} at {redact_url(self.url)}: no data, no errors")
+                return data
+            if not all(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+                # Partial data with errors is not landed: a page missing some of its nodes would look complete.
+                shown = "; ".join(_describe(e) for e in errors[:3])
+                raise ConnectorError(f"GitHub GraphQL {operation} at {redact_url(self.url)} failed: {shown}")
+            self._wait(operation, self._reset_wait(response), "rate limited (RATE_LIMITED)")
+        raise ConnectorError(
+            f"GitHub GraphQL {operation} at {redact_url(self.url)}: still rate limited after {settings.retries} waits"
+        )
+
+    def pages(
+        self,
+        operation: str,
+        query: str,
+        variables: Mapping[str, Any],
+        path: str,
+        first_page: Mapping[str, Any] | None = None,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every page of the connection at dotted `path` of the answer (`repository.deployments`), following
+        `pageInfo`. `first_page`: a page already read nested in another query, whose further pages this reads."""
+        page = first_page
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            if page is None:
+                page = dig(self.query(operation, query, {**variables, "after": after}), path)
+                if not isinstance(page, Mapping):
+                    raise ConnectorError(f"GitHub GraphQL {operation}: the answer has no {path}")
+            yield page
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+            if not after or after in seen:
+                raise ConnectorError(f"GitHub GraphQL {operation}: {path} pages loop or end without a cursor")
+            seen.add(after)
+            page = None
+
+    def summary(self) -> str:
+        """Queries and points so far, per operation."""
+        per_operation = ", ".join(f"{op} {n} ({self.points[op]} points)" for op, n in sorted(self.queries.items()))
+        return f"{sum(self.queries.values())} queries, {sum(self.points.values())} points: {per_operation or '-'}"
+
+    def _charge(self, operation: str, rate_limit: Any) -> None:
+        if not isinstance(rate_limit, dict):
+            return
+        cost, remaining = rate_limit.get("cost"), rate_limit.get("remaining")
+        try:
+            reset_at = parse_timestamp(rate_limit.get("resetAt"))
+        except ValueError:
+            reset_at = None
+        with self._lock:
+            self.queries[operation] += 1
+            if isinstance(cost, int):
+                self.points[operation] += cost
+                self._costs[operation] = cost
+            if isinstance(remaining, int):
+                self._remaining = remaining
+            if reset_at is not None:
+                self._reset_at = reset_at.timestamp()
+        self.log.debug("GitHub GraphQL %s: cost %s, %s points left", operation, cost, remaining)
+
+    def _wait_for_budget(self, operation: str) -> None:
+        """Wait for the reset when the points left would not cover this query (as much as its last one cost)."""
+        with self._lock:
+            remaining, reset_at, cost = self._remaining, self._reset_at, self._costs.get(operation, 1)
+        if remaining is None or reset_at is None or remaining >= cost:
+            return
+        self._wait(operation, max(0.0, reset_at - time.time()) + 1.0, f"{remaining} points left, it costs {cost}")
+        with self._lock:
+            if self._reset_at == reset_at:
+                self._remaining = None  # a fresh budget: the next answer says how much of it is left
+
+    def _reset_wait(self, response: requests.Response) -> float:
+        """Seconds until the budget resets: the answer's `x-ratelimit-reset`, else the last `resetAt`, else a
+        backoff."""
+        header = (response.headers.get("x-ratelimit-reset") or "").strip()
+        with self._lock:
+            reset_at = float(header) if header.isdigit() else self._reset_at
+        if reset_at is not None:
+            return max(0.0, reset_at - time.time()) + 1.0
+        s = self.http.settings
+        return backoff_delay(s.backoff_factor, s.backoff_factor, s.backoff_max, 1)
+
+    def _wait(self, operation: str, seconds: float, why: str) -> None:
+        limit = self.http.settings.max_rate_limit_wait
+        if seconds > limit:
+            raise ConnectorError(
+                f"GitHub GraphQL {operation}: {why}; the budget resets in {seconds:.0f}s, longer than the configured"
+                f" maximum wait of {limit:.0f}s"
+            )
+        self.log.warning("GitHub GraphQL %s: %s; waiting %.0fs for the budget's reset", operation, why, seconds)
+        self.http.sleep(seconds)
+
+
+def _describe(error: Any) -> str:
+    """One GraphQL error as `TYPE: message` (GitHub's messages name the query's parts, never a credential)."""
+    if not isinstance(error, dict):
+        return str(error)[:200]
+    return f"{error.get('type') or error.get('extensions', {}).get('code') or 'ERROR'}: {error.get('message')}"[:300]
