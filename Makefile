@@ -77,7 +77,8 @@ lock-bench: ## re-resolve the bench extra on top of requirements.lock and rewrit
 	rm -rf .lockenv-bench && $(PYTHON) -m venv .lockenv-bench
 	.lockenv-bench/bin/pip install --quiet -r requirements.lock
 	.lockenv-bench/bin/pip install --quiet -c requirements.lock -e '.[bench]'
-	(echo "# Exact pins of the bench extra (dlt, psutil) beyond requirements.lock, installed with it as constraint."; \
+	(echo "# Exact pins of the bench extra (dlt) beyond requirements.lock, installed with it as constraint (psutil, also in"; \
+	 echo "# the dev extra, is pinned there)."; \
 	 echo "# Regenerate with: make lock-bench   (after changing the bench extra or requirements.lock)"; \
 	 .lockenv-bench/bin/pip freeze --all --exclude-editable | grep -v -e '^opmetrics' -e '^pip==' \
 	   | grep -vxFf requirements.lock) > requirements-bench.lock

@@ -242,7 +242,12 @@ def resummarize(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with what it leaves out filled from the preset (or the defaults).
+
+    `history_multiples` comes back sorted and without duplicates, e.g. `--preset 1000 --history-multiples 1`
+    keeps the preset's services and days and measures one history length only.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a named size (services, days, multiples)")
     parser.add_argument("--services", type=int, help="services (default 30, or the preset's)")
@@ -268,16 +273,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-warehouse", action="store_true", help="keep the warehouses and dlt's DuckDB file")
     parser.add_argument("--table-from", type=Path, help="print the table of an earlier JSON result, and stop")
     args = parser.parse_args(argv)
-    if args.table_from:
-        print(format_table(resummarize(json.loads(args.table_from.read_text()))))
-        return
-    # A preset fills what the command line leaves out, e.g. `--preset 1000 --history-multiples 1`.
     defaults = PRESETS[args.preset] if args.preset else {"services": 30, "days": 365, "history_multiples": [1.0]}
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    multiples = sorted(set(args.history_multiples))
-    base = 1.0 if 1.0 in multiples else multiples[0]
+    if args.services < 1 or args.days < 1 or min(args.history_multiples) <= 0:
+        parser.error("--services, --days and --history-multiples must be positive")
+    args.history_multiples = sorted(set(args.history_multiples))
+    return args
+
+
+def history_lengths(days: int, multiples: list[float]) -> list[tuple[int, bool]]:
+    """(days, is the base length) per multiple: the base is multiple 1, else the shortest; it gets dlt and the
+    incremental runs."""
+    base = 1.0 if 1.0 in multiples else min(multiples)
+    return [(max(1, round(days * m)), m == base) for m in sorted(set(multiples))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.table_from:
+        print(format_table(resummarize(json.loads(args.table_from.read_text()))))
+        return
+    lengths = history_lengths(args.days, args.history_multiples)
     started = time.perf_counter()
     result: dict[str, Any] = {
         "benchmark": "scale",
@@ -287,10 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         "args": {k: (str(v) if isinstance(v, Path | dt.date) else v) for k, v in vars(args).items()},
         "sizes": [],
     }
-    for multiple in multiples:
-        days = max(1, round(args.days * multiple))
-        work = args.work_dir / f"{args.services}x{days}"
-        result["sizes"].append(measure_size(args, days, multiple == base, work))
+    for days, base in lengths:
+        result["sizes"].append(measure_size(args, days, base, args.work_dir / f"{args.services}x{days}"))
     result["rss_growth"] = rss_growth(result["sizes"])
     for size in result["sizes"]:
         size["github_vs_dlt"] = github_comparison(size)
@@ -298,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.history_diff import diff_histories
 
         n = min(args.services, args.history_diff_services)
-        days = max(1, round(args.days * base))
+        days = next(d for d, base in lengths if base)
         print(f"comparing the history with one more day to the first ({n} services x {days} days)", flush=True)
         diff = diff_histories(n, days, args.seed, args.end, demo_options(n))
         result["history_diff"] = {"services": n, "days": days, **diff}

@@ -17,6 +17,7 @@ GOALS = {
     "peak_rss_mib": 1024.0,
     "rss_growth": 1.25,
     "dlt_ratio": 1.5,
+    "checks_share": 0.15,
 }
 KINDS = ("opmetrics", "dbt", "other")
 
@@ -187,6 +188,7 @@ def _rows(sizes: list[dict[str, Any]]) -> list[Row]:
             "",
             col(lambda s: _num(github_comparison(s)["dlt_records_per_s"])),
         ),
+        ("dlt rest_api peak RSS MiB (its own process)", "", col(lambda s: _num(s["dlt"]["peak_rss_mib"]))),
         (
             "opmetrics / dlt records/s",
             f">= {GOALS['dlt_ratio']}",
@@ -199,8 +201,8 @@ def _rows(sizes: list[dict[str, Any]]) -> list[Row]:
         ),
         (
             "checks' share of the full run",
-            "",
-            col(lambda s: f"{100 * summary(s)['checks']['total_s'] / full(s)['seconds']:.0f}%"),
+            f"<= {100 * GOALS['checks_share']:.0f}%",
+            col(lambda s: _share(checks_share(s))),
         ),
         (
             "  checks s: raw / dbt tests / GX / other",
@@ -240,6 +242,20 @@ def _rows(sizes: list[dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def checks_share(size: dict[str, Any]) -> float | None:
+    """The checks' time over the full run's wall time, from the run's step timings; None when not measured."""
+    try:
+        return size["full"]["summary"]["checks"]["total_s"] / size["full"]["seconds"]
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def _share(share: float | None) -> str:
+    if share is None:
+        return "not measured"
+    return f"{100 * share:.0f}%" + _mark(share, GOALS["checks_share"])
+
+
 def _requests(size: dict[str, Any], run: str) -> str:
     """Requests to every source in one run of a size, or `-`."""
     try:
@@ -267,6 +283,67 @@ def rss_growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
         "peak_rss_mib": [round(a, 1), round(b, 1)],
         "ratio": round(b / a, 3) if a else None,
     }
+
+
+RUNS = ("full", "incremental_same", "incremental")
+NOT_MEASURED = "not measured"
+
+
+def _verdict(value: float | None, goal: float, at_most: bool = True, failed: bool = False) -> str:
+    """PASS or FAIL against the goal; a run that failed or timed out never passes (its figures are partial)."""
+    if value is None:
+        return NOT_MEASURED
+    met = value <= goal if at_most else value >= goal
+    return "PASS" if met and not failed else "FAIL"
+
+
+def _largest_process(size: dict[str, Any]) -> float | None:
+    """The largest peak RSS of any single process over a size's opmetrics runs (kernel and sampled figures)."""
+    peaks = []
+    for run in RUNS:
+        usage = (size.get(run) or {}).get("usage") or {}
+        peaks += [usage.get("kernel_max_rss_mib") or 0.0, *(usage.get("peak_rss_mib") or {}).values()]
+    return max(peaks) if any(peaks) else None
+
+
+def goal_verdicts(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(goal, measured, PASS / FAIL / not measured) for each goal of issue 13, worst case over the sizes.
+
+    Only what the benchmark measured is judged: a goal without a figure says "not measured", never a guess.
+    """
+    sizes = result["sizes"]
+    out: list[tuple[str, str, str]] = []
+
+    def runs(key: str) -> list[dict[str, Any]]:
+        return [s[key] for s in sizes if s.get(key)]
+
+    full = runs("full")
+    worst = max((r["seconds"] for r in full), default=None)
+    failed = any(not r.get("ok") for r in full)
+    out.append(("full run <= 5 min", f"{_num(worst, 1)} s" if full else "-", _verdict(worst, GOALS["full_run_s"],
+                                                                                     failed=failed)))  # fmt: skip
+    incremental = runs("incremental")
+    worst = max((r["seconds"] for r in incremental), default=None)
+    failed = any(not r.get("ok") for r in incremental)
+    verdict = _verdict(worst, GOALS["incremental_run_s"], failed=failed)
+    out.append(("incremental run (one more day) <= 30 s", f"{_num(worst, 1)} s" if incremental else "-", verdict))
+    peaks = [p for p in map(_largest_process, sizes) if p is not None]
+    worst = max(peaks, default=None)
+    out.append(("every process <= 1 GiB", f"{_num(worst)} MiB" if peaks else "-",
+                _verdict(worst, GOALS["peak_rss_mib"])))  # fmt: skip
+    growth = result.get("rss_growth")
+    ratio = growth["ratio"] if growth else None
+    shown = f"{ratio:.2f}x at {growth['history_multiple']}x the days" if growth and ratio else "-"
+    out.append(("peak RSS at 4x history <= 1.25x", shown, _verdict(ratio, GOALS["rss_growth"])))
+    ratios = [c["ratio"] for c in map(github_comparison, sizes) if c and c.get("ratio")]
+    worst = min(ratios, default=None)
+    out.append(("ingest >= 1.5x dlt records/s", f"{worst:.2f}x" if worst else "-",
+                _verdict(worst, GOALS["dlt_ratio"], at_most=False)))  # fmt: skip
+    shares = [x for x in map(checks_share, sizes) if x is not None]
+    worst = max(shares, default=None)
+    out.append(("checks <= 15% of the full run", f"{100 * worst:.0f}%" if shares else "-",
+                _verdict(worst, GOALS["checks_share"])))  # fmt: skip
+    return out
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -298,6 +375,11 @@ def format_table(result: dict[str, Any]) -> str:
                 f"{cmp['opmetrics_s']:.1f} s with {cmp['opmetrics_requests']:,} requests; dlt {cmp['dlt_records']:,} "
                 f"records in {cmp['dlt_s']:.1f} s with {cmp['dlt_requests']:,} requests"
             )
+    out.append("")
+    out.append("goals (worst size):")
+    verdicts = goal_verdicts(result)
+    width = max(len(goal) for goal, _, _ in verdicts)
+    out += [f"  {goal.ljust(width)}  {measured:>22}  {verdict}" for goal, measured, verdict in verdicts]
     diff = result.get("history_diff")
     if diff:
         services = max(s["services"] for s in sizes)

@@ -1,15 +1,20 @@
-"""Smoke test of the scale benchmark's bookkeeping on a canned event log: no run, no server, no timing."""
+"""The scale benchmark's logic on canned data: the event log's summary, the table, the goals, the arguments, the
+process-tree sampler. No server, no `opmetrics run`, no timing assertion; dlt only where it is installed."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
 from benchmarks.history_diff import compare, fingerprint
-from benchmarks.scale import github_repositories
+from benchmarks.scale import github_repositories, history_lengths, parse_args
+from benchmarks.scale_dlt import RESOURCES
 from benchmarks.scale_events import Event, step_bucket, summarize_run
-from benchmarks.scale_table import format_table, github_comparison, rss_growth
+from benchmarks.scale_table import format_table, github_comparison, goal_verdicts, rss_growth
 
 T0 = 1_000_000.0
 
@@ -154,7 +159,7 @@ def test_table_of_a_result() -> None:
     assert lines["requests, full run: github"].split("|")[2].strip() == "30"
     assert lines["GitHub requests / record, full run"].split("|")[3].strip() == "0.075"
     assert lines["opmetrics / dlt records/s"].split("|")[3].strip() == "1.00 MISS"
-    assert lines["checks' share of the full run"].split("|")[3].strip() == f"{100 * 12.4 / 40:.0f}%"
+    assert lines["checks' share of the full run"].split("|")[3].strip() == f"{100 * 12.4 / 40:.0f}% MISS"
     assert "4.0x the history (120 vs 30 days): 455 / 405 MiB = 1.12x (goal <= 1.25x ok)" in table
     assert (
         "history with one more day: 9 of 10 records of the first history identical (90.00%), 1 changed, 0 dropped, "
@@ -190,3 +195,64 @@ def test_history_comparison_counts_identical_changed_dropped_and_added() -> None
     assert dataclasses.asdict(diff["repos.pulls"]) == {
         "first": 3, "second": 3, "identical": 1, "changed": 1, "dropped": 1, "added": 1,
     }  # fmt: skip
+
+
+def test_goal_verdicts_judge_only_what_was_measured() -> None:
+    sizes = [sized(10, 30, 400.0, False), sized(10, 120, 450.0, True)]
+    verdicts = {goal: (measured, verdict) for goal, measured, verdict in goal_verdicts({"sizes": sizes})}
+    assert verdicts["full run <= 5 min"] == ("40.0 s", "PASS")
+    assert verdicts["incremental run (one more day) <= 30 s"] == ("12.5 s", "PASS")
+    assert verdicts["every process <= 1 GiB"] == ("455 MiB", "PASS")  # the kernel's figure of the larger size
+    assert verdicts["ingest >= 1.5x dlt records/s"] == ("1.00x", "FAIL")
+    assert verdicts["checks <= 15% of the full run"] == ("31%", "FAIL")  # 12.4 s of checks in a 40 s run
+    # One history length: no growth to judge, and it says so instead of passing.
+    assert verdicts["peak RSS at 4x history <= 1.25x"] == ("-", "not measured")
+    # A run that failed never passes, whatever its time; a run without an event log has no checks' share.
+    sizes[1]["incremental"] = {**sizes[1]["incremental"], "ok": False}
+    del sizes[0]["full"]["summary"], sizes[1]["full"]["summary"]
+    verdicts = {goal: verdict for goal, _, verdict in goal_verdicts({"sizes": sizes, "rss_growth": rss_growth(sizes)})}
+    assert verdicts["incremental run (one more day) <= 30 s"] == "FAIL"
+    assert verdicts["checks <= 15% of the full run"] == "not measured"
+    assert verdicts["ingest >= 1.5x dlt records/s"] == "not measured"
+    assert verdicts["peak RSS at 4x history <= 1.25x"] == "PASS"  # 455 / 405 MiB
+    table = format_table({"sizes": sizes})
+    assert "checks' share of the full run" in table and "not measured" in table
+
+
+def test_arguments_fill_in_from_the_preset() -> None:
+    preset = parse_args(["--preset", "1000"])
+    assert (preset.services, preset.days, preset.history_multiples) == (1000, 730, [0.25, 1.0])
+    # The preset's 4x growth: 182 and 730 days, dlt and the incremental runs on the 730 days.
+    assert history_lengths(preset.days, preset.history_multiples) == [(182, False), (730, True)]
+    one = parse_args(["--preset", "1000", "--history-multiples", "1", "1"])
+    assert (one.services, one.history_multiples) == (1000, [1.0])
+    small = parse_args(["--services", "5", "--days", "60", "--history-multiples", "4", "1", "--skip-dlt"])
+    assert (small.services, small.days, small.history_multiples, small.skip_dlt) == (5, 60, [1.0, 4.0], True)
+    assert history_lengths(60, [1.0, 4.0]) == [(60, True), (240, False)]
+    assert (parse_args([]).services, parse_args([]).days, parse_args([]).history_multiples) == (30, 365, [1.0])
+    with pytest.raises(SystemExit):
+        parse_args(["--services", "0"])
+
+
+def test_process_tree_rss_is_sampled_per_process(tmp_path: Path) -> None:
+    proctree = pytest.importorskip("benchmarks.proctree")
+    # A parent of ~10 MiB starts a child that holds 150 MiB for a second: the child's peak is its own, the
+    # kernel's figure is the largest single process, and the tree's sum counts both.
+    child = "b = bytearray(150 * 2**20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(1.0)"
+    parent = f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {child!r}]).returncode)"
+    usage = proctree.run_watched([sys.executable, "-c", parent], dict(os.environ), tmp_path, tmp_path / "log")
+    assert (usage.returncode, usage.timed_out, usage.processes_seen) == (0, False, {"other": 2})
+    assert usage.peak_rss_mib["other"] >= 150
+    assert usage.kernel_max_rss_mib >= 150
+    assert usage.peak_tree_rss_mib >= usage.peak_rss_mib["other"] + 5
+    assert proctree.process_kind(["/x/.venv/bin/python3.11", "/x/.venv/bin/dbt", "build"]) == "dbt"
+    assert proctree.process_kind(["/x/.venv/bin/opmetrics", "run"]) == "opmetrics"
+
+
+def test_dlt_source_reads_the_connectors_endpoints() -> None:
+    pytest.importorskip("dlt")
+    from benchmarks.scale_dlt import github_source
+
+    source = github_source("http://127.0.0.1:1/github", "t", [{"repo": "acme/a", "branch": "trunk"}], 50)
+    assert set(source.resources) >= {"deployments", "deployment_statuses", "pull_requests", "pull_commits", "commits"}
+    assert set(source.selected_resources) == set(RESOURCES)  # the repositories and merged pulls only feed the rest
