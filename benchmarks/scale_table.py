@@ -306,6 +306,10 @@ def _largest_process(size: dict[str, Any]) -> float | None:
     return max(peaks) if any(peaks) else None
 
 
+def _shown(value: float | None, unit: str, digits: int = 0) -> str:
+    return "-" if value is None else _num(value, digits) + unit
+
+
 def goal_verdicts(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(goal, measured, PASS / FAIL / not measured) for each goal of issue 13, worst case over the sizes.
 
@@ -320,29 +324,24 @@ def goal_verdicts(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     full = runs("full")
     worst = max((r["seconds"] for r in full), default=None)
     failed = any(not r.get("ok") for r in full)
-    out.append(("full run <= 5 min", f"{_num(worst, 1)} s" if full else "-", _verdict(worst, GOALS["full_run_s"],
-                                                                                     failed=failed)))  # fmt: skip
+    out.append(("full run <= 5 min", _shown(worst, " s", 1), _verdict(worst, GOALS["full_run_s"], failed=failed)))
     incremental = runs("incremental")
     worst = max((r["seconds"] for r in incremental), default=None)
     failed = any(not r.get("ok") for r in incremental)
     verdict = _verdict(worst, GOALS["incremental_run_s"], failed=failed)
-    out.append(("incremental run (one more day) <= 30 s", f"{_num(worst, 1)} s" if incremental else "-", verdict))
-    peaks = [p for p in map(_largest_process, sizes) if p is not None]
-    worst = max(peaks, default=None)
-    out.append(("every process <= 1 GiB", f"{_num(worst)} MiB" if peaks else "-",
-                _verdict(worst, GOALS["peak_rss_mib"])))  # fmt: skip
+    out.append(("incremental run (one more day) <= 30 s", _shown(worst, " s", 1), verdict))
+    worst = max((p for p in map(_largest_process, sizes) if p is not None), default=None)
+    out.append(("every process <= 1 GiB", _shown(worst, " MiB"), _verdict(worst, GOALS["peak_rss_mib"])))
     growth = result.get("rss_growth")
     ratio = growth["ratio"] if growth else None
     shown = f"{ratio:.2f}x at {growth['history_multiple']}x the days" if growth and ratio else "-"
     out.append(("peak RSS at 4x history <= 1.25x", shown, _verdict(ratio, GOALS["rss_growth"])))
-    ratios = [c["ratio"] for c in map(github_comparison, sizes) if c and c.get("ratio")]
-    worst = min(ratios, default=None)
-    out.append(("ingest >= 1.5x dlt records/s", f"{worst:.2f}x" if worst else "-",
-                _verdict(worst, GOALS["dlt_ratio"], at_most=False)))  # fmt: skip
-    shares = [x for x in map(checks_share, sizes) if x is not None]
-    worst = max(shares, default=None)
-    out.append(("checks <= 15% of the full run", f"{100 * worst:.0f}%" if shares else "-",
-                _verdict(worst, GOALS["checks_share"])))  # fmt: skip
+    worst = min((c["ratio"] for c in map(github_comparison, sizes) if c and c.get("ratio")), default=None)
+    verdict = _verdict(worst, GOALS["dlt_ratio"], at_most=False)
+    out.append(("ingest >= 1.5x dlt records/s", _shown(worst, "x", 2), verdict))
+    worst = max((x for x in map(checks_share, sizes) if x is not None), default=None)
+    shown = _shown(100 * worst if worst is not None else None, "%")
+    out.append(("checks <= 15% of the full run", shown, _verdict(worst, GOALS["checks_share"])))
     return out
 
 
