@@ -274,17 +274,27 @@ class Organisation:
         """The catalog entry called `name`."""
         return next(s for s in self.services if s.name == name)
 
-    def config_yaml(self, base_url: str) -> str:
-        """The catalog config (CONTRACTS.md format) for a sample server at `base_url`; no `warehouse:`."""
+    def history_days_from(self, today: dt.date) -> int:
+        """Days back from `today` that reach the organisation's first day, whatever the time of day (at least 1)."""
+        return max(1, (today - self.start).days + 1)
+
+    def config_yaml(self, base_url: str, today: dt.date | None = None) -> str:
+        """The catalog config (CONTRACTS.md format) for a sample server at `base_url`; no `warehouse:`.
+
+        With `today`, PagerDuty's `history_days` reaches back to the organisation's start: the connector counts a
+        first sync's history back from the real now (730 days by default), so an organisation whose history ends
+        in the past would otherwise lose its first incidents (and the reviews linked to them get quarantined).
+        """
         base = base_url.rstrip("/")
         used = {s.deployment_source for s in self.services}
         on_github = used != {"gitlab"}
+        history = f", history_days: {self.history_days_from(today)}" if today else ""
         lines = [
             "timezone: UTC",
             "window_days: 90",
             "sources:",
             *([f"  github:    {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}"] if on_github else []),
-            f"  pagerduty: {{api_url: {base}/pagerduty, token: env:SAMPLE_PAGERDUTY_TOKEN}}",
+            f"  pagerduty: {{api_url: {base}/pagerduty, token: env:SAMPLE_PAGERDUTY_TOKEN{history}}}",
             "  jira:",
             f"    api_url: {base}/jira",
             "    user: env:SAMPLE_JIRA_USER",

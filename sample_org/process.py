@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from multiprocessing.connection import Connection
 
 
@@ -22,7 +22,8 @@ def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, p
     org = generate(n_services=n_services, days=days, seed=seed, end=end, **(options or {}))
     with SampleServer(org, port=port, tokens=tokens) as server:
         install_faults(server, faults)
-        conn.send((server.url, org.config_yaml(server.url)))
+        # PagerDuty's first sync counts back from the real now: reach the start of a history that ends in the past.
+        conn.send((server.url, org.config_yaml(server.url, today=datetime.now(UTC).date())))
         conn.recv()  # block until the parent says stop (or goes away)
 
 

@@ -69,6 +69,21 @@ def test_config_yaml_matches_the_contract(org: Organisation) -> None:
     assert len(cfg["services"]) == 20
 
 
+def test_config_for_a_day_reaches_pagerduty_back_to_the_start(org: Organisation) -> None:
+    from connectors.pagerduty import PagerdutySettings
+
+    # Served long after its end (as the benchmark's fixed end is): 730 days from now would miss the first incidents.
+    today = org.end + dt.timedelta(days=800)
+    pagerduty = yaml.safe_load(org.config_yaml("http://127.0.0.1:9999/", today=today))["sources"]["pagerduty"]
+    assert pagerduty["history_days"] == (today - org.start).days + 1
+    settings = PagerdutySettings(api_url=pagerduty["api_url"], history_days=pagerduty["history_days"])
+    # A first sync starts `history_days` before now, at any time of `today`: on or before the first day.
+    latest_now = dt.datetime.combine(today, dt.time.max, dt.UTC)
+    assert (latest_now - dt.timedelta(days=settings.history_days)).date() <= org.start
+    assert org.history_days_from(org.start - dt.timedelta(days=3)) == 1  # a history still to come: the least
+    assert "history_days" not in org.config_yaml("http://127.0.0.1:9999/")  # without a day: the connector's default
+
+
 def _keys(name: str, key: str = "value") -> set[str]:
     body = example(name, key)
     item = body[0] if isinstance(body, list) else body
