@@ -30,6 +30,10 @@ def comparison_table(warehouse: Path) -> str:
     width = max(len(table.model_label(m)) for m in table.models)
     for measure in table.measures:
         lines.append(table.measure_label(measure))
+        # a row of the playbook's Table 1 the data cannot measure yet: printed with the reason (the measures seed's)
+        if reason := table.not_measured_reason(measure):
+            lines.append(f"  {reason}")
+            continue
         for model in table.models:
             expected = table.playbook.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""

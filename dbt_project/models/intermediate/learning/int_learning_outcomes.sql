@@ -146,7 +146,7 @@ repeats as (
     inner join impacting_incidents as later_incidents
         on
             followed_up_incidents.service = later_incidents.service
-            and later_incidents.triggered_at > followed_up_incidents.resolved_at
+            and followed_up_incidents.resolved_at < later_incidents.triggered_at
             and {{ days_between('followed_up_incidents.resolved_at', 'later_incidents.triggered_at') }}
             <= run_parameters.learning_follow_up_days
 
