@@ -48,6 +48,7 @@ def _migrations(table: Table1, rows: list[tuple]) -> list[str]:
     if not rows:
         return ["No service changed operating model."]
     lines = ["Migrations: each measure over the days before and after the change"]
+    width = max(30, *(len(table.measure_label(row[4])) for row in rows))
     current = None
     for service, day, old, new, measure, unit, before, after, band_before, band_after, n_before, n_after, days in rows:
         if (service, day) != current:
@@ -56,5 +57,5 @@ def _migrations(table: Table1, rows: list[tuple]) -> list[str]:
             lines.append(f"  {service}: {change} on {day} ({days:.0f} days each side)")
         shift = f"{format_value(before, unit)} ({band_before or '-'}, n={n_before})"
         shift += f"  ->  {format_value(after, unit)} ({band_after or '-'}, n={n_after})"
-        lines.append(f"    {table.measure_label(measure):<30} {shift}")
+        lines.append(f"    {table.measure_label(measure):<{width}} {shift}")
     return lines
