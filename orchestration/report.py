@@ -30,6 +30,10 @@ def comparison_table(warehouse: Path) -> str:
     width = max(len(table.model_label(m)) for m in table.models)
     for measure in table.measures:
         lines.append(table.measure_label(measure))
+        # a row of the playbook's Table 1 the data cannot measure yet: printed with the reason (the measures seed's)
+        if reason := table.not_measured_reason(measure):
+            lines.append(f"  {reason}")
+            continue
         for model in table.models:
             expected = table.playbook.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""
@@ -44,6 +48,7 @@ def _migrations(table: Table1, rows: list[tuple]) -> list[str]:
     if not rows:
         return ["No service changed operating model."]
     lines = ["Migrations: each measure over the days before and after the change"]
+    width = max(30, *(len(table.measure_label(row[4])) for row in rows))
     current = None
     for service, day, old, new, measure, unit, before, after, band_before, band_after, n_before, n_after, days in rows:
         if (service, day) != current:
@@ -52,5 +57,5 @@ def _migrations(table: Table1, rows: list[tuple]) -> list[str]:
             lines.append(f"  {service}: {change} on {day} ({days:.0f} days each side)")
         shift = f"{format_value(before, unit)} ({band_before or '-'}, n={n_before})"
         shift += f"  ->  {format_value(after, unit)} ({band_after or '-'}, n={n_after})"
-        lines.append(f"    {table.measure_label(measure):<30} {shift}")
+        lines.append(f"    {table.measure_label(measure):<{width}} {shift}")
     return lines

@@ -68,6 +68,21 @@ def test_comparison_puts_each_model_in_its_table_1_bands(warehouse: Path) -> Non
         assert ("change_failure_rate", model) in table
 
 
+LEARNING = ("incidents_reviewed_rate", "reviews_with_actions_rate", "actions_completed_in_30_days_rate",
+            "repeat_incident_rate", "learning_predisposition")  # fmt: skip
+
+
+def test_learning_predisposition_is_measured_and_named_for_both_models(warehouse: Path) -> None:
+    """The four learning shares and their composite have a figure for each model, in the playbook's words."""
+    table = comparison(warehouse)
+    for measure in LEARNING:
+        for model in ("you_build_it_you_run_it", "ops_run_it"):
+            value, band, n_services, n_events = table[(measure, model)]
+            assert value is not None and 0 <= value <= 100, f"{measure} {model}: {value}"
+            assert band in {"Act on insights", "Rush to fix"}, f"{measure} {model}: {band}"
+            assert n_services > 0 and n_events > 0
+
+
 def test_every_registered_stream_landed(warehouse: Path) -> None:
     """The sample organisation serves every stream of every registered connector, so each raw table has rows."""
     expected = sorted(f"raw_{name}.{stream.name}" for name, cls in CONNECTORS.items() for stream in cls.streams)
@@ -103,6 +118,7 @@ def bi_guide_queries() -> dict[str, list[str]]:
     "heading",
     [
         "Table 1, side by side",
+        "Learning predisposition",
         "Weekly trends per operating model",
         "A service's history across its migration",
         "Services furthest from their availability targets",
@@ -179,3 +195,7 @@ def test_report_prints_table_1_then_the_migrations(warehouse: Path) -> None:
     text = comparison_table(warehouse)
     assert text.index("Deployment frequency") < text.index("Migrations")
     assert "You Build It You Run It" in text and "Ops Run It" in text
+    # every row of the playbook's Table 1: a figure, or the reason there is none yet
+    for row in ("Learning predisposition", "Developer operability incentives", "Total cost of ownership %"):
+        assert row in text, row
+    assert text.count("not measured yet") == 4

@@ -39,6 +39,7 @@ class Table1:
     measure_labels: dict[str, str]
     model_labels: dict[str, str]
     playbook: dict[tuple[str, str], str]  # (measure, model) -> the playbook's words, where it has a row
+    not_measured: dict[str, str]  # measure -> why it has no figure yet, for the rows not measured yet
     window_start: date | None
     window_end: date | None
     as_of: date | None
@@ -46,6 +47,10 @@ class Table1:
     def cell(self, measure: str, model: str) -> Cell | None:
         """The figure of `measure` for operating model `model`, if the mart has one."""
         return self.cells.get((measure, model))
+
+    def not_measured_reason(self, measure: str) -> str | None:
+        """Why `measure` has no figure yet (what the data lacks), or None when it is measured."""
+        return self.not_measured.get(measure)
 
     def measure_label(self, measure: str) -> str:
         """The measure's name as Table 1 writes it."""
@@ -71,7 +76,7 @@ def load_table_1(con: duckdb.DuckDBPyConnection) -> Table1:
     rows = con.execute(
         """select measure, operating_model, value, p85, unit, band, band_confidence, dora_band,
                   coalesce(n_services, 0), coalesce(n_events, 0), measure_label, operating_model_label,
-                  playbook_expectation, window_start, window_end, as_of
+                  playbook_expectation, not_measured_reason, window_start, window_end, as_of
            from marts.operating_model_comparison
            order by display_order, measure, operating_model_order, operating_model"""
     ).fetchall()
@@ -79,15 +84,20 @@ def load_table_1(con: duckdb.DuckDBPyConnection) -> Table1:
     models: dict[str, str] = {}
     cells: dict[tuple[str, str], Cell] = {}
     playbook: dict[tuple[str, str], str] = {}
+    not_measured: dict[str, str] = {}
     for measure, model, value, p85, unit, band, confidence, dora, n_services, n_events, *labels in rows:
-        measure_label, model_label, expectation = labels[:3]
+        measure_label, model_label, expectation, reason = labels[:4]
         measures.setdefault(measure, measure_label or measure)
         models.setdefault(model, model_label or model)
         cells[(measure, model)] = Cell(value, p85, unit or "", band, confidence, dora, n_services, n_events)
         if expectation:
             playbook[(measure, model)] = expectation
+        if reason:
+            not_measured[measure] = reason
     window_start, window_end, as_of = rows[0][-3:] if rows else (None, None, None)
-    return Table1(tuple(measures), tuple(models), cells, measures, models, playbook, window_start, window_end, as_of)
+    return Table1(
+        tuple(measures), tuple(models), cells, measures, models, playbook, not_measured, window_start, window_end, as_of
+    )
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -135,14 +145,24 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
+def _row_cells(table: Table1, measure: str) -> list[str]:
+    """One summary per model, or the reason the row has no figure yet in every model's column."""
+    reason = table.not_measured_reason(measure)
+    if reason:
+        return [reason for _ in table.models]
+    return [cell_summary(table.cell(measure, model)) for model in table.models]
+
+
 def table_1_markdown(table: Table1) -> str:
     """Table 1 side by side, as the Dagster UI shows it: our figure and band, p85, n, and the playbook's words."""
     if not table.measures:
         return "_operating_model_comparison is empty_"
     rows = [
-        [f"**{table.measure_label(m)}**"]
-        + [cell_summary(table.cell(m, model)) for model in table.models]
-        + [" / ".join(table.playbook.get((m, model), "-") for model in table.models)]
+        [
+            f"**{table.measure_label(m)}**",
+            *_row_cells(table, m),
+            " / ".join(table.playbook.get((m, model), "-") for model in table.models),
+        ]
         for m in table.measures
     ]
     headers = ["measure", *(table.model_label(m) for m in table.models), "playbook (in the same order)"]

@@ -137,6 +137,11 @@ def _table_1_html(table: Table1) -> str:
     rows = []
     for measure in table.measures:
         cells = [f'<th scope="row">{_esc(table.measure_label(measure))}</th>']
+        if reason := table.not_measured_reason(measure):
+            span = 2 * len(table.models)
+            cells.append(f'<td colspan="{span}" class="not-measured">{_esc(reason)}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+            continue
         for model in table.models:
             cell = table.cell(measure, model)
             if cell is None or cell.value is None:
@@ -174,7 +179,9 @@ def _grid(n: int, cols: int = 2) -> tuple[int, int]:
 
 def _table_1_chart(table: Table1, charts: _Charts) -> str:
     """Each measure's median per model as a bar, the 85th percentile as a whisker, band and n as labels."""
-    measures = [m for m in table.measures if any(table.cell(m, model) for model in table.models)]
+    measures = [
+        m for m in table.measures if any((c := table.cell(m, model)) and c.value is not None for model in table.models)
+    ]
     if not measures:
         return ""
     rows, cols = _grid(len(measures))
@@ -411,7 +418,7 @@ th.model { border-top: 4px solid #d0d7de; }
 /* auto-fill, not auto-fit: the columns have their final width before the first chart is drawn into them */
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 8px 24px; }
 figure.chart { margin: 0; min-width: 0; }
-.empty { color: #57606a; font-style: italic; }
+.empty, .not-measured { color: #57606a; font-style: italic; }
 footer { margin-top: 48px; color: #57606a; font-size: 12px; }
 figcaption { font-weight: 600; margin: 16px 0 0; }
 .services td { white-space: nowrap; }

@@ -2,7 +2,10 @@
 -- window_days ending at OPMETRICS_AS_OF, with its band.
 -- The values come from int_operating_model_measures (rates: the median of the services' figures; durations: the
 -- pooled median of the events). A value behind which fewer than 5 figures (rates) or events (durations) stand is
--- given, and marked low-confidence. Every measure has a row for every operating model, valued or not.
+-- given, and marked low-confidence. Every measure has a row for every operating model, valued or not; a row the data
+-- cannot measure yet says why (not_measured_reason, from the measures seed).
+-- A measure made of others (learning_predisposition) is valued here, from its parts' playbook bands: the percent of
+-- its valued parts in their best band (band_order 1, "Act on insights"); its own bands turn that into words.
 with
 
 operating_model_measures as (
@@ -48,6 +51,60 @@ measured as (
 
 ),
 
+-- the playbook band of each part of a composed measure
+part_bands as (
+
+    select
+        measures.part_of as measure,
+        measured.operating_model,
+        playbook_bands.band_order,
+        measured.n_services,
+        measured.n_values
+    from measured
+    inner join measures
+        on measured.measure = measures.measure
+    left join bands as playbook_bands
+        on
+            playbook_bands.band_set = 'playbook'
+            and measures.measure_kind = playbook_bands.measure_kind
+            and (playbook_bands.measure = '*' or measured.measure = playbook_bands.measure)
+            and {{ band_matches('measured.measure_value', 'playbook_bands') }}
+    where measures.part_of is not null
+
+),
+
+-- n_events of a composed measure: its parts with a band; its confidence is its weakest part's
+composed as (
+
+    select
+        measure,
+        operating_model,
+        100.0 * count_if(band_order = 1) / nullif(count(band_order), 0) as measure_value,
+        cast(null as double) as p85,
+        max(n_services) as n_services,
+        count(band_order) as n_events,
+        min(n_values) as n_values
+    from part_bands
+    group by measure, operating_model
+
+),
+
+valued as (
+
+    select
+        measure,
+        operating_model,
+        measure_value,
+        p85,
+        n_services,
+        n_events,
+        n_values
+    from measured
+    union all
+    select * from composed
+
+),
+
 table_1 as (
 
     select
@@ -57,20 +114,21 @@ table_1 as (
         measures.measure_kind,
         measures.unit,
         measures.aggregation,
+        measures.not_measured_reason,
         operating_models.operating_model,
         operating_models.label as operating_model_label,
         operating_models.display_order as operating_model_order,
-        measured.measure_value,
-        measured.p85,
-        coalesce(measured.n_services, 0) as n_services,
-        coalesce(measured.n_events, 0) as n_events,
-        coalesce(measured.n_values, 0) as n_values
+        valued.measure_value,
+        valued.p85,
+        coalesce(valued.n_services, 0) as n_services,
+        coalesce(valued.n_events, 0) as n_events,
+        coalesce(valued.n_values, 0) as n_values
     from measures
     cross join operating_models
-    left join measured
+    left join valued
         on
-            measures.measure = measured.measure
-            and operating_models.operating_model = measured.operating_model
+            measures.measure = valued.measure
+            and operating_models.operating_model = valued.operating_model
 
 )
 
@@ -96,7 +154,8 @@ select
     cast(table_1.operating_model_order as integer) as operating_model_order,
     playbook_expectations.expectation as playbook_expectation,
     -- whether the band lies in the playbook's range for the model; null when the playbook gives none or no value
-    list_contains(string_split(playbook_expectations.expected_bands, '|'), playbook_bands.band) as is_in_playbook_range
+    list_contains(string_split(playbook_expectations.expected_bands, '|'), playbook_bands.band) as is_in_playbook_range,
+    table_1.not_measured_reason
 from table_1
 cross join run_parameters
 left join playbook_expectations

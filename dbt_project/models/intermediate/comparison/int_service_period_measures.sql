@@ -1,5 +1,6 @@
 -- Each measure of each service period: the service's own figure for that period.
--- Rates: deployments per week, availability (percent), change failure rate (percent of deployments).
+-- Rates: deployments per week, availability (percent), change failure rate (percent of deployments), and the
+-- learning shares (percent of the period's int_learning_outcomes events that count, e.g. incidents reviewed).
 -- Durations: the median (interpolated) and 85th percentile of the period's events, in hours.
 -- n_events says how many events are behind each value.
 with
@@ -37,6 +38,12 @@ downtime_intervals as (
 incidents as (
 
     select * from {{ ref('int_incidents') }}
+
+),
+
+learning_outcomes as (
+
+    select * from {{ ref('int_learning_outcomes') }}
 
 ),
 
@@ -156,6 +163,37 @@ rates as (
 
 ),
 
+share_measures as (
+
+    select
+        unnest([
+            'incidents_reviewed_rate', 'reviews_with_actions_rate', 'actions_completed_in_30_days_rate',
+            'repeat_incident_rate'
+        ]) as measure
+
+),
+
+-- each learning event falls in the period holding its own timestamp; no event, no share
+shares as (
+
+    select
+        periods.period_id,
+        share_measures.measure,
+        100.0 * count_if(learning_outcomes.is_hit) / nullif(count(learning_outcomes.event_id), 0) as measure_value,
+        cast(null as double) as p85,
+        count(learning_outcomes.event_id) as n_events
+    from periods
+    cross join share_measures
+    left join learning_outcomes
+        on
+            periods.service = learning_outcomes.service
+            and share_measures.measure = learning_outcomes.measure
+            and periods.start_at <= learning_outcomes.event_at
+            and periods.end_at > learning_outcomes.event_at
+    group by periods.period_id, share_measures.measure
+
+),
+
 duration_measures as (
 
     select
@@ -186,6 +224,8 @@ durations as (
 measured as (
 
     select * from rates
+    union all
+    select * from shares
     union all
     select * from durations
 

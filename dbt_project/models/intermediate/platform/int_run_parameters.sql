@@ -33,7 +33,8 @@ parameters as (
             as integer
         ) as migration_window_days,
         cast({{ var('working_hours_start') }} as integer) as working_hours_start,
-        cast({{ var('working_hours_end') }} as integer) as working_hours_end
+        cast({{ var('working_hours_end') }} as integer) as working_hours_end,
+        cast({{ var('learning_follow_up_days') }} as integer) as learning_follow_up_days
     from configured
 
 )
@@ -48,5 +49,6 @@ select
     timezone('UTC', cast(as_of_date as timestamp)) as window_end_at,
     migration_window_days,
     working_hours_start,
-    working_hours_end
+    working_hours_end,
+    learning_follow_up_days
 from parameters
