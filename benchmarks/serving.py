@@ -1,7 +1,7 @@
 """Serve the sample organisation in a process of its own, as `serve_in_subprocess` does, for benchmarks at scale.
 
-`sample_org.process.serve_in_subprocess` gives the server 120 s to generate the organisation; at 1,000 services
-and 730 days generation alone took 179 s here. This runs the very same child function with a longer wait, and
+`sample_org.process.serve_in_subprocess` gives the server 120 s to generate the organisation; 100 services over
+730 days took 14 s here, so 1,000 take over two minutes. This runs the very same child function with a longer wait, and
 hands back the server's pid, so the benchmark can report the server's memory and CPU apart from the run's.
 """
 
