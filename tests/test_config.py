@@ -248,3 +248,20 @@ def test_bad_teams_are_named(tmp_path: Path, change, problem: str) -> None:
         change(d["teams"])
 
     assert problem in broken(tmp_path, apply)
+
+
+def test_teams_land_in_long_form(tmp_path: Path) -> None:
+    from orchestration.raw.catalog import catalog_rows
+
+    catalog, _ = load_catalog(write(tmp_path, {**GOOD, "teams": TEAMS}))
+    rows = catalog_rows(catalog)
+    assert [r[:4] for r in rows["teams"]] == [
+        ("payments", "product", "Europe/London", ["mon", "tue", "wed", "thu", "fri"]),
+        ("discovery", "product", "UTC", ["mon", "tue"]),
+        ("operations", "operations", "UTC", ["mon", "tue", "wed", "thu", "fri"]),
+    ]
+    assert rows["team_pager_ids"] == [
+        ("payments", "pagerduty", "team_id", "PTEAM1"),
+        ("operations", "pagerduty", "team_id", "PTEAM2"),
+        ("operations", "opsgenie", "team", "ops"),
+    ]
