@@ -1,4 +1,4 @@
-"""PagerDuty: incidents and their log entries (trigger, acknowledge, resolve)."""
+"""PagerDuty: incidents and their log entries (trigger, acknowledge, resolve), and the users with their teams."""
 
 from __future__ import annotations
 
@@ -66,6 +66,18 @@ class PagerdutyConnector(Connector):
             params={"is_overview": "true", "time_zone": "UTC"},
             required_fields=("id", "type", "created_at", "incident.id"),
         ),
+        # Who is on which PagerDuty team, so a responder's team is known. Users have no time to read from: the
+        # stream is a snapshot, read whole every run (an account has hundreds of users, not millions).
+        Stream(
+            "users",
+            "users",
+            ("id",),
+            None,
+            _offset,
+            records_path="users",
+            params={"include[]": "teams"},
+            required_fields=("id", "name"),
+        ),
     )
 
     @classmethod
@@ -90,6 +102,14 @@ class PagerdutyConnector(Connector):
                 # Everything created before `upper` has been read and committed: the cursor may move there.
                 yield Checkpoint(stream_name, ALL, upper)
                 lower = upper
+        yield from self._users(now)
+
+    def _users(self, now: datetime) -> Iterator[SyncEvent]:
+        """Every user with their teams; the checkpoint only commits the pages (nothing reads its cursor)."""
+        params = {"limit": self.settings.page_size}
+        for page in self.read(self.stream("users"), {}, params):
+            yield Page("users", page)
+        yield Checkpoint("users", ALL, now)
 
     def _window(self, stream_name: str, extra: dict, lower: datetime, upper: datetime) -> Iterator[Page]:
         """Read one window; halve it when it holds more than PagerDuty will page through.

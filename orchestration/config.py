@@ -9,10 +9,10 @@ error message.
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, time
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -118,6 +118,66 @@ class Service(_Strict):
         return current
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO order: mon is day 1
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r}") from None
+    return value
+
+
+class WorkingHours(_Strict):
+    """A team's working week in its own time zone; a page outside it is out of hours."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
+    start: time = time(9, 0)
+    end: time = time(17, 30)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        # YAML reads 09:00 as a string but 9:00 unquoted as sexagesimal minutes (540): take both.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return time(value // 60, value % 60) if 0 <= value < 1440 else value
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(f"working hours end ({self.end:%H:%M}) must come after their start ({self.start:%H:%M})")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("a working day is listed twice")
+        return self
+
+
+class Team(_Strict):
+    """A team that owns services or answers pages, and how pages reach it."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Literal["product", "operations"]
+    time_zone: str = "UTC"
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    # the pager's own team ids: a responder who belongs to one of them belongs to this team
+    pagerduty_team_ids: list[str] = Field(default_factory=list)
+    opsgenie_teams: list[str] = Field(default_factory=list)  # Opsgenie team names or ids
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _known_zone(value)
+
+    def pager_ids(self) -> list[tuple[str, str, str]]:
+        """(source, key, value) of each pager team id, in the catalog's long form."""
+        return [("pagerduty", "team_id", t) for t in self.pagerduty_team_ids] + [
+            ("opsgenie", "team", t) for t in self.opsgenie_teams
+        ]
+
+
 class Catalog(_Strict):
     """The whole configuration file."""
 
@@ -126,6 +186,7 @@ class Catalog(_Strict):
     window_days: int = Field(default=90, gt=0)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     services: list[Service] = Field(min_length=1)
+    teams: list[Team] = Field(default_factory=list)  # optional; when given, it names every service's team
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -149,11 +210,7 @@ class Catalog(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}") from None
-        return value
+        return _known_zone(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalog:
@@ -172,7 +229,30 @@ class Catalog(_Strict):
                 if key in mapped:
                     raise ValueError(f"{source} {key[1]!r} is mapped twice: to {mapped[key]!r} and {service.name!r}")
                 mapped[key] = service.name
+        self._teams_consistent()
         return self
+
+    def _teams_consistent(self) -> None:
+        """Teams are declared once, own every service when declared at all, and share no pager team."""
+        if not self.teams:
+            return
+        names: set[str] = set()
+        pager: dict[tuple[str, str], str] = {}
+        for team in self.teams:
+            if team.name in names:
+                raise ValueError(f"team {team.name!r} is declared twice")
+            names.add(team.name)
+            for source, _, value in team.pager_ids():
+                if (source, value) in pager:
+                    raise ValueError(
+                        f"{source} team {value!r} belongs to two teams: {pager[source, value]!r} and {team.name!r}"
+                    )
+                pager[source, value] = team.name
+        for service in self.services:
+            if service.team not in names:
+                raise ValueError(
+                    f"service {service.name!r} is owned by team {service.team!r}, which is not declared under `teams`"
+                )
 
     def warehouse_path(self, base: Path) -> Path:
         """The warehouse file: OPMETRICS_WAREHOUSE, else `warehouse` relative to the config file's folder."""

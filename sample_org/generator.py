@@ -265,6 +265,9 @@ class Organisation:
     opsgenie_alerts: list[dict] = field(default_factory=list, repr=False)  # oldest first
     opsgenie_incidents: list[dict] = field(default_factory=list, repr=False)  # oldest first
     opsgenie_teams: dict[str, str] = field(default_factory=dict, repr=False)  # team name -> team id
+    # The teams behind the services and the pager (the catalog's `teams`), and PagerDuty's users with their teams.
+    teams: list[dict] = field(default_factory=list, repr=False)
+    pagerduty_users: list[dict] = field(default_factory=list, repr=False)
     # Only when generated with source_mix or deployment_source (see the GitLab, GitHub Actions and Jenkins section).
     gitlab: dict[str, GitLabProject] = field(default_factory=dict, repr=False)  # by path "acme/<service>"
     github_actions: dict[str, ActionsRepo] = field(default_factory=dict, repr=False)  # by repo "acme/<service>"
@@ -312,6 +315,7 @@ class Organisation:
         if "jenkins" in used:
             credentials = "user: env:SAMPLE_JENKINS_USER, token: env:SAMPLE_JENKINS_TOKEN"
             lines.append(f"  jenkins: {{api_url: {base}/jenkins, {credentials}}}")
+        lines += self._teams_yaml()
         lines.append("services:")
         for s in self.services:
             lines += [
@@ -327,6 +331,23 @@ class Organisation:
                 f"    jira: {{project: {s.jira_project}}}",
             ]
         return "\n".join(lines) + "\n"
+
+    def _teams_yaml(self) -> list[str]:
+        """The catalog's `teams`: kind, time zone, working hours and PagerDuty team of every team."""
+        if not self.teams:
+            return []
+        lines = ["teams:"]
+        for t in self.teams:
+            hours = t["working_hours"]
+            lines += [
+                f"  - name: {t['name']}",
+                f"    kind: {t['kind']}",
+                f"    time_zone: {t['time_zone']}",
+                f"    working_hours: {{days: [{', '.join(hours['days'])}], start: '{hours['start']}',"
+                f" end: '{hours['end']}'}}",
+                f"    pagerduty_team_ids: [{', '.join(t['pagerduty_team_ids'])}]",
+            ]
+        return lines
 
     @staticmethod
     def _code_and_deployments_yaml(s: Service) -> list[str]:
@@ -357,6 +378,7 @@ class Organisation:
             "github.commits": sum(len(r.commits) for r in repos),
             "pagerduty.incidents": len(self.pagerduty_incidents),
             "pagerduty.log_entries": len(self.pagerduty_log_entries),
+            "pagerduty.users": len(self.pagerduty_users),
             "jira.reviews": sum(REVIEW_LABEL in i["fields"]["labels"] for i in self.jira_issues),
             "jira.actions": sum(ACTION_LABEL in i["fields"]["labels"] for i in self.jira_issues),
         }
@@ -529,6 +551,60 @@ class _People:
         }
         pd_user = _ref("user", ids.pd(), name, "users", "users")
         return Person(name, email, _gh_user(login, rng.randint(1_000_000, 99_999_999)), pd_user, jira)
+
+
+# Where each team works (by its place in the sorted team names; no random stream is touched, so the histories keep
+# their bytes). Operations sits in London; a product team in Berlin or New York shows time zones at work.
+_TEAM_ZONES = ("Europe/London", "Europe/Berlin", "Europe/London", "America/New_York")
+
+
+def _catalog_teams(people: _People) -> list[dict]:
+    """The catalog's teams: the product teams owning services and the operations team, with their pager team."""
+    product = sorted(t for t in people.teams if t != "operations")
+    teams = [
+        {"name": t, "kind": "product", "time_zone": _TEAM_ZONES[i % len(_TEAM_ZONES)]} for i, t in enumerate(product)
+    ]
+    teams.append({"name": "operations", "kind": "operations", "time_zone": "Europe/London"})
+    for t in teams:
+        t["working_hours"] = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:30"}
+        t["pagerduty_team_ids"] = [people.team_refs[t["name"]]["id"]]
+    return teams
+
+
+def _pagerduty_users(people: _People) -> list[dict]:
+    """PagerDuty's users (`GET /users?include[]=teams` shape), each with the team they are on call for.
+
+    The first operations engineer is also on the first product team's rota, so a responder in two teams occurs.
+    """
+    users: dict[str, dict] = {}
+    product = sorted(t for t in people.teams if t != "operations")
+    shared = [(people.teams["operations"][0], product[0])] if product else []
+    for team, members in people.teams.items():
+        for person in members:
+            ref = person.pd
+            users[ref["id"]] = {
+                "id": ref["id"],
+                "type": "user",
+                "summary": person.name,
+                "self": ref["self"],
+                "html_url": ref["html_url"],
+                "name": person.name,
+                "email": person.email,
+                "time_zone": "Europe/London",
+                "color": "green",
+                "role": "user",
+                "avatar_url": f"https://secure.gravatar.com/avatar/{hashlib.md5(person.email.encode()).hexdigest()}",
+                "description": "",
+                "invitation_sent": False,
+                "job_title": "Engineer",
+                "teams": [people.team_refs[team]],
+                "contact_methods": [],
+                "notification_rules": [],
+                "coordinated_incidents": [],
+            }
+    for person, team in shared:
+        users[person.pd["id"]]["teams"].append(people.team_refs[team])
+    return sorted(users.values(), key=lambda u: u["id"])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -2258,6 +2334,7 @@ def _generate(
 
     jira = _jira_render(rng, _jira_plan(rng, people, plans, end_s), services, end_s)
     org = Organisation(seed, _date(start_s), end, services, github, pagerduty.incidents, pagerduty.log_entries, jira)
+    org.teams, org.pagerduty_users = _catalog_teams(people), _pagerduty_users(people)
     org.opsgenie_alerts, org.opsgenie_incidents, org.opsgenie_teams = (
         opsgenie.alerts,
         opsgenie.incidents,

@@ -509,6 +509,7 @@ class PagerDuty(Source):
         (r"/incidents/([A-Z0-9]+)", "incident"),
         (r"/incidents/([A-Z0-9]+)/log_entries", "incident_log_entries"),
         (r"/log_entries", "log_entries"),
+        (r"/users", "users"),
     ]
     CODES: ClassVar = {
         400: ("Invalid Input Provided", 2001),
@@ -595,6 +596,10 @@ class PagerDuty(Source):
         """GET /incidents/{id}/log_entries, newest first."""
         items = [e for e in self._newest_entries if e["incident"]["id"] == incident_id]
         return self._page(req, "log_entries", items)
+
+    def users(self, req: Request) -> Response:
+        """GET /users: every user by id; `include[]=teams` keeps their teams (references otherwise, as here)."""
+        return self._page(req, "users", self.org.pagerduty_users)
 
     def log_entries(self, req: Request) -> Response:
         """GET /log_entries: since/until on created_at, newest first."""

@@ -206,3 +206,62 @@ def broken_with(tmp_path: Path, data: dict) -> str:
     with pytest.raises(ConfigError) as info:
         load_catalog(write(tmp_path, data))
     return str(info.value)
+
+
+TEAMS = [
+    {"name": "payments", "kind": "product", "time_zone": "Europe/London", "pagerduty_team_ids": ["PTEAM1"]},
+    {
+        "name": "discovery",
+        "kind": "product",
+        "working_hours": {"days": ["mon", "tue"], "start": "08:00", "end": "16:00"},
+    },
+    {"name": "operations", "kind": "operations", "pagerduty_team_ids": ["PTEAM2"], "opsgenie_teams": ["ops"]},
+]
+
+
+def test_teams_load_with_default_working_hours(tmp_path: Path) -> None:
+    catalog, _ = load_catalog(write(tmp_path, {**GOOD, "teams": TEAMS}))
+    payments, discovery, operations = catalog.teams
+    assert (payments.working_hours.start.isoformat(), payments.working_hours.end.isoformat()) == (
+        "09:00:00",
+        "17:30:00",
+    )
+    assert payments.working_hours.days == ["mon", "tue", "wed", "thu", "fri"]
+    assert discovery.time_zone == "UTC" and discovery.working_hours.days == ["mon", "tue"]
+    assert operations.pager_ids() == [("pagerduty", "team_id", "PTEAM2"), ("opsgenie", "team", "ops")]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda t: t[0].update(kind="platform"), "teams[0] (payments).kind"),
+        (lambda t: t[0].update(time_zone="Mars/Olympus"), "unknown timezone 'Mars/Olympus'"),
+        (lambda t: t[1]["working_hours"].update(end="07:00"), "teams[1] (discovery).working_hours"),
+        (lambda t: t.append(dict(t[0])), "team 'payments' is declared twice"),
+        (lambda t: t[2].update(pagerduty_team_ids=["PTEAM1"]), "pagerduty team 'PTEAM1' belongs to two teams"),
+        (lambda t: t.pop(1), "service 'search' is owned by team 'discovery', which is not declared under `teams`"),
+    ],
+)
+def test_bad_teams_are_named(tmp_path: Path, change, problem: str) -> None:
+    def apply(d: dict) -> None:
+        d["teams"] = yaml.safe_load(yaml.safe_dump(TEAMS))
+        change(d["teams"])
+
+    assert problem in broken(tmp_path, apply)
+
+
+def test_teams_land_in_long_form(tmp_path: Path) -> None:
+    from orchestration.raw.catalog import catalog_rows
+
+    catalog, _ = load_catalog(write(tmp_path, {**GOOD, "teams": TEAMS}))
+    rows = catalog_rows(catalog)
+    assert [r[:4] for r in rows["teams"]] == [
+        ("payments", "product", "Europe/London", ["mon", "tue", "wed", "thu", "fri"]),
+        ("discovery", "product", "UTC", ["mon", "tue"]),
+        ("operations", "operations", "UTC", ["mon", "tue", "wed", "thu", "fri"]),
+    ]
+    assert rows["team_pager_ids"] == [
+        ("payments", "pagerduty", "team_id", "PTEAM1"),
+        ("operations", "pagerduty", "team_id", "PTEAM2"),
+        ("operations", "opsgenie", "team", "ops"),
+    ]

@@ -74,6 +74,19 @@
             ('acknowledged_by', 'varchar'),
             ('resolved_at', 'timestamp with time zone'),
         ],
+        'page_responses': origin + [
+            ('incident_id', 'varchar'),
+            ('responder_id', 'varchar'),
+            ('responder_name', 'varchar'),
+            ('response', 'varchar'),
+            ('responded_at', 'timestamp with time zone'),
+            ('pager_team', 'varchar'),
+        ],
+        'responder_teams': origin + [
+            ('responder_id', 'varchar'),
+            ('responder_name', 'varchar'),
+            ('pager_team', 'varchar'),
+        ],
         'reviews': origin + [
             ('review_id', 'varchar'),
             ('review_key', 'varchar'),

@@ -144,6 +144,23 @@ catalog_checks = [
         f"select source || '.' || key from raw_catalog.source_settings where source not in ({_sources})",
     ),
     _catalog_check(
+        "teams",
+        "owning_teams_declared",
+        "When the catalog declares teams, every service's owning team is one of them (else who gets paged is unknown).",
+        "select s.service || ':' || s.team from raw_catalog.services s left join raw_catalog.teams t using (team) "
+        "where t.team is null and exists (select 1 from raw_catalog.teams)",
+    ),
+    _catalog_check(
+        "team_pager_ids",
+        "known_team_and_source",
+        "Every pager team names a catalog team and a registered source, and belongs to one team only.",
+        "select p.team || ':' || p.source || '.' || p.value from raw_catalog.team_pager_ids p "
+        "left join raw_catalog.teams t using (team) "
+        f"where t.team is null or p.source not in ({_sources}) "
+        "or (p.source, p.value) in (select (source, value) from raw_catalog.team_pager_ids "
+        "group by source, value having count(distinct team) > 1)",
+    ),
+    _catalog_check(
         "streams",
         "keyed_streams_of_registered_sources",
         "Every stream belongs to a registered source and declares a primary key (quarantine relies on both).",

@@ -26,6 +26,9 @@ TABLES: dict[str, str] = {
     "value varchar not null",
     "source_settings": "source varchar not null, key varchar not null, value varchar, primary key (source, key)",
     "settings": "key varchar primary key, value varchar",
+    "teams": "team varchar primary key, kind varchar not null, time_zone varchar not null, "
+    "working_days varchar[] not null, working_start time not null, working_end time not null",
+    "team_pager_ids": "team varchar not null, source varchar not null, key varchar not null, value varchar not null",
     "streams": "source varchar not null, stream varchar not null, raw_table varchar not null, "
     "primary_key varchar[] not null, cursor_field varchar, timestamp_fields varchar[] not null, "
     "required_fields varchar[] not null, primary key (source, stream)",
@@ -80,6 +83,18 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
             for source, settings in sorted(catalog.sources.items())
             for key, value in flatten(public_settings(settings))
         ],
+        "teams": [
+            (
+                t.name,
+                t.kind,
+                t.time_zone,
+                list(t.working_hours.days),
+                t.working_hours.start,
+                t.working_hours.end,
+            )
+            for t in catalog.teams
+        ],
+        "team_pager_ids": [(t.name, *ids) for t in catalog.teams for ids in t.pager_ids()],
         "settings": [("timezone", catalog.timezone), ("window_days", str(catalog.window_days))],
         "streams": [
             (

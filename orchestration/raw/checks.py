@@ -99,8 +99,9 @@ def evaluate_raw_checks(
         AssetCheckResult(
             asset_key=key,
             check_name="fresh",
-            # A quiet source is worth a warning, not a stopped pipeline: freshness never blocks.
-            passed=age_days is not None and age_days <= limit_days,
+            # A quiet source is worth a warning, not a stopped pipeline: freshness never blocks. A snapshot stream
+            # (no cursor, e.g. PagerDuty's users) is read whole every run: it has no age to judge.
+            passed=not stream.cursor_field or (age_days is not None and age_days <= limit_days),
             severity=AssetCheckSeverity.WARN,
             metadata={
                 "newest": str(newest),

@@ -290,6 +290,9 @@ def fake_pagerduty(api: FakeApi) -> Fixture:
     incidents.sort(key=lambda x: x["created_at"])
     api.route("/incidents", lambda r, m: offset_page(r, "incidents", in_window(r, incidents)))
     api.route("/log_entries", lambda r, m: offset_page(r, "log_entries", in_window(r, entries)))
+    user = example("pagerduty/users")["users"][0]
+    users = [copy.deepcopy(user) | {"id": f"PUSR{i:03d}", "name": f"User {i}"} for i in range(7)]
+    api.route("/users", lambda r, m: offset_page(r, "users", users))
     return Fixture(
         settings={
             "api_url": api.server.url_for("/"),
@@ -299,7 +302,7 @@ def fake_pagerduty(api: FakeApi) -> Fixture:
             "window_days": 2,
         },
         mappings={"shop": {"service_id": "PSVC1"}},
-        expected={"incidents": 12, "log_entries": 12},
+        expected={"incidents": 12, "log_entries": 12, "users": 7},
     )
 
 

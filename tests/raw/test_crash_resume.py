@@ -112,7 +112,7 @@ def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) 
     second_kill = first_page(clean_trace, "raw_pagerduty.log_entries")
     assert 1 < first_kill < second_kill <= pages  # merges come in batches: the last may be the second kill point
     clean_rows = raw_rows(tmp_path / "clean.duckdb")
-    assert len(clean_rows) == 11 and all(clean_rows.values()), "every stream of the four sources has rows"
+    assert len(clean_rows) == 12 and all(clean_rows.values()), "every stream of the four sources has rows"
 
     crashed = tmp_path / "crashed.duckdb"
     code, _, first_err = sync(config, crashed, kill_at_page=first_kill)

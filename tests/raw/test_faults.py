@@ -365,6 +365,7 @@ def test_pagerduty_window_holding_more_than_10000_incidents(httpserver: HTTPServ
     api = FakeApi(httpserver)
     api.route("/incidents", listing)
     api.route("/log_entries", lambda r, m: json_response({"log_entries": [], "limit": 100, "offset": 0, "more": False}))
+    api.route("/users", lambda r, m: json_response({"users": [], "limit": 100, "offset": 0, "more": False}))
     settings = PagerdutySettings(api_url=httpserver.url_for("/"), page_size=100, history_days=2)  # one window
     connector = PagerdutyConnector(settings, {"shop": PagerdutyMapping(service_id="PSVC1")})
     connector.client.sleep = lambda seconds: pytest.fail(f"the client waited {seconds}s: no fault should occur")

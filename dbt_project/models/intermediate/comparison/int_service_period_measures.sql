@@ -1,6 +1,7 @@
 -- Each measure of each service period: the service's own figure for that period.
 -- Rates: deployments per week, availability (percent), change failure rate (percent of deployments), and the
--- learning shares (percent of the period's int_learning_outcomes events that count, e.g. incidents reviewed).
+-- learning and paging shares (percent of the period's int_learning_outcomes and int_paging_outcomes events that count,
+-- e.g. incidents reviewed, incidents first answered by the owning product team), pages per on-call person per week.
 -- Durations: the median (interpolated) and 85th percentile of the period's events, in hours.
 -- n_events says how many events are behind each value.
 with
@@ -43,7 +44,28 @@ incidents as (
 
 learning_outcomes as (
 
-    select * from {{ ref('int_learning_outcomes') }}
+    -- the learning shares' events and the paging shares' (who answers first, pages out of hours), alike
+    select
+        measure,
+        service,
+        event_id,
+        event_at,
+        is_hit
+    from {{ ref('int_learning_outcomes') }}
+    union all
+    select
+        measure,
+        service,
+        event_id,
+        event_at,
+        is_hit
+    from {{ ref('int_paging_outcomes') }}
+
+),
+
+pages as (
+
+    select * from {{ ref('int_pages') }}
 
 ),
 
@@ -122,6 +144,23 @@ period_incidents as (
 
 ),
 
+-- pages of the period (by paged_at) and the distinct people they reached
+period_pages as (
+
+    select
+        periods.period_id,
+        count(pages.page_id) as n_pages,
+        count(distinct pages.responder_id) as n_responders
+    from periods
+    left join pages
+        on
+            periods.service = pages.service
+            and periods.start_at <= pages.paged_at
+            and periods.end_at > pages.paged_at
+    group by periods.period_id
+
+),
+
 rates as (
 
     select
@@ -161,6 +200,19 @@ rates as (
     inner join period_incidents
         on periods.period_id = period_incidents.period_id
 
+    union all
+
+    select
+        periods.period_id,
+        'pages_per_oncall_person_per_week' as measure,
+        -- nobody paged, no figure: a quiet service is not a service whose people are never paged
+        period_pages.n_pages / nullif(period_pages.n_responders, 0) / (periods.period_days / 7.0) as measure_value,
+        cast(null as double) as p85,
+        period_pages.n_pages as n_events
+    from periods
+    inner join period_pages
+        on periods.period_id = period_pages.period_id
+
 ),
 
 share_measures as (
@@ -168,7 +220,7 @@ share_measures as (
     select
         unnest([
             'incidents_reviewed_rate', 'reviews_with_actions_rate', 'actions_completed_in_30_days_rate',
-            'repeat_incident_rate'
+            'repeat_incident_rate', 'developer_operability_incentives', 'out_of_hours_page_rate'
         ]) as measure
 
 ),

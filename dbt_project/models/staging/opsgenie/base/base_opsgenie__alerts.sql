@@ -24,7 +24,8 @@ extracted as (
             '$.updatedAt',
             '$.report.ackTime',
             '$.report.closeTime',
-            '$.report.acknowledgedBy'
+            '$.report.acknowledgedBy',
+            '$.responders'
         ]) }})
     from source
 
@@ -46,7 +47,9 @@ renamed as (
         {{ to_utc_timestamp('updatedat') }} as updated_at,
         try_cast(report_acktime as bigint) as ack_time_ms,
         try_cast(report_closetime as bigint) as close_time_ms,
-        report_acknowledgedby as acknowledged_by
+        report_acknowledgedby as acknowledged_by,
+        -- who the alert was routed to: [{type: team|user|escalation|schedule, id, name|username}]
+        cast(responders as json) as responders
     from extracted
 
 )

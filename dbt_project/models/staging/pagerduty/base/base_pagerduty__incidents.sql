@@ -27,7 +27,8 @@ extracted as (
             '$.created_at',
             '$.resolved_at',
             '$.last_status_change_at',
-            '$.updated_at'
+            '$.updated_at',
+            '$.assignments'
         ]) }})
     from source
 
@@ -53,7 +54,9 @@ renamed as (
         {{ to_utc_timestamp('created_at') }} as triggered_at,
         {{ to_utc_timestamp('resolved_at') }} as reported_resolved_at,
         {{ to_utc_timestamp('last_status_change_at') }} as last_status_change_at,
-        {{ to_utc_timestamp('updated_at') }} as updated_at
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        -- who the incident is assigned to now: [{at, assignee: user_reference}] (empty once resolved)
+        cast(assignments as json) as assignments
     from extracted
 
 )

@@ -21,7 +21,8 @@ extracted as (
             '$.agent.type',
             '$.agent.id',
             '$.agent.summary',
-            '$.created_at'
+            '$.created_at',
+            '$.assignees'
         ]) }})
     from source
 
@@ -41,7 +42,9 @@ renamed as (
         -- who acted: a user_reference for acknowledgements and manual resolves, the service for automatic ones
         agent_id,
         agent_summary as agent_name,
-        {{ to_utc_timestamp('created_at') }} as created_at
+        {{ to_utc_timestamp('created_at') }} as created_at,
+        -- who an assign_log_entry assigned the incident to: [user_reference]
+        cast(assignees as json) as assignees
     from extracted
 
 )
