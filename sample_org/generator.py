@@ -83,13 +83,16 @@ class Behaviour:
     deploy_minutes: tuple[float, float]
     failure_share: float  # production deployments whose first attempt fails
     abandon_share: float  # failed deployments not retried: their changes wait for the next one
-    extra_incidents_per_30d: float  # on top of one per 30 days, so every 90-day window has downtime
+    incident_gap_d: tuple[float, float]  # days from one fresh incident to the next, drawn uniformly; at most
+    # 65 so every 90-day window (and the whole weeks inside it) has downtime
     ttr_median_h: float
     ttr_sigma: float
     ttr_clip_h: tuple[float, float]
     change_failure_share: float  # incidents triggered within a day after a production deployment
     ack_median_min: float
     review_share: float  # resolved incidents that get a post-incident review
+    no_action_share: float  # published reviews that agree no improvement action
+    fix_share: float  # reviewed incidents whose actions remove the cause; the rest may repeat (REPEAT_SHARE)
     insight_median_h: float  # review published - incident resolved
     actions_per_review: tuple[int, int]
     action_median_d: float
@@ -108,13 +111,15 @@ BEHAVIOUR: dict[str, Behaviour] = {
         deploy_minutes=(3, 12),
         failure_share=0.08,
         abandon_share=0.1,
-        extra_incidents_per_30d=0.6,
+        incident_gap_d=(35, 65),  # its fixes hold, so a service rarely pages twice in 30 days
         ttr_median_h=0.8,
         ttr_sigma=0.9,
-        ttr_clip_h=(0.15, 12),
+        ttr_clip_h=(0.25, 12),  # 15 minutes: one incident alone keeps a 90-day window below 99.99 %
         change_failure_share=0.4,
         ack_median_min=4,
-        review_share=0.85,
+        review_share=0.95,  # the team that was paged reviews nearly every incident
+        no_action_share=0.05,
+        fix_share=0.85,
         insight_median_h=30,
         actions_per_review=(1, 3),
         action_median_d=2.5,
@@ -131,20 +136,27 @@ BEHAVIOUR: dict[str, Behaviour] = {
         deploy_minutes=(20, 75),
         failure_share=0.15,
         abandon_share=0.4,
-        extra_incidents_per_30d=0.15,
+        incident_gap_d=(15, 35),
         ttr_median_h=10,
         ttr_sigma=0.7,
         ttr_clip_h=(1, 60),
         change_failure_share=0.6,
         ack_median_min=25,
-        review_share=0.7,
+        review_share=0.6,  # an operations team restores service and moves on to the next ticket
+        no_action_share=0.3,  # the review ends at a workaround: nothing for the developers to do
+        fix_share=0.4,  # actions land late, in someone else's backlog, so the cause often survives
         insight_median_h=50,
-        actions_per_review=(1, 4),
-        action_median_d=40,
+        actions_per_review=(1, 3),
+        action_median_d=45,
         action_sigma=0.5,
         action_clip_d=(5, 200),
     ),
 }
+
+# Unfixed causes (no review, or actions that did not remove the cause) recur this often, a few days to weeks after
+# the incident resolved: clusters of repeats under Ops Run It, few under You Build It You Run It.
+REPEAT_SHARE = 0.6
+REPEAT_AFTER_D = (1, 25)
 
 # Downtime of a service over any 90-day window stays inside these bounds (availability 95 % .. 99.99 %).
 MAX_DOWNTIME_90D = 100 * HOUR
@@ -1162,22 +1174,34 @@ class _Incident:
     pid: str = ""
     number: int = 0
     html_url: str = ""
+    reviewed: bool | None = None  # decided when planned (a repeat follows an unreviewed one); None: by review_share
 
 
 def _incident_plan(rng: random.Random, svc: Service, deploys: list[int], start: int, end: int) -> list[_Incident]:
-    """Incidents of one service: at least one per 30 days, a share of them shortly after a deployment."""
+    """Incidents of one service: fresh ones every `incident_gap_d`, some shortly after a deployment, and repeats.
+
+    Whether an incident will be reviewed, and whether the review's actions remove its cause, is decided here, since
+    it decides what follows: an unfixed cause recurs (REPEAT_SHARE) within REPEAT_AFTER_D days of the incident's
+    resolution, and that repeat may go unfixed in turn, so repeats cluster where a team rushes to fix.
+    """
     out: list[_Incident] = []
-    for b_start in range(start, end, 30 * DAY):
-        b_end = min(b_start + 30 * DAY, end)
-        model = svc.model_at(b_start)
-        in_block = [d for d in deploys if b_start <= d < b_end - DAY]
-        n = 1 + _poisson(rng, BEHAVIOUR[model].extra_incidents_per_30d * (b_end - b_start) / (30 * DAY))
-        for _ in range(n):
-            if in_block and rng.random() < BEHAVIOUR[model].change_failure_share:
-                t = rng.choice(in_block) + int(rng.uniform(5 * MINUTE, 20 * HOUR))
-            else:
-                t = rng.randint(b_start, b_end - 1)
-            out.append(_new_incident(rng, svc, t))
+    deploys = sorted(deploys)  # for bisect: retried deployments finish out of order
+    t = start + int(rng.uniform(0, 30) * DAY)
+    while t < end:
+        b = BEHAVIOUR[svc.model_at(t)]
+        if rng.random() < b.change_failure_share:
+            # the first production deployment in the next ten days breaks something
+            i = bisect.bisect_left(deploys, t)
+            if i < len(deploys) and deploys[i] < min(t + 10 * DAY, end - DAY):
+                t = deploys[i] + int(rng.uniform(5 * MINUTE, 20 * HOUR))
+        inc = _new_incident(rng, svc, t)
+        inc.reviewed = rng.random() < b.review_share
+        out.append(inc)
+        fixed = inc.reviewed and rng.random() < b.fix_share
+        if not fixed and rng.random() < REPEAT_SHARE:
+            t = inc.resolved + int(rng.uniform(*REPEAT_AFTER_D) * DAY)
+        else:
+            t = inc.triggered + int(rng.uniform(*b.incident_gap_d) * DAY)
     return out
 
 
@@ -1366,12 +1390,13 @@ class _Issue:
 
 
 def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], end: int) -> list[_Issue]:
-    """Reviews for most resolved incidents, and the improvement actions they agree."""
+    """Reviews for the resolved incidents planned to be reviewed, and the improvement actions they agree."""
     issues: list[_Issue] = []
     for inc in incidents:
-        if inc.resolved >= end or rng.random() > BEHAVIOUR[inc.model].review_share:
-            continue
         b = BEHAVIOUR[inc.model]
+        reviewed = inc.reviewed if inc.reviewed is not None else rng.random() < b.review_share
+        if inc.resolved >= end or not reviewed:
+            continue
         author = rng.choice(people.teams["operations" if inc.model == OPS else inc.service.team])
         created = inc.resolved + int(rng.uniform(0.5, 20) * HOUR)
         published = inc.resolved + int(_lognormal(rng, b.insight_median_h * HOUR, 0.8, 2 * HOUR, 21 * DAY))
@@ -1389,7 +1414,8 @@ def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], 
             incident=inc,
         )
         issues.append(review)
-        for _ in range(rng.randint(*b.actions_per_review)):
+        n_actions = 0 if rng.random() < b.no_action_share else rng.randint(*b.actions_per_review)
+        for _ in range(n_actions):
             a_created = created + int(rng.uniform(0.1, 1.0) * max(HOUR, (published - created)))
             if a_created >= end:
                 continue

@@ -29,6 +29,9 @@ TABLE_1 = {
     ("time_to_generate_insights", "ops_run_it"): {"Hours", "Days"},
     ("time_to_implement_actions", "you_build_it_you_run_it"): {"Hours", "Days"},
     ("time_to_implement_actions", "ops_run_it"): {"Weeks", "Months"},
+    # Learning predisposition: the share of the four learning measures in "Act on insights"
+    ("learning_predisposition", "you_build_it_you_run_it"): {"Act on insights"},
+    ("learning_predisposition", "ops_run_it"): {"Rush to fix"},
 }
 
 

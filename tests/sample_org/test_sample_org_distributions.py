@@ -7,7 +7,7 @@ What the figures come to under the metric definitions is measured by the pipelin
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import itertools
 
 from sample_org import Organisation
 from sample_org.generator import DAY, OPS, YBIYRI, _epoch
@@ -18,15 +18,19 @@ def _epoch_of(text: str) -> int:
     return int(dt.datetime.fromisoformat(text.replace("+0000", "+00:00")).timestamp())
 
 
-def test_every_service_pages_at_least_once_in_every_30_days(org: Organisation) -> None:
-    start = _epoch(org.start)
-    blocks: Counter[tuple[str, int]] = Counter()
+def test_every_service_pages_at_least_once_in_every_90_days(org: Organisation) -> None:
+    """Every 90-day window of every service holds an incident, so availability has downtime to measure.
+
+    Not every 30 days: a team whose fixes hold goes more than 30 days without a repeat (the learning measures).
+    """
+    triggered: dict[str, list[int]] = {s.name: [_epoch(org.start)] for s in org.services}
     by_pd = {s.pagerduty_service_id: s.name for s in org.services}
     for incident in org.pagerduty_incidents:
-        blocks[(by_pd[incident["service"]["id"]], (_epoch_of(incident["created_at"]) - start) // (30 * DAY))] += 1
-    days = (org.end - org.start).days
-    for service in org.services:
-        assert all(blocks[(service.name, b)] for b in range(days // 30)), service.name
+        triggered[by_pd[incident["service"]["id"]]].append(_epoch_of(incident["created_at"]))
+    for name, times in triggered.items():
+        times = sorted([*times, _epoch(org.end)])
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert max(gaps) < 90 * DAY, (name, max(gaps) / DAY)
 
 
 def test_you_build_it_teams_request_production_deployments_more_often_than_ops(org: Organisation) -> None:
