@@ -7,8 +7,10 @@ requests then take twice as long.
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from multiprocessing.connection import Connection
 
@@ -27,6 +29,54 @@ def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, p
         conn.recv()  # block until the parent says stop (or goes away)
 
 
+@dataclass(frozen=True)
+class ServedProcess:
+    """A sample server running in a child: its URL, the catalog YAML pointing at it, its pid, its start-up time."""
+
+    url: str
+    catalog_yaml: str
+    pid: int
+    start_seconds: float
+
+
+@contextmanager
+def serve_process(
+    n_services: int,
+    days: int,
+    seed: int,
+    end: date,
+    port: int = 0,
+    tokens: dict[str, str] | None = None,
+    options: dict | None = None,
+    faults: tuple[str, ...] = (),
+    start_timeout: float = 120,
+) -> Iterator[ServedProcess]:
+    """Generate and serve an organisation in a child process, waiting up to `start_timeout` seconds for it.
+
+    `options` are further keyword arguments of `generate` (e.g. `opsgenie_services`); `faults` names fault
+    modes of `sample_org.faults` injected into the answers (none by default). The pid lets a benchmark report the
+    server's memory and CPU apart from the pipeline's.
+    """
+    parent, child = mp.Pipe()
+    process = mp.get_context("spawn").Process(
+        target=_serve, args=(child, n_services, days, seed, end, port, tokens, options, tuple(faults)), daemon=True
+    )
+    started = time.perf_counter()
+    process.start()
+    try:
+        if not parent.poll(start_timeout):
+            raise RuntimeError(f"the sample organisation's server did not start within {start_timeout:.0f}s")
+        url, catalog_yaml = parent.recv()
+        yield ServedProcess(url, catalog_yaml, process.pid, time.perf_counter() - started)
+    finally:
+        with suppress(BrokenPipeError, OSError):
+            parent.send("stop")
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=10)
+
+
 @contextmanager
 def serve_in_subprocess(
     n_services: int,
@@ -43,18 +93,5 @@ def serve_in_subprocess(
     `options` are further keyword arguments of `generate` (e.g. `opsgenie_services`); `faults` names fault
     modes of `sample_org.faults` injected into the answers (none by default).
     """
-    parent, child = mp.Pipe()
-    process = mp.get_context("spawn").Process(
-        target=_serve, args=(child, n_services, days, seed, end, port, tokens, options, tuple(faults)), daemon=True
-    )
-    process.start()
-    try:
-        if not parent.poll(120):
-            raise RuntimeError("the sample organisation's server did not start within 120s")
-        yield parent.recv()
-    finally:
-        with suppress(BrokenPipeError, OSError):
-            parent.send("stop")
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
+    with serve_process(n_services, days, seed, end, port, tokens, options, faults) as served:
+        yield served.url, served.catalog_yaml

@@ -4,18 +4,7 @@
 --   the primary key; the timestamps that must parse, checked once per record by int_raw_timestamp_checks);
 --   event rules apply to the contract models of each event kind, whatever source conforms to them.
 -- depends_on: {{ ref('stg_catalog__streams') }}
-{%- set raw_tables = [] -%}
-{#- `is sameas true`: only while dbt executes (a linter's template has no warehouse to ask) -#}
-{%- if execute is sameas true -%}
-    {%- set declared = run_query(
-        "select streams.raw_table from " ~ ref('stg_catalog__streams') ~ " as streams"
-        ~ " inner join duckdb_tables() as existing"
-        ~ " on streams.raw_table = existing.schema_name || '.' || existing.table_name order by 1"
-    ) -%}
-    {%- for row in declared.rows -%}
-        {%- do raw_tables.append(row[0]) -%}
-    {%- endfor -%}
-{%- endif %}
+{%- set raw_tables = declared_raw_tables() | list %}
 with
 
 raw_keys as (

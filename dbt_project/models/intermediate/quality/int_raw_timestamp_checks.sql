@@ -4,20 +4,7 @@
 -- Incremental per raw table: a run checks the records loaded since the last, or every record of a table whose
 -- declared fields changed (checked_fields), or all after a change of this code (macros/incremental_raw.sql).
 -- depends_on: {{ ref('stg_catalog__streams') }}
-{%- set declared = {} -%}
-{#- `is sameas true`: only while dbt executes (a linter's template has no warehouse to ask) -#}
-{%- if execute is sameas true -%}
-    {%- set rows = run_query(
-        "select streams.raw_table, unnest(streams.timestamp_fields) as field from "
-        ~ ref('stg_catalog__streams') ~ " as streams"
-        ~ " inner join duckdb_tables() as existing"
-        ~ " on streams.raw_table = existing.schema_name || '.' || existing.table_name order by 1, 2"
-    ) -%}
-    {%- for row in rows.rows -%}
-        {%- do declared.setdefault(row[0], []) -%}
-        {%- do declared[row[0]].append(row[1]) -%}
-    {%- endfor -%}
-{%- endif -%}
+{%- set declared = declared_raw_tables() -%}
 {%- set incremental = is_incremental() and typed_by_this_code(this) %}
 select
     cast(null as varchar) as source_table,
@@ -26,7 +13,7 @@ select
     cast(null as varchar[]) as checked_fields,
     cast(null as varchar[]) as unparsable_fields
 where false
-{%- for raw_table, fields in declared.items() %}
+{%- for raw_table, fields in declared.items() if fields %}
     {%- set field_list = "['" ~ fields | join("', '") ~ "']" %}
 
 union all
