@@ -53,9 +53,26 @@ class ModelPeriod(_Strict):
         return value
 
 
+class ServiceCosts(_Strict):
+    """What a service's unavailability and its changes' delay are worth: the organisation's own assumptions."""
+
+    unavailability_per_hour: float | None = Field(default=None, ge=0)  # the cost of an hour of downtime
+    delay_per_week: float | None = Field(default=None, ge=0)  # the cost of a change waiting a week to ship
+
+
+class TeamCosts(_Strict):
+    """What a team's time costs: an hour of a person's work, and the team's on-call allowance for a week of rota."""
+
+    hourly: float | None = Field(default=None, ge=0)
+    on_call_allowance_per_week: float | None = Field(default=None, ge=0)
+
+
 class Service(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     team: str
+    # the operations team on call for the service while operations run it (default: the only operations team)
+    operations_team: str | None = None
+    costs: ServiceCosts = Field(default_factory=ServiceCosts)
     availability_target: float = Field(gt=0, le=100)
     attribution_window_hours: float = Field(default=24, gt=0)
     operating_model: list[ModelPeriod] = Field(min_length=1)
@@ -165,6 +182,7 @@ class Team(_Strict):
     # the pager's own team ids: a responder who belongs to one of them belongs to this team
     pagerduty_team_ids: list[str] = Field(default_factory=list)
     opsgenie_teams: list[str] = Field(default_factory=list)  # Opsgenie team names or ids
+    costs: TeamCosts = Field(default_factory=TeamCosts)
 
     @field_validator("time_zone")
     @classmethod
@@ -184,6 +202,7 @@ class Catalog(_Strict):
     warehouse: str = DEFAULT_WAREHOUSE
     timezone: str = "UTC"
     window_days: int = Field(default=90, gt=0)
+    currency: str | None = Field(default=None, min_length=1, max_length=12)  # the costs' unit, a label only
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     services: list[Service] = Field(min_length=1)
     teams: list[Team] = Field(default_factory=list)  # optional; when given, it names every service's team
@@ -248,11 +267,24 @@ class Catalog(_Strict):
                         f"{source} team {value!r} belongs to two teams: {pager[source, value]!r} and {team.name!r}"
                     )
                 pager[source, value] = team.name
+        operations = [t.name for t in self.teams if t.kind == "operations"]
         for service in self.services:
             if service.team not in names:
                 raise ValueError(
                     f"service {service.name!r} is owned by team {service.team!r}, which is not declared under `teams`"
                 )
+            if service.operations_team is not None and service.operations_team not in operations:
+                raise ValueError(
+                    f"service {service.name!r}: operations_team {service.operations_team!r} is not an operations team"
+                    f" declared under `teams` (operations teams: {', '.join(operations) or 'none'})"
+                )
+
+    def operations_team_of(self, service: Service) -> str | None:
+        """The operations team on call for `service` while operations run it: its own, else the only one declared."""
+        if service.operations_team is not None:
+            return service.operations_team
+        operations = [t.name for t in self.teams if t.kind == "operations"]
+        return operations[0] if len(operations) == 1 else None
 
     def warehouse_path(self, base: Path) -> Path:
         """The warehouse file: OPMETRICS_WAREHOUSE, else `warehouse` relative to the config file's folder."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.serving.comparison import Table1, cell_summary, format_value, load_table_1
+from orchestration.serving.comparison import (
+    Table1,
+    cell_summary,
+    cost_assumption_lines,
+    format_value,
+    load_cost_assumptions,
+    load_table_1,
+)
 from orchestration.warehouse import connect
 
 
@@ -17,6 +24,7 @@ def comparison_table(warehouse: Path) -> str:
                       count(distinct service) filter (where counts_as_deployment)
                from marts.fct_deployments group by source order by source"""
         ).fetchall()
+        assumptions = cost_assumption_lines(load_cost_assumptions(con))
         migrations = con.execute(
             """select service, migrated_at::date, from_operating_model, to_operating_model, measure, unit,
                       value_before, value_after, band_before, band_after, n_events_before, n_events_after,
@@ -38,6 +46,9 @@ def comparison_table(warehouse: Path) -> str:
             expected = table.playbook.get((measure, model))
             playbook = f"   [playbook: {expected}]" if expected else ""
             lines.append(f"  {table.model_label(model):<{width}}  {cell_summary(table.cell(measure, model))}{playbook}")
+    if assumptions:
+        lines += ["", "Cost assumptions (marts.cost_assumptions: the catalog's `costs`, the seeds and vars):"]
+        lines += [f"  {line}" for line in assumptions]
     counted = ", ".join(f"{source} {n:,} ({services} services)" for source, n, services in by_source if n)
     lines += ["", f"Deployments counted, by source: {counted or 'none'}"]
     lines += ["", *_migrations(table, migrations)]

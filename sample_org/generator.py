@@ -307,6 +307,7 @@ class Organisation:
         lines = [
             "timezone: UTC",
             "window_days: 90",
+            f"currency: {SAMPLE_COSTS['currency']}",
             "sources:",
             *([f"  github:    {{api_url: {base}/github, token: env:SAMPLE_GITHUB_TOKEN}}"] if on_github else []),
             f"  pagerduty: {{api_url: {base}/pagerduty, token: env:SAMPLE_PAGERDUTY_TOKEN{history}}}",
@@ -341,16 +342,28 @@ class Organisation:
                 if s.opsgenie_team is None
                 else f"    opsgenie: {{team: {s.opsgenie_team}}}",
                 f"    jira: {{project: {s.jira_project}}}",
+                f"    costs: {{unavailability_per_hour: {SAMPLE_COSTS['unavailability_per_hour']},"
+                f" delay_per_week: {SAMPLE_COSTS['delay_per_week']}}}",
             ]
         return "\n".join(lines) + "\n"
 
     def _teams_yaml(self) -> list[str]:
-        """The catalog's `teams`: kind, time zone, working hours and PagerDuty team of every team."""
+        """The catalog's `teams`: kind, time zone, working hours, pager teams and costs of every team.
+
+        A service's Opsgenie team is listed under the team that answers its alerts under its latest operating model
+        (Opsgenie does not say which team a responder is on).
+        """
         if not self.teams:
             return []
+        answering: dict[str, list[str]] = {}
+        for s in self.services:
+            if s.opsgenie_team is not None:
+                team = "operations" if s.operating_model[-1][0] == OPS else s.team
+                answering.setdefault(team, []).append(s.opsgenie_team)
         lines = ["teams:"]
         for t in self.teams:
             hours = t["working_hours"]
+            costs = SAMPLE_COSTS[t["kind"]]
             lines += [
                 f"  - name: {t['name']}",
                 f"    kind: {t['kind']}",
@@ -358,6 +371,9 @@ class Organisation:
                 f"    working_hours: {{days: [{', '.join(hours['days'])}], start: '{hours['start']}',"
                 f" end: '{hours['end']}'}}",
                 f"    pagerduty_team_ids: [{', '.join(t['pagerduty_team_ids'])}]",
+                *([f"    opsgenie_teams: [{', '.join(answering[t['name']])}]"] if t["name"] in answering else []),
+                f"    costs: {{hourly: {costs['hourly']},"
+                f" on_call_allowance_per_week: {costs['on_call_allowance_per_week']}}}",
             ]
         return lines
 
@@ -564,6 +580,17 @@ class _People:
         pd_user = _ref("user", ids.pd(), name, "users", "users")
         return Person(name, email, _gh_user(login, rng.randint(1_000_000, 99_999_999)), pd_user, jira)
 
+
+# What the sample organisation assumes things cost (the catalog's `costs`): the same for every service, so the
+# operating models' costs differ only by how their services are delivered and run. An operations engineer costs less
+# an hour than a product developer; the operations rota's allowance is larger, and shared over more services.
+SAMPLE_COSTS: dict = {
+    "currency": "GBP",
+    "unavailability_per_hour": 2000,
+    "delay_per_week": 1500,
+    "product": {"hourly": 95, "on_call_allowance_per_week": 500},
+    "operations": {"hourly": 75, "on_call_allowance_per_week": 1500},
+}
 
 # Where each team works (by its place in the sorted team names; no random stream is touched, so the histories keep
 # their bytes). Operations sits in London; a product team in Berlin or New York shows time zones at work.

@@ -265,3 +265,61 @@ def test_teams_land_in_long_form(tmp_path: Path) -> None:
         ("operations", "pagerduty", "team_id", "PTEAM2"),
         ("operations", "opsgenie", "team", "ops"),
     ]
+
+
+def test_costs_land_beside_their_service_and_team_and_default_to_none(tmp_path: Path) -> None:
+    """Costs are the organisation's own assumptions: given ones land as given, missing ones stay null (not 0)."""
+    from orchestration.raw.catalog import catalog_rows
+
+    data = yaml.safe_load(yaml.safe_dump({**GOOD, "teams": TEAMS, "currency": "EUR"}))
+    data["services"][0]["costs"] = {"unavailability_per_hour": 5000, "delay_per_week": 1200.5}
+    data["teams"][2]["costs"] = {"hourly": 80, "on_call_allowance_per_week": 1400}
+    rows = catalog_rows(load_catalog(write(tmp_path, data))[0])
+    # (service, ..., operations team on call under Ops Run It, unavailability per hour, delay per week)
+    assert [r[5:] for r in rows["services"]] == [("operations", 5000, 1200.5), ("operations", None, None)]
+    assert [(r[0], *r[6:]) for r in rows["teams"]] == [
+        ("payments", None, None),
+        ("discovery", None, None),
+        ("operations", 80, 1400),
+    ]
+    assert ("currency", "EUR") in rows["settings"]
+
+
+def test_without_a_single_operations_team_nobody_is_assumed_on_call_for_ops_run_it(tmp_path: Path) -> None:
+    from orchestration.raw.catalog import catalog_rows
+
+    teams = [*TEAMS, {"name": "platform-ops", "kind": "operations"}]
+    data = yaml.safe_load(yaml.safe_dump({**GOOD, "teams": teams}))
+    data["services"][1]["operations_team"] = "platform-ops"
+    rows = catalog_rows(load_catalog(write(tmp_path, data))[0])
+    assert [r[5] for r in rows["services"]] == [None, "platform-ops"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda d: d["services"][0].update(costs={"unavailability_per_hour": -1}),
+            "services[0] (checkout).costs.unavailability_per_hour: Input should be greater than or equal to 0",
+        ),
+        (
+            lambda d: d["services"][0].update(costs={"per_hour": 10}),
+            "services[0] (checkout).costs.per_hour: unknown key",
+        ),
+        (
+            lambda d: d["teams"][0].update(costs={"hourly": "a lot"}),
+            "teams[0] (payments).costs.hourly: Input should be a valid number",
+        ),
+        (
+            lambda d: d["services"][0].update(operations_team="payments"),
+            "service 'checkout': operations_team 'payments' is not an operations team declared under `teams`"
+            " (operations teams: operations)",
+        ),
+    ],
+)
+def test_bad_costs_are_named(tmp_path: Path, change, problem: str) -> None:
+    def apply(d: dict) -> None:
+        d["teams"] = yaml.safe_load(yaml.safe_dump(TEAMS))
+        change(d)
+
+    assert problem in broken(tmp_path, apply)

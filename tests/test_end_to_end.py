@@ -32,6 +32,15 @@ TABLE_1 = {
     # Learning predisposition: the share of the four learning measures in "Act on insights"
     ("learning_predisposition", "you_build_it_you_run_it"): {"Act on insights"},
     ("learning_predisposition", "ops_run_it"): {"Rush to fix"},
+    # Who gets paged: the owning product team first under You Build It You Run It
+    ("developer_operability_incentives", "you_build_it_you_run_it"): {"High"},
+    ("developer_operability_incentives", "ops_run_it"): {"Low"},
+    # Total cost of ownership %: each model's cost per service per year against the costlier model's
+    **{
+        (f"{dimension}_tco", model): bands
+        for dimension in ("deployment_throughput", "service_reliability", "learning_culture")
+        for model, bands in (("you_build_it_you_run_it", {"Low", "Medium"}), ("ops_run_it", {"Medium", "High"}))
+    },
 }
 
 
@@ -134,17 +143,7 @@ def bi_guide_queries() -> dict[str, list[str]]:
     return {h: re.findall(r"```sql\n(.*?)```", b, flags=re.DOTALL) for h, b in zip(headings, bodies, strict=True)}
 
 
-@pytest.mark.parametrize(
-    "heading",
-    [
-        "Table 1, side by side",
-        "Learning predisposition",
-        "Weekly trends per operating model",
-        "A service's history across its migration",
-        "Services furthest from their availability targets",
-        "Where each service lives in each source",
-    ],
-)
+@pytest.mark.parametrize("heading", list(bi_guide_queries()))
 def test_bi_guide_example_answers_from_the_published_snapshot(warehouse: Path, heading: str) -> None:
     queries = bi_guide_queries().get(heading)
     assert queries, f"docs/bi.md has no SQL under '### {heading}'"
@@ -218,4 +217,62 @@ def test_report_prints_table_1_then_the_migrations(warehouse: Path) -> None:
     # every row of the playbook's Table 1: a figure, or the reason there is none yet
     for row in ("Learning predisposition", "Developer operability incentives", "Total cost of ownership %"):
         assert row in text, row
-    assert text.count("not measured yet") == 3  # the three total-cost-of-ownership rows
+    # the sample's catalog prices every service and team: each cost row has figures, and its assumptions are printed
+    assert "needs costs" not in text
+    assert text.count("GBP per service per year") >= 6
+    assumptions = text[text.index("Cost assumptions") : text.index("Deployments counted")]
+    for assumed in ("unavailability_per_hour: 2,000 GBP", "delay_per_week: 1,500 GBP", "on_call: operations_team"):
+        assert assumed in assumptions, assumed
+
+
+def test_costs_add_up_from_their_components_to_table_1(warehouse: Path) -> None:
+    """Each dimension's cost in Table 1 is the sum of its components in operating_model_costs, for both models."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """select c.measure, c.operating_model, c.value, sum(k.cost_per_service_year), count(k.component)
+               from marts.operating_model_comparison as c
+               inner join marts.operating_model_costs as k using (measure, operating_model)
+               group by all"""
+        ).fetchall()
+    assert len(rows) == 6, rows  # three dimensions, two models
+    for measure, model, value, components, n in rows:
+        assert value > 0 and n >= 1, (measure, model, value)
+        assert abs(value - components) <= 1e-6 * value, (measure, model, value, components)
+
+
+def test_deployment_throughput_cost_matches_a_computation_from_the_fact_tables(warehouse: Path) -> None:
+    """The cost of delay per service-year, recomputed here from fct_changes and the operating-model periods."""
+    from sample_org.generator import SAMPLE_COSTS
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        start, end = con.execute(
+            "select any_value(window_start), any_value(window_end) from marts.operating_model_comparison"
+        ).fetchone()
+        periods = con.execute(
+            "select operating_model, valid_from_at, valid_to_at from marts.dim_service_operating_models"
+        ).fetchall()
+        changes = con.execute(
+            "select operating_model, deployed_at, deployment_lead_time_hours from marts.fct_changes"
+            " where is_shipped and deployment_lead_time_hours > 0"
+        ).fetchall()
+        figures = dict(
+            con.execute(
+                "select operating_model, value from marts.operating_model_comparison"
+                " where measure = 'deployment_throughput_cost'"
+            ).fetchall()
+        )
+    utc = dt.UTC
+    lo = dt.datetime.combine(start, dt.time(), utc)  # the sample organisation's clock is UTC
+    hi = dt.datetime.combine(end, dt.time(), utc)
+    years: dict[str, float] = {}
+    for model, valid_from, valid_to in periods:
+        overlap = min(valid_to or hi, hi) - max(valid_from, lo)
+        if overlap.total_seconds() > 0:
+            years[model] = years.get(model, 0.0) + overlap.total_seconds() / 86400 / 365.25
+    cost: dict[str, float] = {}
+    for model, deployed_at, hours in changes:
+        if lo <= deployed_at < hi:
+            cost[model] = cost.get(model, 0.0) + hours / 168 * SAMPLE_COSTS["delay_per_week"]
+    for model in MODELS:
+        expected = cost[model] / years[model]
+        assert abs(figures[model] - expected) <= 1e-9 * expected, (model, figures[model], expected)

@@ -19,7 +19,8 @@ from orchestration.resources import OpmetricsResource
 
 TABLES: dict[str, str] = {
     "services": "service varchar primary key, team varchar not null, availability_target double not null, "
-    "attribution_window_hours double not null, deployment_source varchar",
+    "attribution_window_hours double not null, deployment_source varchar, operations_team varchar, "
+    "cost_of_unavailability_per_hour double, cost_of_delay_per_week double",
     "operating_models": "service varchar not null, operating_model varchar not null, valid_from date not null, "
     "primary key (service, valid_from)",
     "service_mappings": "service varchar not null, source varchar not null, key varchar not null, "
@@ -27,7 +28,8 @@ TABLES: dict[str, str] = {
     "source_settings": "source varchar not null, key varchar not null, value varchar, primary key (source, key)",
     "settings": "key varchar primary key, value varchar",
     "teams": "team varchar primary key, kind varchar not null, time_zone varchar not null, "
-    "working_days varchar[] not null, working_start time not null, working_end time not null",
+    "working_days varchar[] not null, working_start time not null, working_end time not null, "
+    "hourly_cost double, on_call_allowance_per_week double",
     "team_pager_ids": "team varchar not null, source varchar not null, key varchar not null, value varchar not null",
     "streams": "source varchar not null, stream varchar not null, raw_table varchar not null, "
     "primary_key varchar[] not null, cursor_field varchar, timestamp_fields varchar[] not null, "
@@ -68,7 +70,16 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of every catalog table (pure, so what lands is tested without a warehouse)."""
     return {
         "services": [
-            (s.name, s.team, s.availability_target, s.attribution_window_hours, s.deployment_source)
+            (
+                s.name,
+                s.team,
+                s.availability_target,
+                s.attribution_window_hours,
+                s.deployment_source,
+                catalog.operations_team_of(s),
+                s.costs.unavailability_per_hour,
+                s.costs.delay_per_week,
+            )
             for s in catalog.services
         ],
         "operating_models": [(s.name, p.model, p.from_) for s in catalog.services for p in s.operating_model],
@@ -91,11 +102,17 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
                 list(t.working_hours.days),
                 t.working_hours.start,
                 t.working_hours.end,
+                t.costs.hourly,
+                t.costs.on_call_allowance_per_week,
             )
             for t in catalog.teams
         ],
         "team_pager_ids": [(t.name, *ids) for t in catalog.teams for ids in t.pager_ids()],
-        "settings": [("timezone", catalog.timezone), ("window_days", str(catalog.window_days))],
+        "settings": [
+            ("timezone", catalog.timezone),
+            ("window_days", str(catalog.window_days)),
+            *([("currency", catalog.currency)] if catalog.currency else []),
+        ],
         "streams": [
             (
                 name,

@@ -39,7 +39,7 @@ class Table1:
     measure_labels: dict[str, str]
     model_labels: dict[str, str]
     playbook: dict[tuple[str, str], str]  # (measure, model) -> the playbook's words, where it has a row
-    not_measured: dict[str, str]  # measure -> why it has no figure yet, for the rows not measured yet
+    not_measured: dict[str, str]  # measure -> what it needs, for the rows no operating model has a figure for
     window_start: date | None
     window_end: date | None
     as_of: date | None
@@ -49,7 +49,7 @@ class Table1:
         return self.cells.get((measure, model))
 
     def not_measured_reason(self, measure: str) -> str | None:
-        """Why `measure` has no figure yet (what the data lacks), or None when it is measured."""
+        """Why `measure` has no figure for any model (what the data or the catalog lacks), or None."""
         return self.not_measured.get(measure)
 
     def measure_label(self, measure: str) -> str:
@@ -84,7 +84,7 @@ def load_table_1(con: duckdb.DuckDBPyConnection) -> Table1:
     models: dict[str, str] = {}
     cells: dict[tuple[str, str], Cell] = {}
     playbook: dict[tuple[str, str], str] = {}
-    not_measured: dict[str, str] = {}
+    reasons: dict[str, list[str | None]] = {}
     for measure, model, value, p85, unit, band, confidence, dora, n_services, n_events, *labels in rows:
         measure_label, model_label, expectation, reason = labels[:4]
         measures.setdefault(measure, measure_label or measure)
@@ -92,8 +92,9 @@ def load_table_1(con: duckdb.DuckDBPyConnection) -> Table1:
         cells[(measure, model)] = Cell(value, p85, unit or "", band, confidence, dora, n_services, n_events)
         if expectation:
             playbook[(measure, model)] = expectation
-        if reason:
-            not_measured[measure] = reason
+        reasons.setdefault(measure, []).append(reason)
+    # a row with a figure for one model shows it; a row with none for any says what it needs, once
+    not_measured = {m: r[0] for m, r in reasons.items() if r[0] and all(x == r[0] for x in r)}
     window_start, window_end, as_of = rows[0][-3:] if rows else (None, None, None)
     return Table1(
         tuple(measures), tuple(models), cells, measures, models, playbook, not_measured, window_start, window_end, as_of
@@ -114,6 +115,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:.2f}%" if value > 90 else f"{value:.1f}%"
     if unit == "deployments per week":
         return f"{value:.2f} / week"
+    if unit.endswith(" per service per year"):  # money: whole units read best
+        return f"{value:,.0f} {unit}"
     return f"{value:,.2f} {unit}"
 
 
@@ -168,3 +171,39 @@ def table_1_markdown(table: Table1) -> str:
     headers = ["measure", *(table.model_label(m) for m in table.models), "playbook (in the same order)"]
     window = f"Window {table.window_start} to {table.window_end} (as of {table.as_of}).\n\n"
     return window + markdown_table(headers, rows)
+
+
+def load_cost_assumptions(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(subject_kind, subject, assumption, assumed_value, unit) of `marts.cost_assumptions`; [] without the mart."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'marts' and table_name = 'cost_assumptions'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    return con.execute(
+        """select subject_kind, subject, assumption, assumed_value, unit
+           from marts.cost_assumptions order by subject_kind, subject, assumption"""
+    ).fetchall()
+
+
+def cost_assumption_lines(rows: list[tuple]) -> list[str]:
+    """The assumptions behind the cost rows, one line per assumed figure: 200 services that share it fit one line."""
+    if not rows:
+        return []
+    by_value: dict[tuple[str, str, float | None], list[str]] = {}
+    other: list[str] = []
+    for kind, subject, assumption, value, unit in rows:
+        if kind in ("service", "team"):
+            by_value.setdefault((kind, assumption, value), []).append(subject)
+        elif kind == "operating_model":
+            other.append(f"{subject} {assumption}")
+        else:
+            other.append(f"{subject} {assumption} {value:g} {unit}")
+    units = {(kind, assumption): unit for kind, _, assumption, _, unit in rows}
+    lines = []
+    for (kind, assumption, value), subjects in by_value.items():
+        figure = "not given" if value is None else f"{value:,.0f} {units[kind, assumption]}"
+        named = ", ".join(subjects) if len(subjects) <= 4 else f"{len(subjects)} {kind}s"
+        lines.append(f"{kind} {assumption}: {figure} ({named})")
+    return lines + other

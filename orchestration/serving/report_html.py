@@ -23,7 +23,13 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.subplots import make_subplots
 
-from orchestration.serving.comparison import Table1, format_value, load_table_1
+from orchestration.serving.comparison import (
+    Table1,
+    cost_assumption_lines,
+    format_value,
+    load_cost_assumptions,
+    load_table_1,
+)
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -412,6 +418,8 @@ thead th { background: #f6f8fa; }
 .table1 .playbook { color: #57606a; font-style: italic; }
 th.model { border-top: 4px solid #d0d7de; }
 .services td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.costs td { text-align: right; font-variant-numeric: tabular-nums; }
+.costs .detail, .assumptions { color: #57606a; font-size: 12px; }
 .services tr.miss td:nth-child(6) { color: #cf222e; font-weight: 600; }
 .services tr.meet td:nth-child(6) { color: #1a7f37; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 6px; }
@@ -425,6 +433,41 @@ figcaption { font-weight: 600; margin: 16px 0 0; }
 """ % {"font": FONT}  # noqa: UP031 (the CSS is full of braces)
 
 
+COSTS_SQL = """
+select measure, component, cost_kind, operating_model, cost_per_service_year, currency, n_services, n_unpriced
+from marts.operating_model_costs
+order by measure, cost_kind, component, operating_model
+"""
+
+
+def _costs_html(table: Table1, costs: pd.DataFrame, assumptions: list[tuple]) -> list[str]:
+    """What each model costs per dimension and component, with every assumption behind the figures."""
+    if costs.empty:
+        return []
+    models = [m for m in table.models if m in set(costs["operating_model"])]
+    head = "".join(f"<th>{_esc(table.model_label(m))}</th>" for m in models)
+    rows = []
+    order = {m: i for i, m in enumerate(table.measures)}
+    groups = costs.groupby(["measure", "component", "cost_kind"], sort=False)
+    for (measure, component, kind), group in sorted(groups, key=lambda g: (order.get(g[0][0], 0), g[0][2], g[0][1])):
+        by_model = dict(zip(group["operating_model"], group["cost_per_service_year"], strict=True))
+        cells = "".join(f"<td>{_esc('-' if pd.isna(by_model.get(m)) else f'{by_model[m]:,.0f}')}</td>" for m in models)
+        rows.append(
+            f'<tr><th scope="row">{_esc(table.measure_label(measure))}: {_esc(component.replace("_", " "))}'
+            f' <span class="detail">({_esc(kind)})</span></th>{cells}</tr>'
+        )
+    currency = costs["currency"].iloc[0]
+    listed = "".join(f"<li>{_esc(line)}</li>" for line in cost_assumption_lines(assumptions))
+    return [
+        "<h2>What each model costs</h2>",
+        f'<p class="lede">{_esc(currency)} per service per year over the comparison window, by component: '
+        "opportunity costs (what delay and downtime lose) and run costs (people's time, on-call allowances). "
+        "Every figure rests on the assumptions listed below it.</p>",
+        f'<table class="costs"><thead><tr><th>component</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
+        f'<h3>Assumptions</h3><ul class="assumptions">{listed}</ul>',
+    ]
+
+
 def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     """The whole report page for the marts `con` can read, and how many charts it holds."""
     table = load_table_1(con)
@@ -432,6 +475,7 @@ def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     services = con.execute(SERVICES_FROM_TARGET_SQL).df()
     migrations = con.execute(MIGRATIONS_SQL).df()
     timelines = con.execute(MIGRATION_TIMELINE_SQL).df()
+    costs = con.execute(COSTS_SQL).df()
     charts = _Charts()
 
     measures = list(table.measures) or sorted(set(trends["measure"]))
@@ -447,6 +491,7 @@ def render_report(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
         "the events behind each figure. The playbook's expectation is in italics.</p>",
         _table_1_html(table),
         _table_1_chart(table, charts),
+        *_costs_html(table, costs, load_cost_assumptions(con)),
         "<h2>Weekly trends per operating model</h2>",
         '<p class="lede">Complete weeks only, in the configured time zone, by the rules of Table 1: rates are the '
         "median of the services' figures that week, durations the median of the week's events (log scale). "

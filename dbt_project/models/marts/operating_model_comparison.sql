@@ -6,6 +6,8 @@
 -- cannot measure yet says why (not_measured_reason, from the measures seed).
 -- A measure made of others (learning_predisposition) is valued here, from its parts' playbook bands: the percent of
 -- its valued parts in their best band (band_order 1, "Act on insights"); its own bands turn that into words.
+-- A total-cost-of-ownership share (share_of in the measures seed) is the model's cost per service per year as a
+-- percent of the higher of the models' costs; it has a value only when both models have a cost.
 with
 
 operating_model_measures as (
@@ -89,6 +91,29 @@ composed as (
 
 ),
 
+cost_shares as (
+
+    select
+        measures.measure,
+        measured.operating_model,
+        case
+            when count(measured.measure_value) over (partition by measures.measure) >= 2
+                -- the ratio first: the costlier model's own share is then exactly 100
+                then 100.0 * (
+                    measured.measure_value
+                    / nullif(max(measured.measure_value) over (partition by measures.measure), 0)
+                )
+        end as measure_value,
+        cast(null as double) as p85,
+        measured.n_services,
+        measured.n_events,
+        measured.n_values
+    from measured
+    inner join measures
+        on measured.measure = measures.share_of
+
+),
+
 valued as (
 
     select
@@ -102,6 +127,8 @@ valued as (
     from measured
     union all
     select * from composed
+    union all
+    select * from cost_shares
 
 ),
 
@@ -136,7 +163,7 @@ select
     table_1.measure,
     table_1.operating_model,
     table_1.measure_value as value,  -- noqa: RF04
-    table_1.unit,
+    replace(table_1.unit, '{currency}', run_parameters.currency) as unit,
     playbook_bands.band,
     case when table_1.n_values < 5 then 'low' else 'normal' end as band_confidence,
     dora_bands.band as dora_band,
@@ -155,7 +182,8 @@ select
     playbook_expectations.expectation as playbook_expectation,
     -- whether the band lies in the playbook's range for the model; null when the playbook gives none or no value
     list_contains(string_split(playbook_expectations.expected_bands, '|'), playbook_bands.band) as is_in_playbook_range,
-    table_1.not_measured_reason
+    -- what the row needs, where it has no figure
+    case when table_1.measure_value is null then table_1.not_measured_reason end as not_measured_reason
 from table_1
 cross join run_parameters
 left join playbook_expectations

@@ -13,5 +13,8 @@ select
     team,
     availability_target,
     coalesce(attribution_window_hours, {{ var('attribution_window_hours') }}) as attribution_window_hours,
-    deployment_source
+    deployment_source,
+    operations_team,
+    cost_of_unavailability_per_hour,
+    cost_of_delay_per_week
 from services

@@ -2,6 +2,8 @@
 -- place, so the comparison and its weekly trend cannot drift apart.
 -- Rates (deployment frequency, availability, change failure rate): each service's figure for its time in the model
 -- within the period, then the median across those figures. Durations: the pooled median of all the model's events.
+-- Costs: pooled per service-year, the model's total cost over the priced services' time in it (so a service counts
+-- for the time it spent in the model).
 with
 
 period_measures as (
@@ -55,6 +57,34 @@ rate_values as (
 
 ),
 
+cost_values as (
+
+    select
+        period_measures.period_kind,
+        period_measures.week_start,
+        period_measures.operating_model,
+        period_measures.measure,
+        sum(period_measures.measure_value * period_measures.period_days) / sum(period_measures.period_days)
+            as measure_value,
+        cast(null as double) as p85,
+        count(distinct period_measures.service) as n_services,
+        sum(period_measures.n_events) as n_events,
+        count(period_measures.measure_value) as n_values
+    from period_measures
+    inner join measures
+        on period_measures.measure = measures.measure
+    where
+        period_measures.period_kind in ('comparison', 'week')
+        and measures.aggregation = 'pooled per service year'
+        and period_measures.measure_value is not null
+    group by
+        period_measures.period_kind,
+        period_measures.week_start,
+        period_measures.operating_model,
+        period_measures.measure
+
+),
+
 duration_values as (
 
     select
@@ -76,5 +106,7 @@ duration_values as (
 )
 
 select * from rate_values
+union all
+select * from cost_values
 union all
 select * from duration_values

@@ -3,6 +3,8 @@
 -- learning and paging shares (percent of the period's int_learning_outcomes and int_paging_outcomes events that count,
 -- e.g. incidents reviewed, incidents first answered by the owning product team), pages per on-call person per week.
 -- Durations: the median (interpolated) and 85th percentile of the period's events, in hours.
+-- Costs: the period's cost of each dimension (int_service_period_costs) as money per year (365.25 days); none for a
+-- service the catalog does not price.
 -- n_events says how many events are behind each value.
 with
 
@@ -66,6 +68,12 @@ learning_outcomes as (
 pages as (
 
     select * from {{ ref('int_pages') }}
+
+),
+
+period_costs as (
+
+    select * from {{ ref('int_service_period_costs') }}
 
 ),
 
@@ -273,9 +281,30 @@ durations as (
 
 ),
 
+costs as (
+
+    select
+        periods.period_id,
+        period_costs.measure,
+        case
+            when
+                bool_and(period_costs.is_priced)
+                then sum(period_costs.amount) / (any_value(periods.period_days) / 365.25)
+        end as measure_value,
+        cast(null as double) as p85,
+        sum(period_costs.n_events) as n_events
+    from periods
+    inner join period_costs
+        on periods.period_id = period_costs.period_id
+    group by periods.period_id, period_costs.measure
+
+),
+
 measured as (
 
     select * from rates
+    union all
+    select * from costs
     union all
     select * from shares
     union all

@@ -17,7 +17,8 @@ configured as (
     select
         max(value) filter (where setting = 'timezone') as timezone,
         max(value) filter (where setting = 'window_days') as window_days,
-        max(value) filter (where setting = 'migration_window_days') as migration_window_days
+        max(value) filter (where setting = 'migration_window_days') as migration_window_days,
+        max(value) filter (where setting = 'currency') as currency
     from settings
 
 ),
@@ -34,7 +35,9 @@ parameters as (
         ) as migration_window_days,
         cast({{ var('working_hours_start') }} as integer) as working_hours_start,
         cast({{ var('working_hours_end') }} as integer) as working_hours_end,
-        cast({{ var('learning_follow_up_days') }} as integer) as learning_follow_up_days
+        cast({{ var('learning_follow_up_days') }} as integer) as learning_follow_up_days,
+        -- the catalog's currency names the costs' unit; without one they are plain money
+        coalesce(nullif(trim(configured.currency), ''), 'money') as currency
     from configured
 
 )
@@ -50,5 +53,6 @@ select
     migration_window_days,
     working_hours_start,
     working_hours_end,
-    learning_follow_up_days
+    learning_follow_up_days,
+    currency
 from parameters
