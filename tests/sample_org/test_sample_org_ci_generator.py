@@ -22,7 +22,8 @@ from tests.sample_org.history import epoch, git_graph, merged_changes, productio
 # Recomputed when the learning behaviour (incident spacing, repeats, reviews, actions) reshaped the history, and
 # when the catalog gained its `teams` section (who gets paged).
 DEFAULT_JSON_SHA256 = "a39dcceac688af72e40c85bccf653dfe7556241269699372926060f6ed3a538b"
-DEFAULT_YAML_SHA256 = "dd382591b9f2de13a40586a3766805fc07bcc5215e7f046f755d6fc04eb4e0e2"
+# changed with the catalog's costs, currency and Opsgenie teams (issue 14)
+DEFAULT_YAML_SHA256 = "2f1838838b8f0da22137ef86631ba9675c7407b0683481253588cc1222e249bb"
 OPSGENIE_JSON_SHA256 = "0329967c61dc1cbae4683677e091dc1414705321bb7516f3e4570cd106fabcb4"
 SIZE = {"n_services": 20, "days": 120, "seed": 7, "end": END}
 
@@ -278,7 +279,7 @@ def test_config_yaml_names_each_source_and_mapping(mix: Organisation, through: d
     for entry in cfg["services"]:
         s = mix.service(entry["name"])
         repo = f"acme/{s.name}"
-        mapped = set(entry) - {"name", "team", "availability_target", "operating_model", "pagerduty", "jira"}
+        mapped = set(entry) - {"name", "team", "availability_target", "operating_model", "pagerduty", "jira", "costs"}
         if s.deployment_source == "gitlab":
             assert mapped == {"gitlab"}
             assert entry["gitlab"] == {"project": repo, "environment": "production", "branch": "main"}
