@@ -62,26 +62,16 @@ event_costs as (
 
 ),
 
-downtime_costs as (
+-- the hours each downtime interval and each on-call segment share with each period, and what an hour of it costs
+period_overlaps as (
 
     select
         periods.period_id,
-        'service_reliability_cost' as measure,
         'downtime' as component,
-        sum(
-            {{ hours_between(
-                'greatest(downtime_intervals.start_at, periods.start_at)',
-                'least(downtime_intervals.end_at, periods.end_at)'
-            ) }}
-        ) as hours,
-        coalesce(sum(
-            {{ hours_between(
-                'greatest(downtime_intervals.start_at, periods.start_at)',
-                'least(downtime_intervals.end_at, periods.end_at)'
-            ) }} * services.cost_of_unavailability_per_hour
-        ), 0) as amount,
-        count(*) as n_events,
-        count_if(services.cost_of_unavailability_per_hour is null) as n_unpriced
+        {{ overlap_hours(
+            'downtime_intervals.start_at', 'downtime_intervals.end_at', 'periods.start_at', 'periods.end_at'
+        ) }} as hours,
+        services.cost_of_unavailability_per_hour as rate_per_hour
     from periods
     inner join services
         on periods.service = services.service
@@ -90,37 +80,37 @@ downtime_costs as (
             periods.service = downtime_intervals.service
             and periods.end_at > downtime_intervals.start_at
             and periods.start_at < downtime_intervals.end_at
-    group by periods.period_id
 
-),
-
-on_call_costs as (
+    union all
 
     select
         periods.period_id,
-        'service_reliability_cost' as measure,
         'on_call_allowance' as component,
-        sum(
-            {{ hours_between(
-                'greatest(on_call_coverage.start_at, periods.start_at)',
-                'least(on_call_coverage.end_at, periods.end_at)'
-            ) }}
-        ) as hours,
-        coalesce(sum(
-            {{ hours_between(
-                'greatest(on_call_coverage.start_at, periods.start_at)',
-                'least(on_call_coverage.end_at, periods.end_at)'
-            ) }} / 168.0 * on_call_coverage.allowance_share_per_week
-        ), 0) as amount,
-        count(*) as n_events,
-        count_if(on_call_coverage.allowance_share_per_week is null) as n_unpriced
+        {{ overlap_hours(
+            'on_call_coverage.start_at', 'on_call_coverage.end_at', 'periods.start_at', 'periods.end_at'
+        ) }} as hours,
+        on_call_coverage.allowance_share_per_week / 168.0 as rate_per_hour
     from periods
     inner join on_call_coverage
         on
             periods.service = on_call_coverage.service
             and periods.end_at > on_call_coverage.start_at
             and periods.start_at < on_call_coverage.end_at
-    group by periods.period_id
+
+),
+
+overlap_costs as (
+
+    select
+        period_id,
+        'service_reliability_cost' as measure,
+        component,
+        sum(hours) as hours,
+        coalesce(sum(hours * rate_per_hour), 0) as amount,
+        count(*) as n_events,
+        count_if(rate_per_hour is null) as n_unpriced
+    from period_overlaps
+    group by period_id, component
 
 ),
 
@@ -146,9 +136,7 @@ computed as (
 
     select * from event_costs
     union all
-    select * from downtime_costs
-    union all
-    select * from on_call_costs
+    select * from overlap_costs
 
 ),
 
