@@ -2317,11 +2317,12 @@ def _render_sources(
 ) -> None:
     """Move services to GitLab, GitHub Actions or Jenkins, rendering the same histories there."""
     start, end = _epoch(org.start), _epoch(org.end)
-    # A third of the services that always ran You Build It You Run It also deploy nightly, so a few deployments
-    # are still running at the end whatever day it is. Which services those are depends on neither the end nor the
-    # rendering (history, not rendering), and neither then does where each service is served from.
+    # A few of the services that always ran You Build It You Run It (a third, at most three: each deploys every
+    # night) also deploy nightly, so a few deployments are still running at the end whatever day it is. Which
+    # services those are depends on neither the end nor the rendering (history, not rendering), and neither then
+    # does where each service is served from.
     always = sorted(s.name for s in org.services if [m for m, _ in s.operating_model] == [YBIYRI])
-    running = set(random.Random(f"{seed}/nightly").sample(always, max(1, len(always) // 3) if always else 0))
+    running = set(random.Random(f"{seed}/nightly").sample(always, min(3, max(1, len(always) // 3), len(always))))
     for b in builders:
         if b.svc.name in running:
             b.add_nightly_deployments()
