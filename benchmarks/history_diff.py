@@ -61,9 +61,17 @@ def _records(value: Any, path: str, where: str) -> Iterator[tuple[str, str, dict
                 # Mappings keyed by repository, deployment id, PR number...: one collection across their keys.
                 yield from _records(item, path, f"{where}/{key}")
     elif isinstance(value, list):
+        seen = Counter[str]()
         for i, item in enumerate(value):
             if isinstance(item, dict):
-                yield path, f"{where}/{_record_id(item, i)}", item
+                key = _record_id(item, i)
+                seen[key] += 1
+                # Records sharing an identifier (a workflow run's attempts) stay apart, in their list's order.
+                yield path, f"{where}/{key}" + (f"#{seen[key]}" if seen[key] > 1 else ""), item
+            elif isinstance(item, list) and item and isinstance(item[0], dict):
+                # A list of record lists (workflow runs, each its attempts) is keyed by each list's first record,
+                # not by its position, which moves whenever a newer one is listed first.
+                yield from _records(item, path, f"{where}/{_record_id(item[0], i)}")
             elif isinstance(item, list | dict) or dataclasses.is_dataclass(item):
                 yield from _records(item, path, f"{where}[{i}]")
 

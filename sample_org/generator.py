@@ -524,12 +524,11 @@ def _ref(kind: str, pid: str, summary: str, path: str, web: str | None) -> dict:
 
 
 class _Ids:
-    """Globally unique identifiers, drawn from the organisation's random generator."""
+    """PagerDuty-style identifiers drawn from `rng`, unique among all those drawn with the same `used` set."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, used: set[str] | None = None) -> None:
         self.rng = rng
-        self.used: set[str] = set()
-        self.counters: dict[str, int] = {}
+        self.used: set[str] = set() if used is None else used
 
     def pd(self, prefix: str = "P", length: int = 7) -> str:
         while True:
@@ -537,10 +536,6 @@ class _Ids:
             if pid not in self.used:
                 self.used.add(pid)
                 return pid
-
-    def next(self, kind: str, first: int) -> int:
-        self.counters[kind] = self.counters.get(kind, first - 1) + 1
-        return self.counters[kind]
 
 
 class _People:
@@ -667,6 +662,15 @@ def _sha(rng: random.Random) -> str:
     return f"{rng.getrandbits(160):040x}"
 
 
+def _rng(seed: int, *key: object) -> random.Random:
+    """A generator of its own for one thing that happens (a service's releases, one planned deployment, ...).
+
+    Keyed by what it draws for rather than taken from a shared stream in turn, so drawing more of something else
+    (a longer history, one more service) leaves these draws alone: one more day only adds to the past.
+    """
+    return random.Random("/".join(str(part) for part in (seed, *key)))
+
+
 # ----------------------------------------------------------------------------------------------------
 # GitHub
 # ----------------------------------------------------------------------------------------------------
@@ -715,6 +719,12 @@ class _Change:
     merge_sha: str | None = None
     main_shas: list[str] = field(default_factory=list)  # what the change put on main's first-parent chain
     updated_at: int = 0  # the pull request's last update
+    # Drawn with the change whether or not it is merged by the end, so a longer history leaves them alone: the
+    # shas its merge writes on main (one per commit for a rebase), the minutes to the pull request's last update
+    # after it closed, and the sha of the test merge an unmerged pull request shows.
+    new_shas: list[str] = field(default_factory=list)
+    close_delay: int = 0
+    test_merge_sha: str = ""
 
 
 class _Mainline:
@@ -761,7 +771,8 @@ class _Attempt:
     started: int
     finished: int  # when it succeeded or failed; at or after the end while it is still running
     outcome: str  # success | failure, once finished
-    plan: int | None  # the planned production deployment it belongs to (a retry shares it); None for staging
+    plan: int | None  # request time of the planned production deployment it belongs to (a retry shares it); None
+    # for staging
     deployer: Person | None  # None: automation (a pipeline triggered by the merge)
 
     def state(self, end: int) -> str:
@@ -784,94 +795,140 @@ class _History:
     attempts: list[_Attempt]  # oldest requested first
 
 
+# How far past the end the plans are drawn. Everything that happens is drawn over a span that ends well after the
+# end, the same whatever the end, and then cut at the end: an incident a day after a deployment just past the end,
+# a pull request opened before the end and merged after it, a 90-day availability window reaching past the end.
+# So a history one day longer only adds what happens in that day (and moves on what was still open).
+PLAN_AHEAD = 120 * DAY  # deployments: beyond INCIDENTS_AHEAD plus the 10 days an incident looks for a deployment
+CHANGES_AHEAD = 35 * DAY  # changes of deployments up to this far: a pull request stays open at most ~33 days
+INCIDENTS_AHEAD = 93 * DAY  # a 90-day window one day further only touches incidents after the end
+
+
 class _RepoBuilder:
     """Builds one repository's history: deployments first, then the changes they ship, then the git graph."""
 
-    def __init__(self, rng: random.Random, ids: _Ids, people: _People, svc: Service, start: int, end: int) -> None:
-        self.rng, self.ids, self.people, self.svc = rng, ids, people, svc
+    def __init__(self, seed: int, rank: int, people: _People, svc: Service, start: int, end: int) -> None:
+        self.seed, self.rank, self.people, self.svc = seed, rank, people, svc
+        self.rng = rng = _rng(seed, svc.name)  # the repository's own few draws, a fixed number of them
         self.start, self.end = start, end
         self.api = f"{GITHUB_API}/repos/{svc.github_repo}"
         self.repo = GitHubRepo(svc.github_repo)
         self.repo_id = rng.randint(100_000_000, 900_000_000)
         self.devs = people.teams[svc.team]
-        self.prod_success: list[int] = []  # deployed_at of successful production deployments
+        self.prod_success: list[int] = []  # finished at of successful production deployments, past the end too
         self.commits: dict[str, _CommitRecord] = {}
         self.main = _Mainline()
-        self.attempts: list[_Attempt] = []
+        self.attempts: list[_Attempt] = []  # oldest requested first
+        self.deployed: list[tuple[_Attempt, int]] = []  # (attempt, GitHub deployment id)
         self.changes: list[_Change] = []
         # Each repo has a preferred merge strategy but allows the others, as most do.
         favourite = rng.choice(["merge", "squash", "squash", "rebase"])
         self.strategies = [favourite] * 4 + ["merge", "squash", "rebase"]
+        self.root_sha = _sha(rng)
+        self.first_number = rng.randint(1, 400)
+        self.rates = [rng.uniform(*BEHAVIOUR[m].deploys_per_week) for m, _ in svc.operating_model]
 
     # --- plan ---------------------------------------------------------------------------------------------
 
     def deployment_plan(self) -> list[int]:
-        """Request times of production deployments, and the first one after `end` (it bounds the changes)."""
+        """Request times of production deployments, from the start to PLAN_AHEAD past the end.
+
+        Each operating model's period draws from its own generator in time order, so a later end only adds
+        deployments after the earlier end's plan.
+        """
         plan: list[int] = []
         history = [(m, _epoch(d)) for m, d in self.svc.operating_model]
         for i, (model, since) in enumerate(history):
-            until = history[i + 1][1] if i + 1 < len(history) else self.end + 90 * DAY
-            rate = self.rng.uniform(*BEHAVIOUR[model].deploys_per_week)
-            plan += self._ybiyri_days(max(since, self.start), until, rate) if model == YBIYRI else []
-            plan += self._ops_releases(max(since, self.start), until, rate) if model == OPS else []
-        after = [t for t in plan if t >= self.end]
-        return [t for t in plan if t < self.end] + after[:1]
+            until = history[i + 1][1] if i + 1 < len(history) else self.end + PLAN_AHEAD
+            rng = _rng(self.seed, self.svc.name, "plan", i)
+            frm = max(since, self.start)
+            if model == YBIYRI:
+                plan += self._ybiyri_days(rng, frm, until, self.rates[i])
+            else:
+                plan += self._ops_releases(rng, frm, until, self.rates[i])
+        return plan
 
-    def _ybiyri_days(self, frm: int, until: int, rate: float) -> list[int]:
+    @staticmethod
+    def _ybiyri_days(rng: random.Random, frm: int, until: int, rate: float) -> list[int]:
         # Teams deploy on working days, in working hours, whenever a change is ready.
         out = []
         for day in range(frm - frm % DAY, until, DAY):
             if time.gmtime(day).tm_wday < 5:
-                out += sorted(
-                    day + int(self.rng.uniform(8.5, 17.5) * HOUR) for _ in range(_poisson(self.rng, rate / 5))
-                )
+                out += sorted(day + int(rng.uniform(8.5, 17.5) * HOUR) for _ in range(_poisson(rng, rate / 5)))
         return [t for t in out if frm <= t < until]
 
-    def _ops_releases(self, frm: int, until: int, rate: float) -> list[int]:
+    @staticmethod
+    def _ops_releases(rng: random.Random, frm: int, until: int, rate: float) -> list[int]:
         # Releases go out in an evening change window on Tuesday to Thursday, every few weeks.
-        out, t = [], frm + self.rng.uniform(0.2, 1.0) * WEEK / rate
+        out, t = [], frm + rng.uniform(0.2, 1.0) * WEEK / rate
         while t < until:
             day = int(t) - int(t) % DAY
             while time.gmtime(day).tm_wday not in (1, 2, 3):
                 day += DAY
-            out.append(day + int(self.rng.uniform(19, 21) * HOUR))
-            t = day + self.rng.uniform(0.8, 1.2) * WEEK / rate
-        return out
+            out.append(day + int(rng.uniform(19, 21) * HOUR))
+            t = day + rng.uniform(0.8, 1.2) * WEEK / rate
+        return [t for t in out if t < until]
 
-    def changes_for(self, plan: list[int]) -> list[_Change]:
-        """Changes merged before each planned deployment, after the previous one."""
+    def draw(self, plan: list[int]) -> tuple[list[tuple], list[_Change]]:
+        """Per planned deployment, from a generator of its own: its attempts, then the changes merged before it.
+
+        Attempts are drawn over the whole plan (incidents follow deployments past the end too); changes for the
+        deployments up to CHANGES_AHEAD past the end (a pull request opened before the end may wait for one of
+        them). Returns the attempt drafts and the changes seen at the end (see `_seen_at_end`).
+        """
+        drafts: list[tuple] = []
         changes: list[_Change] = []
         prev = self.start
-        for t in plan:
+        for k, t in enumerate(plan):
+            rng = _rng(self.seed, self.svc.name, "deployment", k)
             model = self.svc.model_at(t)
-            b = BEHAVIOUR[model]
-            for _ in range(self.rng.choice(b.changes_per_deploy)):
-                if model == YBIYRI:
-                    lead = _lognormal(self.rng, b.merge_to_deploy_h * HOUR, 1.3, 2 * MINUTE, 10 * DAY)
-                    if t - lead <= prev + MINUTE:
-                        lead = (t - prev) * self.rng.uniform(0.05, 0.95)
-                    merged = int(t - lead)
-                else:  # a release train: merges stop a day or two before the release (code freeze)
-                    freeze = self.rng.uniform(1, 2.5) * DAY
-                    hi = t - freeze if t - freeze - prev > 2 * DAY else t - MINUTE
-                    merged = int(self.rng.uniform(prev + MINUTE, hi))
-                if self.start < merged < min(t, self.end):
-                    changes.append(self._change(merged, model))
+            drafts += self._attempt_drafts(rng, t, model)
+            if prev < self.end + CHANGES_AHEAD:
+                changes += self._changes_before(rng, prev, t, model)
             prev = t
-        # A few pull requests closed without merging, and a few still open at the end.
-        for _ in range(len(changes) // 20):
-            changes.append(self._change(self.rng.randint(self.start + DAY, self.end - HOUR), YBIYRI, "closed"))
-        for _ in range(self.rng.randint(0, 3)):
-            changes.append(self._change(self.end - self.rng.randint(MINUTE, 2 * DAY), YBIYRI, "open"))
-        return changes
+        self.prod_success = sorted(d[3] for d in drafts if d[0] == "production" and d[4] == "success")
+        seen = (self._seen_at_end(c) for c in changes)
+        return drafts, [c for c in seen if c is not None]
 
-    def _change(self, merged: int, model: str, strategy: str | None = None) -> _Change:
-        b, rng = BEHAVIOUR[model], self.rng
+    def _changes_before(self, rng: random.Random, prev: int, t: int, model: str) -> list[_Change]:
+        """Changes merged before the deployment at `t`, after the previous one (and a few closed unmerged)."""
+        b = BEHAVIOUR[model]
+        changes = []
+        for _ in range(rng.choice(b.changes_per_deploy)):
+            if model == YBIYRI:
+                lead = _lognormal(rng, b.merge_to_deploy_h * HOUR, 1.3, 2 * MINUTE, 10 * DAY)
+                if t - lead <= prev + MINUTE:
+                    lead = (t - prev) * rng.uniform(0.05, 0.95)
+                merged = int(t - lead)
+            else:  # a release train: merges stop a day or two before the release (code freeze)
+                freeze = rng.uniform(1, 2.5) * DAY
+                hi = t - freeze if t - freeze - prev > 2 * DAY else t - MINUTE
+                merged = int(rng.uniform(prev + MINUTE, hi))
+            changes.append(self._change(rng, merged, model))
+            # About one pull request in twenty is closed without merging.
+            if rng.random() < 0.05:
+                changes.append(self._change(rng, int(rng.uniform(prev + MINUTE, t)), YBIYRI, "closed"))
+        return [c for c in changes if self.start < c.merged_at]
+
+    def _seen_at_end(self, c: _Change) -> _Change | None:
+        """`c` as the end sees it: None before it exists; a pull request opened before the end and merged or
+        closed after it is still open, with the commits pushed so far."""
+        if c.strategy == "direct":
+            return c if c.merged_at < self.end else None
+        if c.created_at >= self.end:
+            return None
+        if c.merged_at < self.end:
+            return c
+        commits = [x for x in c.commits if x[1] < self.end]
+        return replace(c, strategy="open", merged_at=max(c.created_at, commits[-1][1]), commits=commits, main_shas=[])
+
+    def _change(self, rng: random.Random, merged: int, model: str, strategy: str | None = None) -> _Change:
+        b = BEHAVIOUR[model]
         author, merger = rng.sample(self.devs, 2)
         if strategy is None:
             strategy = "direct" if rng.random() < b.direct_push_share else rng.choice(self.strategies)
         if strategy == "direct":
-            return _Change(merged, "direct", author, author, rng.choice(_DIRECT))
+            return _Change(merged, "direct", author, author, rng.choice(_DIRECT), new_shas=[_sha(rng)])
         title = f"{rng.choice(_VERBS)} {rng.choice(_THINGS)}"
         opened = max(self.start + MINUTE, merged - int(_lognormal(rng, b.pr_open_h * HOUR, 1.0, 600, 30 * DAY)))
         first = max(self.start + 1, opened - int(_lognormal(rng, HOUR, 1.0, 60, 3 * DAY)))
@@ -879,7 +936,18 @@ class _RepoBuilder:
         dates = sorted(rng.randint(first, first + int((merged - first) * 0.9)) for _ in range(n - 1))
         msgs = [title] + [rng.choice(_FOLLOW_UPS) for _ in dates]
         commits = [(_sha(rng), d, m) for d, m in zip([first, *dates], msgs, strict=True)]
-        return _Change(merged, strategy, author, merger, title, commits, opened)
+        return _Change(
+            merged,
+            strategy,
+            author,
+            merger,
+            title,
+            commits,
+            opened,
+            new_shas=[_sha(rng) for _ in commits],
+            close_delay=rng.randint(1, 600),
+            test_merge_sha=_sha(rng),
+        )
 
     # --- git graph ----------------------------------------------------------------------------------------
 
@@ -922,21 +990,24 @@ class _RepoBuilder:
         }
 
     def build_git(self, changes: list[_Change]) -> _Mainline:
-        """Number the pull requests, then replay the merges onto `main` in merge order."""
-        rng, main = self.rng, _Mainline()
+        """Number the pull requests, then replay the merges onto `main` in merge order.
+
+        Pull requests are numbered in opening order (ties by their first commit, which a later end leaves alone),
+        so the ones a later end adds come after.
+        """
+        main = _Mainline()
         self.changes = changes
-        first_number = rng.randint(1, 400)
-        prs = sorted((c for c in changes if c.strategy != "direct"), key=lambda c: (c.created_at, c.merged_at))
+        prs = sorted((c for c in changes if c.strategy != "direct"), key=lambda c: (c.created_at, c.commits[0][0]))
         for i, c in enumerate(prs):
-            c.number = first_number + i
-        root = self._commit(_sha(rng), self.devs[0], self.start, self.devs[0], self.start, "Initial commit", [])
+            c.number = self.first_number + i
+        root = self._commit(self.root_sha, self.devs[0], self.start, self.devs[0], self.start, "Initial commit", [])
         main.add(root, self.start)
         for c in sorted(changes, key=lambda c: c.merged_at):
             if c.strategy in ("closed", "open"):
                 continue
             head = main.head_at(c.merged_at)
             if c.strategy == "direct":
-                item = self._commit(_sha(rng), c.author, c.merged_at, c.author, c.merged_at, c.title, [head])
+                item = self._commit(c.new_shas[0], c.author, c.merged_at, c.author, c.merged_at, c.title, [head])
                 main.add(item, c.merged_at)
                 c.main_shas = [item["sha"]]
                 continue
@@ -946,7 +1017,7 @@ class _RepoBuilder:
                 # Branch commits become reachable from main through the merge commit's second parent.
                 for (_, date, _), item in zip(c.commits, branch, strict=True):
                     main.add(item, date, first_parent=False)
-                c.merge_sha = _sha(rng)
+                c.merge_sha = c.new_shas[0]
                 message = f"Merge pull request #{c.number} from {OWNER}/{self._branch(c)}\n\n{c.title}"
                 parents = [head, branch[-1]["sha"]]
                 main.add(
@@ -955,7 +1026,7 @@ class _RepoBuilder:
                 )
                 c.main_shas = [c.merge_sha]
             elif c.strategy == "squash":
-                c.merge_sha = _sha(rng)
+                c.merge_sha = c.new_shas[0]
                 body = "\n".join(f"* {m}" for _, _, m in c.commits[1:])
                 message = f"{c.title} (#{c.number})" + (f"\n\n{body}" if body else "")
                 main.add(
@@ -964,8 +1035,8 @@ class _RepoBuilder:
                 )
                 c.main_shas = [c.merge_sha]
             else:  # rebase: same author, author date and message; new sha; committer date = merge time
-                for _, date, msg in c.commits:
-                    c.merge_sha = _sha(rng)
+                for (_, date, msg), sha in zip(c.commits, c.new_shas, strict=True):
+                    c.merge_sha = sha
                     main.add(self._commit(c.merge_sha, c.author, date, None, c.merged_at, msg, [head]), c.merged_at)
                     head = c.merge_sha
                     c.main_shas.append(head)
@@ -991,7 +1062,7 @@ class _RepoBuilder:
     def _pull(self, c: _Change, main: _Mainline) -> dict:
         n, merged = c.number, c.strategy in ("merge", "squash", "rebase")
         closed_at = None if c.strategy == "open" else c.merged_at
-        updated = c.merged_at + (self.rng.randint(1, 600) if c.strategy != "open" else 0)
+        updated = c.merged_at + (c.close_delay if c.strategy != "open" else 0)
         c.updated_at = updated
         url = f"{self.api}/pulls/{n}"
         repo_ref = {
@@ -1006,7 +1077,8 @@ class _RepoBuilder:
         base_sha = main.head_at(c.created_at)
         return {
             "url": url,
-            "id": self.ids.next("pull", 1_100_000_000),
+            # Unique in the organisation and the same whatever the end: the service's block, then the number.
+            "id": 1_100_000_000 + self.rank * 100_000 + n - self.first_number,
             "node_id": base64.b64encode(f"011:PullRequest{self.repo_id}:{n}".encode()).decode(),
             "html_url": f"https://github.com/{self.svc.github_repo}/pull/{n}",
             "diff_url": f"https://github.com/{self.svc.github_repo}/pull/{n}.diff",
@@ -1031,7 +1103,7 @@ class _RepoBuilder:
             "closed_at": None if closed_at is None else gh_time(closed_at),
             "merged_at": gh_time(c.merged_at) if merged else None,
             # Like GitHub, unmerged PRs carry the sha of a test merge that is not on main.
-            "merge_commit_sha": c.merge_sha if merged else _sha(self.rng),
+            "merge_commit_sha": c.merge_sha if merged else c.test_merge_sha,
             "assignee": None,
             "assignees": [],
             "requested_reviewers": [],
@@ -1057,66 +1129,75 @@ class _RepoBuilder:
 
     # --- deployments --------------------------------------------------------------------------------------
 
-    def build_deployments(self, plan: list[int], main: _Mainline) -> None:
-        """Production deployments of the mainline head (failures retried), and staging for ~20 % of them."""
-        rng, deployments = self.rng, []
-        for k, t in enumerate(t for t in plan if t < self.end):
-            model = self.svc.model_at(t)
-            b = BEHAVIOUR[model]
-            sha = main.head_at(t)
-            if rng.random() < 0.2:
-                before = rng.uniform(0.3, 3) * HOUR if model == YBIYRI else rng.uniform(1, 3) * DAY
-                ts = int(t - before)
-                if ts > self.start:
-                    outcome = "success" if rng.random() < 0.95 else "failure"
-                    deployments.append(("staging", main.head_at(ts), ts, outcome, None))
-            if rng.random() < b.failure_share:
-                deployments.append(("production", sha, t, "failure", k))
-                if rng.random() < b.abandon_share:
-                    continue
-                t += int(rng.uniform(*b.deploy_minutes) * MINUTE + rng.uniform(0.2, 3) * HOUR)
-            if t < self.end:
-                deployments.append(("production", sha, t, "success", k))
-        for env, sha, t, outcome, k in sorted(deployments, key=lambda d: d[2]):
-            self._deployment(env, sha, t, outcome, k)
-        self.repo.deployments.reverse()
+    def _attempt_drafts(self, rng: random.Random, t: int, model: str) -> list[tuple]:
+        """The attempts of the deployment planned at `t`: staging for ~20 % of them, production (a failure
+        retried or abandoned). Every draw is made whatever the end, so the next plan's draws never shift.
 
-    def _deployment(self, env: str, sha: str, t: int, outcome: str, plan: int | None) -> None:
-        rng = self.rng
-        deployer = None if self.svc.model_at(t) == YBIYRI else rng.choice(self.people.teams["operations"])
-        did = self.ids.next("deployment", 700_000_001)
-        minutes = BEHAVIOUR[self.svc.model_at(t)].deploy_minutes
-        started = t + rng.randint(5, 90)
-        finished = started + int(rng.uniform(*minutes) * MINUTE * (0.4 if outcome == "failure" else 1))
-        attempt = _Attempt(env, sha, t, started, finished, outcome, plan, deployer)
-        self.attempts.append(attempt)
-        if env == "production" and attempt.state(self.end) == "success":
-            self.prod_success.append(finished)
-        self.repo.deployments.append(self._github_deployment(did, attempt))
-
-    def add_running_deployment(self, rng: random.Random) -> None:
-        """A production deployment of the head still running at the end, drawn from `rng` (not the shared one).
-
-        Only the CI renderings ask for it: the default organisation keeps today's bytes.
+        Drafts are (environment, requested, started, finished, outcome, plan, deployer, as of): the sha, the
+        mainline head at `as of` (a retry ships what the failed attempt shipped), comes with the git graph.
         """
-        t = self.end - rng.randint(2 * MINUTE, 25 * MINUTE)
-        if self.attempts and self.attempts[-1].requested >= t:
-            return
-        deployer = None if self.svc.model_at(t) == YBIYRI else rng.choice(self.people.teams["operations"])
-        started = t + rng.randint(5, 90)
-        plan = 1 + max((a.plan for a in self.attempts if a.plan is not None), default=-1)
-        attempt = _Attempt(
-            "production",
-            self.main.head_at(t),
-            t,
-            started,
-            self.end + rng.randint(MINUTE, HOUR),
-            "success",
-            plan,
-            deployer,
-        )
-        self.attempts.append(attempt)
-        self.repo.deployments.insert(0, self._github_deployment(self.ids.next("deployment", 700_000_001), attempt))
+        b = BEHAVIOUR[model]
+        staging = rng.random() < 0.2
+        staged = int(t - (rng.uniform(0.3, 3) * HOUR if model == YBIYRI else rng.uniform(1, 3) * DAY))
+        staging_outcome = "success" if rng.random() < 0.95 else "failure"
+        failed, abandoned = rng.random() < b.failure_share, rng.random() < b.abandon_share
+        retried = t + int(rng.uniform(*b.deploy_minutes) * MINUTE + rng.uniform(0.2, 3) * HOUR)
+        wanted: list[tuple[str, int, str, int | None, int]] = []
+        if staging and staged > self.start:
+            wanted.append(("staging", staged, staging_outcome, None, staged))
+        if failed:
+            wanted.append(("production", t, "failure", t, t))
+            if not abandoned:
+                wanted.append(("production", retried, "success", t, t))
+        else:
+            wanted.append(("production", t, "success", t, t))
+        drafts = []
+        for env, at, outcome, plan, as_of in wanted:
+            model_then = self.svc.model_at(at)
+            operator = rng.choice(self.people.teams["operations"])
+            started = at + rng.randint(5, 90)
+            minutes = BEHAVIOUR[model_then].deploy_minutes
+            finished = started + int(rng.uniform(*minutes) * MINUTE * (0.4 if outcome == "failure" else 1))
+            deployer = None if model_then == YBIYRI else operator
+            drafts.append((env, at, started, finished, outcome, plan, deployer, as_of))
+        return drafts
+
+    def build_deployments(self, drafts: list[tuple], main: _Mainline) -> None:
+        """The attempts requested before the end, in request order, each deploying the mainline head."""
+        for env, at, started, finished, outcome, plan, deployer, as_of in sorted(drafts, key=lambda d: d[1]):
+            if at >= self.end:
+                continue
+            attempt = _Attempt(env, main.head_at(as_of), at, started, finished, outcome, plan, deployer)
+            # Numbered in request order within the service's block: a later end only adds higher ones.
+            self.deployed.append((attempt, 700_000_001 + self.rank * 100_000 + len(self.deployed)))
+        self._render_deployments()
+
+    def add_nightly_deployments(self) -> None:
+        """A nightly production deployment of the head late every evening the service runs You Build It You Run
+        It, finishing after midnight: whatever day the history ends on, one is still running at the end.
+
+        Only the CI renderings ask for them: the default organisation keeps its bytes. Each night draws from a
+        generator of its own and takes its id from a block no planned deployment uses.
+        """
+        for day in range(self.start, self.end, DAY):
+            if self.svc.model_at(day) != YBIYRI:
+                continue
+            rng = _rng(self.seed, self.svc.name, "nightly", day)
+            t = day + DAY - rng.randint(2 * MINUTE, 25 * MINUTE)
+            started = t + rng.randint(5, 90)
+            finished = day + DAY + rng.randint(MINUTE, HOUR)
+            attempt = _Attempt("production", self.main.head_at(t), t, started, finished, "success", t, None)
+            self.deployed.append((attempt, 500_000_001 + self.rank * 100_000 + (day - self.start) // DAY))
+        self._render_deployments()
+
+    def _render_deployments(self) -> None:
+        """GitHub's deployments (newest first) and statuses of every attempt, in request order."""
+        self.deployed.sort(key=lambda x: x[0].requested)
+        self.attempts = [attempt for attempt, _ in self.deployed]
+        self.repo.deployments, self.repo.statuses = [], {}
+        for attempt, did in self.deployed:
+            self.repo.deployments.append(self._github_deployment(did, attempt))
+        self.repo.deployments.reverse()
 
     def history(self) -> _History:
         """What happened, for the renderings other than GitHub."""
@@ -1130,8 +1211,8 @@ class _RepoBuilder:
         steps = [(t, "queued"), (attempt.started, "in_progress"), (attempt.finished, attempt.outcome)]
         steps = [(s, state) for s, state in steps if s < self.end]
         statuses = []
-        for s, state in steps:
-            sid = self.ids.next("deployment_status", 2_100_000_001)
+        for step, (s, state) in enumerate(steps):
+            sid = 2_100_000_001 + (did - 500_000_001) * 3 + step  # at most three per deployment
             statuses.append(
                 {
                     "url": f"{url}/statuses/{sid}",
@@ -1202,6 +1283,7 @@ class _Incident:
     number: int = 0
     html_url: str = ""
     reviewed: bool | None = None  # decided when planned (a repeat follows an unreviewed one); None: by review_share
+    log_ids: list[str] = field(default_factory=list)  # PagerDuty's trigger, acknowledge and resolve entries
 
 
 def _incident_plan(rng: random.Random, svc: Service, deploys: list[int], start: int, end: int) -> list[_Incident]:
@@ -1210,6 +1292,9 @@ def _incident_plan(rng: random.Random, svc: Service, deploys: list[int], start: 
     Whether an incident will be reviewed, and whether the review's actions remove its cause, is decided here, since
     it decides what follows: an unfixed cause recurs (REPEAT_SHARE) within REPEAT_AFTER_D days of the incident's
     resolution, and that repeat may go unfixed in turn, so repeats cluster where a team rushes to fix.
+
+    Drawn up to `end`, which the caller puts INCIDENTS_AHEAD past the history's end: whether an incident follows a
+    deployment never depends on where the history ends.
     """
     out: list[_Incident] = []
     deploys = sorted(deploys)  # for bisect: retried deployments finish out of order
@@ -1219,7 +1304,7 @@ def _incident_plan(rng: random.Random, svc: Service, deploys: list[int], start: 
         if rng.random() < b.change_failure_share:
             # the first production deployment in the next ten days breaks something
             i = bisect.bisect_left(deploys, t)
-            if i < len(deploys) and deploys[i] < min(t + 10 * DAY, end - DAY):
+            if i < len(deploys) and deploys[i] < t + 10 * DAY:
                 t = deploys[i] + int(rng.uniform(5 * MINUTE, 20 * HOUR))
         inc = _new_incident(rng, svc, t)
         inc.reviewed = rng.random() < b.review_share
@@ -1264,7 +1349,11 @@ def _downtime(incidents: list[_Incident], lo: int, hi: int) -> int:
 def _keep_availability_in_band(
     rng: random.Random, svc: Service, incidents: list[_Incident], start: int, end: int
 ) -> None:
-    """Keep every 90-day window's downtime between MIN and MAX: shorten or add incidents where needed."""
+    """Keep every 90-day window's downtime between MIN and MAX: shorten or add incidents where needed.
+
+    With `end` INCIDENTS_AHEAD past the history's end, the window a day more adds only touches incidents after
+    the history's end.
+    """
     span = min(90 * DAY, end - start)
     for lo in range(start, end - span + 1, DAY):
         hi = lo + span
@@ -1283,8 +1372,8 @@ def _keep_availability_in_band(
 
 
 class _PagerDuty:
-    def __init__(self, ids: _Ids, people: _People, services: list[Service], end: int) -> None:
-        self.ids, self.people, self.end = ids, people, end
+    def __init__(self, people: _People, services: list[Service], end: int) -> None:
+        self.people, self.end = people, end
         self.incidents: list[dict] = []
         self.log_entries: list[dict] = []
         self.service_refs = {
@@ -1293,6 +1382,8 @@ class _PagerDuty:
         }
 
     def render(self, rng: random.Random, inc: _Incident) -> None:
+        """Add `inc` as seen at the end, with its log entries; `rng` is the incident's own (a fixed number of
+        draws, whatever its state)."""
         svc, end = inc.service, self.end
         responders = self.people.teams["operations" if inc.model == OPS else svc.team]
         responder = rng.choice(responders)
@@ -1305,7 +1396,7 @@ class _PagerDuty:
         inc_ref = _ref("incident", inc.pid, f"[#{inc.number}] {inc.title}", "incidents", "incidents")
 
         def entry(kind: str, at: int, agent: dict, channel: str, summary: str, **extra: object) -> dict:
-            lid = self.ids.pd("R", 26)
+            lid = inc.log_ids[("trigger", "acknowledge", "resolve").index(kind)]
             self.log_entries.append(
                 {
                     "id": lid,
@@ -1414,23 +1505,31 @@ class _Issue:
     review: _Issue | None = None
     id: str = ""
     key: str = ""
+    touched: int = 0  # seconds from creation to the last edit while the issue is open
 
 
-def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], end: int) -> list[_Issue]:
-    """Reviews for the resolved incidents planned to be reviewed, and the improvement actions they agree."""
+def _jira_plan(seed: int, people: _People, incidents: list[_Incident], end: int) -> list[_Issue]:
+    """Reviews for the resolved incidents planned to be reviewed, and the improvement actions they agree.
+
+    Each incident draws from a generator of its own, everything whatever the end, and only then is cut at the end:
+    a later end finds the same reviews and actions, a few more, and the open ones moved on.
+    """
     issues: list[_Issue] = []
     for inc in incidents:
+        rng = _rng(seed, "review", inc.pid)
         b = BEHAVIOUR[inc.model]
-        reviewed = inc.reviewed if inc.reviewed is not None else rng.random() < b.review_share
-        if inc.resolved >= end or not reviewed:
-            continue
+        reviewed = rng.random() < b.review_share
+        reviewed = inc.reviewed if inc.reviewed is not None else reviewed
         author = rng.choice(people.teams["operations" if inc.model == OPS else inc.service.team])
         created = inc.resolved + int(rng.uniform(0.5, 20) * HOUR)
         published = inc.resolved + int(_lognormal(rng, b.insight_median_h * HOUR, 0.8, 2 * HOUR, 21 * DAY))
         published = max(published, created + HOUR)
-        draft = published >= end or rng.random() < 0.05
-        if created >= end:
+        abandoned_draft = rng.random() < 0.05
+        touched = rng.randint(MINUTE, DAY)
+        n_actions = 0 if rng.random() < b.no_action_share else rng.randint(*b.actions_per_review)
+        if inc.resolved >= end or not reviewed or created >= end:
             continue
+        draft = published >= end or abandoned_draft
         review = _Issue(
             "review",
             inc.service,
@@ -1439,13 +1538,11 @@ def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], 
             f"Post-incident review: {inc.title} (#{inc.number})",
             author,
             incident=inc,
+            touched=touched,
         )
         issues.append(review)
-        n_actions = 0 if rng.random() < b.no_action_share else rng.randint(*b.actions_per_review)
         for _ in range(n_actions):
             a_created = created + int(rng.uniform(0.1, 1.0) * max(HOUR, (published - created)))
-            if a_created >= end:
-                continue
             ab = BEHAVIOUR[inc.service.model_at(a_created)]
             took = _lognormal(
                 rng,
@@ -1454,9 +1551,7 @@ def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], 
                 ab.action_clip_d[0] * DAY,
                 ab.action_clip_d[1] * DAY,
             )
-            done = a_created + int(took)
-            if done >= end or rng.random() < 0.04:  # some actions are never done
-                done = None
+            never = rng.random() < 0.04  # some actions are never done
             owner = rng.choice(people.teams[inc.service.team])
             summary = (
                 rng.choice(
@@ -1471,11 +1566,18 @@ def _jira_plan(rng: random.Random, people: _People, incidents: list[_Incident], 
                 )
                 + f" {inc.title.lower()}"
             )
-            issues.append(_Issue("action", inc.service, a_created, done, summary, owner, review=review))
+            touched = rng.randint(MINUTE, DAY)
+            if a_created >= end:
+                continue
+            done = None if a_created + int(took) >= end or never else a_created + int(took)
+            issues.append(
+                _Issue("action", inc.service, a_created, done, summary, owner, review=review, touched=touched)
+            )
     return issues
 
 
-def _jira_render(rng: random.Random, issues: list[_Issue], services: list[Service], end: int) -> list[dict]:
+def _jira_render(issues: list[_Issue], services: list[Service], end: int) -> list[dict]:
+    """Number the issues in creation order (so a later end adds higher ones) and render them as seen at `end`."""
     issues.sort(key=lambda i: i.created)
     per_project: dict[str, int] = {}
     for n, issue in enumerate(issues):
@@ -1487,7 +1589,7 @@ def _jira_render(rng: random.Random, issues: list[_Issue], services: list[Servic
         if issue.review is not None:
             actions_of.setdefault(issue.review.key, []).append(issue)
     projects = {s.jira_project: str(10_000 + n) for n, s in enumerate(services)}
-    return [_jira_issue(rng, i, actions_of.get(i.key, []), projects, end) for i in issues]
+    return [_jira_issue(i, actions_of.get(i.key, []), projects, end) for i in issues]
 
 
 def _jira_status(issue: _Issue) -> dict:
@@ -1510,7 +1612,7 @@ def _issue_ref(issue: _Issue) -> dict:
     }
 
 
-def _jira_issue(rng: random.Random, issue: _Issue, actions: list[_Issue], projects: dict[str, str], end: int) -> dict:
+def _jira_issue(issue: _Issue, actions: list[_Issue], projects: dict[str, str], end: int) -> dict:
     svc = issue.service
     relates = {"id": "10003", "name": "Relates", "inward": "relates to", "outward": "relates to"}
     if issue.kind == "review":
@@ -1522,7 +1624,7 @@ def _jira_issue(rng: random.Random, issue: _Issue, actions: list[_Issue], projec
         issuetype, labels = {"id": "10002", "name": "Task", "subtask": False}, [ACTION_LABEL]
         description = f"Agreed in {issue.review.key}."
     # Open issues were last edited soon after creation; done ones when they were resolved.
-    updated = issue.done if issue.done is not None else min(end - 1, issue.created + rng.randint(MINUTE, DAY))
+    updated = issue.done if issue.done is not None else min(end - 1, issue.created + issue.touched)
     project = {
         "id": projects[svc.jira_project],
         "key": svc.jira_project,
@@ -1687,10 +1789,16 @@ def _production_runs(h: _History) -> list[list[_Attempt]]:
 
 
 class _Counter:
-    """Consecutive identifiers from a random start (drawn from the rendering's own stream)."""
+    """Consecutive identifiers from a random start in a service's block of `lo`'s range.
 
-    def __init__(self, rng: random.Random, lo: int, hi: int) -> None:
-        self.value = rng.randint(lo, hi)
+    Each service numbers within a block of its own (by its rank in the catalog), drawn from its own stream, so
+    what a later end adds to one service never moves another's identifiers.
+    """
+
+    BLOCK = 100_000
+
+    def __init__(self, rng: random.Random, lo: int, rank: int) -> None:
+        self.value = rng.randint(lo + rank * self.BLOCK, lo + rank * self.BLOCK + self.BLOCK // 10)
 
     def __call__(self) -> int:
         self.value += 1
@@ -1732,14 +1840,10 @@ class JenkinsJob:
 class _GitLab:
     """Histories as GitLab projects: merge requests, their commits, main's commits, deployments."""
 
-    def __init__(self, rng: random.Random, people: _People, end: int) -> None:
-        self.rng, self.end = rng, end
+    def __init__(self, seed: int, people: _People, end: int) -> None:
+        self.seed, self.end = seed, end
         everyone = [p for team in people.teams.values() for p in team]
         self.users = {p.email: self._user(p, 2_000_000 + 17 * i) for i, p in enumerate(everyone)}
-        self.mr_id = _Counter(rng, 100_000_000, 200_000_000)
-        self.deployment_id = _Counter(rng, 300_000_000, 400_000_000)
-        self.job_id = _Counter(rng, 5_000_000_000, 6_000_000_000)
-        self.pipeline_id = _Counter(rng, 1_000_000_000, 1_100_000_000)
 
     @staticmethod
     def _user(p: Person, uid: int) -> dict:
@@ -1754,10 +1858,17 @@ class _GitLab:
             "web_url": f"{GITLAB_WEB}/{username}",
         }
 
-    def render(self, h: _History) -> GitLabProject:
-        """The project `acme/<service>` of history `h`."""
+    def render(self, h: _History, rank: int) -> GitLabProject:
+        """The project `acme/<service>` of history `h`, the service's `rank` in the catalog."""
         path = h.service.github_repo
-        project = GitLabProject(path, self.rng.randint(10_000_000, 70_000_000))
+        # The service's own stream: a fixed number of draws first, then one per merge request in number order.
+        self.rng = rng = _rng(self.seed, h.service.name, "gitlab")
+        project = GitLabProject(path, rng.randint(10_000_000, 70_000_000))
+        environments = {env: rng.randint(1_000_000, 20_000_000) for env in ("production", "staging")}
+        self.mr_id = _Counter(rng, 100_000_000, rank)
+        self.deployment_id = _Counter(rng, 300_000_000, rank)
+        self.job_id = _Counter(rng, 5_000_000_000, rank)
+        self.pipeline_id = _Counter(rng, 1_000_000_000, rank)
         # Commits GitLab itself wrote when merging: their committer is the user who merged.
         made_by_merge = {
             sha: c for c in h.changes if c.strategy in ("merge", "squash", "rebase") for sha in c.main_shas
@@ -1774,7 +1885,7 @@ class _GitLab:
             project.merge_request_commits[c.number] = [
                 self._commit(h, path, sha, made_by_merge.get(sha)) for sha in reversed(shas)
             ]
-        project.deployments = self._deployments(h, project)
+        project.deployments = self._deployments(h, project, environments)
         return project
 
     def _commit(self, h: _History, path: str, sha: str, change: _Change | None) -> dict:
@@ -1869,9 +1980,8 @@ class _GitLab:
             "task_completion_status": {"count": 0, "completed_count": 0},
         }
 
-    def _deployments(self, h: _History, project: GitLabProject) -> list[dict]:
+    def _deployments(self, h: _History, project: GitLabProject, environments: dict[str, int]) -> list[dict]:
         end, web = self.end, f"{GITLAB_WEB}/{project.path}"
-        environments = {env: self.rng.randint(1_000_000, 20_000_000) for env in ("production", "staging")}
         # A retried deploy job runs in the pipeline of the failed one: one pipeline per planned deployment.
         pipelines: dict[tuple[str, int], tuple[int, list[_Attempt]]] = {}
         for a in h.attempts:
@@ -1955,18 +2065,20 @@ class _GitLab:
 class _Actions:
     """Production deployments as runs of a `deploy.yml` workflow on `main`: a retry is a re-run (attempt 2)."""
 
-    def __init__(self, rng: random.Random, people: _People, end: int) -> None:
-        self.rng, self.people, self.end = rng, people, end
-        self.workflow_id = _Counter(rng, 60_000_000, 90_000_000)
-        self.run_id = _Counter(rng, 9_000_000_000, 10_000_000_000)
-        self.job_id = _Counter(rng, 25_000_000_000, 30_000_000_000)
-        self.suite_id = _Counter(rng, 20_000_000_000, 25_000_000_000)
+    def __init__(self, seed: int, people: _People, end: int) -> None:
+        self.seed, self.people, self.end = seed, people, end
 
-    def render(self, h: _History, start: int) -> ActionsRepo:
-        """The workflow runs (every attempt) and jobs of history `h`."""
+    def render(self, h: _History, start: int, rank: int) -> ActionsRepo:
+        """The workflow runs (every attempt) and jobs of history `h`, the service's `rank` in the catalog."""
         full = h.service.github_repo
         api = f"{GITHUB_API}/repos/{full}"
-        wid = self.workflow_id()
+        self.rng = _rng(self.seed, h.service.name, "github-actions")
+        wid = _Counter(self.rng, 60_000_000, rank)()
+        # Run i's attempt n has check suite and job `first + 2 i + n - 1` (a run has at most two attempts), so a
+        # re-run a later end adds to the last run moves no other run's.
+        self.run_id = _Counter(self.rng, 9_000_000_000, rank)
+        self.first_job = _Counter(self.rng, 25_000_000_000, rank).value
+        self.first_suite = _Counter(self.rng, 20_000_000_000, rank).value
         created = _local_time(start - self.rng.randint(30, 400) * DAY, -480)
         workflow = {
             "id": wid,
@@ -1994,10 +2106,11 @@ class _Actions:
         }
         repo_ref["node_id"] = base64.b64encode(f"010:Repository{repo_ref['id']}".encode()).decode()
         number = self.rng.randint(1, 300)
-        for attempts in _production_runs(h):
+        for i, attempts in enumerate(_production_runs(h)):
             run_id, number = self.run_id(), number + 1
             run = []
             for n, a in enumerate(attempts, start=1):
+                self.slot = 2 * i + n - 1
                 run.append(self._attempt(h, api, workflow, repo_ref, run_id, number, n, attempts))
                 repo.jobs[f"{run_id}/{n}"] = [self._job(h, api, run_id, n, a)]
             repo.runs.append(run)
@@ -2023,7 +2136,7 @@ class _Actions:
         state = a.state(end)
         rec = h.commits[a.sha]
         url = f"{api}/actions/runs/{run_id}"
-        suite = self.suite_id()
+        suite = self.first_suite + self.slot
         return {
             "id": run_id,
             "name": workflow["name"],
@@ -2073,7 +2186,7 @@ class _Actions:
 
     def _job(self, h: _History, api: str, run_id: int, n: int, a: _Attempt) -> dict:
         state, end = a.state(self.end), self.end
-        job_id = self.job_id()
+        job_id = self.first_job + self.slot
         started = a.started if a.started < end else a.requested
         done = state in ("success", "failure")
         steps = []
@@ -2120,19 +2233,22 @@ class _Actions:
 class _Jenkins:
     """Production deployment attempts as builds of `deploy/<service>-production` (a retry is a new build)."""
 
-    def __init__(self, rng: random.Random, end: int) -> None:
-        self.rng, self.end = rng, end
+    def __init__(self, seed: int, end: int) -> None:
+        self.seed, self.end = seed, end
+        rng = random.Random(f"{seed}/jenkins")
         self.library_shas = [_sha(rng) for _ in range(3)]
 
     def render(self, h: _History) -> JenkinsJob:
-        """The job of history `h` with one build per production attempt."""
+        """The job of history `h` with one build per production attempt, numbered in request order (a retry is a
+        new build, so a later end only adds builds after the last)."""
+        self.rng = _rng(self.seed, h.service.name, "jenkins")
         name = f"{h.service.name}-production"
         job = JenkinsJob(f"deploy/{name}", f"{JENKINS_WEB}/job/deploy/job/{name}/")
         # Pipelines that load a shared library check it out before the service's own repository, so its
         # BuildData comes first: a reader must pick the action by its remote URL, not by position.
         library = self.rng.random() < 0.5
         number = self.rng.randint(0, 120)
-        for a in (a for run in _production_runs(h) for a in run):
+        for a in sorted((a for run in _production_runs(h) for a in run), key=lambda a: a.requested):
             number += 1
             timestamp = a.requested * 1000 + self.rng.randint(0, 999)
             state = a.state(self.end)
@@ -2228,13 +2344,16 @@ def _render_sources(
 ) -> None:
     """Move services to GitLab, GitHub Actions or Jenkins, rendering the same histories there."""
     start, end = _epoch(org.start), _epoch(org.end)
+    # A few of the services that always ran You Build It You Run It (a third, at most three: each deploys every
+    # night) also deploy nightly, so a few deployments are still running at the end whatever day it is. Which
+    # services those are depends on neither the end nor the rendering (history, not rendering), and neither then
+    # does where each service is served from.
+    always = sorted(s.name for s in org.services if [m for m, _ in s.operating_model] == [YBIYRI])
+    running = set(random.Random(f"{seed}/nightly").sample(always, min(3, max(1, len(always) // 3), len(always))))
     for b in builders:
-        # A few deployments are still running at the end (from each service's own stream: history, not rendering).
-        rng = random.Random(f"{seed}/{b.svc.name}/running-at-end")
-        if rng.random() < 0.3:
-            b.add_running_deployment(rng)
+        if b.svc.name in running:
+            b.add_nightly_deployments()
     histories = [b.history() for b in builders]
-    running = {h.service.name for h in histories if any(a.state(end) in ("queued", "in_progress") for a in h.attempts)}
     if deployment_source is not None:
         sources = {s.name: deployment_source for s in org.services}
     else:
@@ -2245,18 +2364,18 @@ def _render_sources(
         replace(s, deployment_source=sources[s.name], actions_job=DEPLOY_JOB if s.name in named else None)
         for s in org.services
     ]
-    gitlab = _GitLab(random.Random(f"{seed}/gitlab"), people, end)
-    actions = _Actions(random.Random(f"{seed}/github-actions"), people, end)
-    jenkins = _Jenkins(random.Random(f"{seed}/jenkins"), end)
-    for h in histories:
+    gitlab = _GitLab(seed, people, end)
+    actions = _Actions(seed, people, end)
+    jenkins = _Jenkins(seed, end)
+    for rank, h in enumerate(histories):
         source, repo = sources[h.service.name], h.service.github_repo
         if source == "gitlab":
             del org.github[repo]
-            org.gitlab[repo] = gitlab.render(h)
+            org.gitlab[repo] = gitlab.render(h, rank)
         elif source in ("github_actions", "jenkins"):
             org.github[repo].deployments, org.github[repo].statuses = [], {}
             if source == "github_actions":
-                org.github_actions[repo] = actions.render(h, start)
+                org.github_actions[repo] = actions.render(h, start, rank)
             else:
                 job = jenkins.render(h)
                 org.jenkins[job.full_name] = job
@@ -2274,6 +2393,10 @@ def _catalog(rng: random.Random, ids: _Ids, n: int, start: int, end: int) -> lis
     n_ybiyri = n // 2
     n_moving = min(max(2, n // 10), n - n_ybiyri - 1)
     start_day, days = _date(start), (end - start) // DAY
+    # Moves land part-way through a span that does not follow every day of the history's length, so a history one
+    # day longer keeps every move where it was: the largest power of two days in it, at most 512 (a history that
+    # crosses 64, 128, 256 or 512 days moves them; any longer one never does).
+    span = min(512, 1 << (days.bit_length() - 1))
     services = []
     for rank, i in enumerate(order):
         name, team, key = _SERVICES[i % len(_SERVICES)]
@@ -2283,7 +2406,7 @@ def _catalog(rng: random.Random, ids: _Ids, n: int, start: int, end: int) -> lis
         if rank < n_ybiyri:
             history: tuple[tuple[str, dt.date], ...] = ((YBIYRI, start_day),)
         elif rank < n_ybiyri + n_moving:
-            moved = start_day + dt.timedelta(days=int(days * rng.uniform(0.4, 0.6)))
+            moved = start_day + dt.timedelta(days=int(span * rng.uniform(0.5, 0.9)))
             history = ((OPS, start_day), (YBIYRI, moved))
         else:
             history = ((OPS, start_day),)
@@ -2312,7 +2435,11 @@ def generate(
       and a few with Jenkins (code still on GitHub), each with both operating models where the count allows; the
       rest as without it.
     - `deployment_source` ("github", "github_actions", "gitlab" or "jenkins"): every service through that one.
-    With either, a few services also have a production deployment still running at the end.
+    With either, a few services also deploy nightly, so a production deployment is still running at the end.
+
+    A history one day longer (same seed, `end` a day later, `days + 1`) keeps the past: every record it had is
+    there byte for byte, except those still open at the end (an incident, a pull request, a running deployment, an
+    open review or action), which move on; the new day only adds records.
     """
     if n_services < 1 or days < 1:
         raise ValueError("n_services and days must be positive")
@@ -2353,39 +2480,38 @@ def _generate(
     github: dict[str, GitHubRepo] = {}
     plans: list[_Incident] = []
     builders: list[_RepoBuilder] = []
-    for svc in services:
-        # One generator per service so a service's history does not depend on the others.
-        srng = random.Random(f"{seed}/{svc.name}")
-        builder = _RepoBuilder(srng, ids, people, svc, start_s, end_s)
-        plan = builder.deployment_plan()
-        main = builder.build_git(builder.changes_for(plan))
-        builder.build_deployments(plan, main)
+    horizon = end_s + INCIDENTS_AHEAD
+    for rank, svc in enumerate(services):
+        # Every service draws from generators of its own (see _rng), so its history depends neither on the others
+        # nor on where the history ends.
+        builder = _RepoBuilder(seed, rank, people, svc, start_s, end_s)
+        drafts, changes = builder.draw(builder.deployment_plan())
+        builder.build_deployments(drafts, builder.build_git(changes))
         github[svc.github_repo] = builder.repo
         builders.append(builder)
-        incidents = _incident_plan(srng, svc, builder.prod_success, start_s, end_s)
-        _keep_availability_in_band(srng, svc, incidents, start_s, end_s)
-        plans += incidents
+        incidents = _incident_plan(_rng(seed, svc.name, "incidents"), svc, builder.prod_success, start_s, horizon)
+        _keep_availability_in_band(_rng(seed, svc.name, "availability"), svc, incidents, start_s, horizon)
+        plans += [i for i in incidents if i.triggered < end_s]
 
-    # A few incidents are still open at the end, the way a live pager always has some.
-    for svc in rng.sample(services, min(3, len(services))):
-        inc = _new_incident(rng, svc, end_s - rng.randint(HOUR, 5 * HOUR), 2 * DAY)
-        plans.append(inc)
-
+    # Incidents in trigger order: numbers and PagerDuty ids (from a stream of their own, a fixed three log entry
+    # ids per incident whatever its state) are drawn in that order, so a later end only adds after them.
     plans.sort(key=lambda i: (i.triggered, i.service.name))
     paged = [i for i in plans if i.service.opsgenie_team is None]
-    pagerduty = _PagerDuty(ids, people, [s for s in services if s.opsgenie_team is None], end_s)
+    pagerduty = _PagerDuty(people, [s for s in services if s.opsgenie_team is None], end_s)
+    pd_ids = _Ids(_rng(seed, "pagerduty-ids"), ids.used)
     for number, inc in enumerate(paged, start=1001):
-        inc.pid, inc.number = ids.pd(), number
+        inc.pid, inc.number = pd_ids.pd(), number
+        inc.log_ids = [pd_ids.pd("R", 26) for _ in range(3)]
         inc.html_url = f"{PD_WEB}/incidents/{inc.pid}"
     for inc in paged:
-        pagerduty.render(rng, inc)
+        pagerduty.render(_rng(seed, "pagerduty", inc.pid), inc)
     pagerduty.log_entries.sort(key=lambda e: e["created_at"])
     opsgenie = _Opsgenie(random.Random(f"{seed}/opsgenie"), people, services, end_s)
     for inc in plans:
         if inc.service.opsgenie_team is not None:
             opsgenie.render(inc)
 
-    jira = _jira_render(rng, _jira_plan(rng, people, plans, end_s), services, end_s)
+    jira = _jira_render(_jira_plan(seed, people, plans, end_s), services, end_s)
     org = Organisation(seed, _date(start_s), end, services, github, pagerduty.incidents, pagerduty.log_entries, jira)
     org.teams, org.pagerduty_users = _catalog_teams(people), _pagerduty_users(people)
     org.opsgenie_alerts, org.opsgenie_incidents, org.opsgenie_teams = (

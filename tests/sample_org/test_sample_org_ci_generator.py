@@ -19,12 +19,14 @@ from tests.sample_org.history import epoch, git_graph, merged_changes, productio
 
 # sha256 of generate(n_services=20, days=365, seed=7, end=2025-06-01).to_json() and of its config_yaml, computed on
 # commit 07d1949, before the CI renderings existed: the options must leave the default organisation alone.
-# Recomputed when the learning behaviour (incident spacing, repeats, reviews, actions) reshaped the history, and
-# when the catalog gained its `teams` section (who gets paged).
-DEFAULT_JSON_SHA256 = "a39dcceac688af72e40c85bccf653dfe7556241269699372926060f6ed3a538b"
-# changed with the catalog's costs, currency and Opsgenie teams (issue 14)
-DEFAULT_YAML_SHA256 = "2f1838838b8f0da22137ef86631ba9675c7407b0683481253588cc1222e249bb"
-OPSGENIE_JSON_SHA256 = "0329967c61dc1cbae4683677e091dc1414705321bb7516f3e4570cd106fabcb4"
+# Recomputed when the learning behaviour (incident spacing, repeats, reviews, actions) reshaped the history,
+# when the catalog gained its `teams` section (who gets paged), and when the history became stable under one more
+# day (every draw from a generator keyed by what it is for, plans drawn past the end, ids from per-service blocks,
+# migrations placed independently of the exact length: the YAML's migration dates moved with them), and when the
+# catalog gained its costs, currency and Opsgenie teams (issue 14).
+DEFAULT_JSON_SHA256 = "573b435a2a32231b445d35a80d768dc18ab8c5768e84fb5e86e07efcbed2455e"
+DEFAULT_YAML_SHA256 = "e83b853c59e7f713610c9c4bb1a6157fed8cedeace6bad5874dc0d3d4876635a"
+OPSGENIE_JSON_SHA256 = "f61a12276215f62c668ef3ecf2c464af370ce6634be03f24887333d92c71b775"
 SIZE = {"n_services": 20, "days": 120, "seed": 7, "end": END}
 
 
@@ -89,8 +91,9 @@ def test_every_rendering_shows_the_same_history(through: dict[str, Organisation]
 
 
 def test_renderings_leave_the_shared_random_streams_alone(mix: Organisation) -> None:
-    # Everything the default organisation has is still there, identical; only deployments still running at the
-    # end are added (and, of course, the services that moved lose their GitHub deployments or repository).
+    # Everything the default organisation has is still there, identical; only the nightly deployments of a few
+    # services are added, the last still running at the end (and, of course, the services that moved lose their
+    # GitHub deployments or repository).
     plain = generate(**SIZE)
     assert mix.pagerduty_log_entries == plain.pagerduty_log_entries and mix.jira_issues == plain.jira_issues
     end = plain.end.isoformat()
@@ -103,9 +106,11 @@ def test_renderings_leave_the_shared_random_streams_alone(mix: Organisation) -> 
         if s.deployment_source == "github":
             added = [d for d in after.deployments if d not in before.deployments]
             assert [d for d in after.deployments if d not in added] == before.deployments
-            assert len(added) <= 1 and all("T23:" in d["created_at"] and d["created_at"] < end for d in added)
+            assert all("T23:" in d["created_at"] and d["created_at"] < end for d in added)
             for d in added:
-                assert [x["state"] for x in after.statuses[d["id"]]] in (["in_progress", "queued"], ["queued"])
+                states = [x["state"] for x in after.statuses[d["id"]]]
+                running = d is after.deployments[0] and states in (["in_progress", "queued"], ["queued"])
+                assert states == ["success", "in_progress", "queued"] or running
         else:
             assert after.deployments == [] and after.statuses == {}
 

@@ -69,4 +69,5 @@ def test_most_resolved_incidents_get_a_review_and_some_work_is_still_open(org: O
     actions = [i for i in org.jira_issues if "postmortem-action" in i["fields"]["labels"]]
     assert any(r["fields"]["resolutiondate"] is None for r in reviews), "some reviews are still drafts"
     assert any(a["fields"]["resolutiondate"] is None for a in actions), "some actions are still open"
-    assert any(i["status"] != "resolved" for i in org.pagerduty_incidents), "some incidents are still open"
+    # Incidents are open only where the end falls inside one, which this organisation's end does not: none is made
+    # up at the end, since a history one day longer would lose it (test_sample_org_history_growth.py).

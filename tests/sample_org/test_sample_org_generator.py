@@ -204,8 +204,10 @@ def test_incidents_log_entries_and_change_failures(org: Organisation) -> None:
     for e in org.pagerduty_log_entries:
         entries.setdefault(e["incident"]["id"], {})[e["type"]] = e["created_at"]
     statuses = Counter(i["status"] for i in org.pagerduty_incidents)
-    # about one a month per service, fewer where fixes hold (You Build It You Run It), clusters of repeats elsewhere
-    assert statuses["resolved"] > 200 and 1 <= statuses["triggered"] + statuses["acknowledged"] <= 10
+    # about one a month per service, fewer where fixes hold (You Build It You Run It), clusters of repeats elsewhere.
+    # An incident is open only when the end falls inside it: none is made up at the end, since a history one day
+    # longer would lose it (see test_sample_org_history_growth.py).
+    assert statuses["resolved"] > 200 and statuses["triggered"] + statuses["acknowledged"] <= 10
     for i in org.pagerduty_incidents:
         assert i["html_url"].endswith("/" + i["id"])
         assert i["urgency"] in ("high", "low")
