@@ -52,7 +52,8 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             os.environ.update(DAGSTER_HOME=str(tmp / "dagster_home"), OPMETRICS_AS_OF=END.isoformat())
             with serve_sample(4, 120, 21, END, config_dir=tmp, deployment_source=source) as config:
                 os.environ["OPMETRICS_CONFIG"] = str(config)
-                assert run_daily(), f"daily_refresh failed through {source}"
+                # the marts' equivalence is what this module pins: the checks run in every other end-to-end test
+                assert run_daily(checks=False), f"daily_refresh failed through {source}"
         finally:
             os.environ.clear()
             os.environ.update(saved)
