@@ -267,7 +267,7 @@ class Catalog(_Strict):
                         f"{source} team {value!r} belongs to two teams: {pager[source, value]!r} and {team.name!r}"
                     )
                 pager[source, value] = team.name
-        operations = [t.name for t in self.teams if t.kind == "operations"]
+        operations = self._operations_teams()
         for service in self.services:
             if service.team not in names:
                 raise ValueError(
@@ -283,8 +283,11 @@ class Catalog(_Strict):
         """The operations team on call for `service` while operations run it: its own, else the only one declared."""
         if service.operations_team is not None:
             return service.operations_team
-        operations = [t.name for t in self.teams if t.kind == "operations"]
+        operations = self._operations_teams()
         return operations[0] if len(operations) == 1 else None
+
+    def _operations_teams(self) -> list[str]:
+        return [t.name for t in self.teams if t.kind == "operations"]
 
     def warehouse_path(self, base: Path) -> Path:
         """The warehouse file: OPMETRICS_WAREHOUSE, else `warehouse` relative to the config file's folder."""

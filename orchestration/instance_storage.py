@@ -52,12 +52,9 @@ class HeldOpenSqliteEventLogStorage(SqliteEventLogStorage):
     def _engine(self, shard: str) -> Engine:
         """The shard's engine, created once; the least recently used one is closed beyond HELD_ENGINES."""
         engine = self._engines.get(shard)
-        if engine is not None and os.path.exists(self.path_for_shard(shard)):
+        if engine is not None:
             self._engines.move_to_end(shard)
             return engine
-        if engine is not None:  # the file was deleted under us (a wipe): start again
-            self._engines.pop(shard).dispose()
-            self._initialized_dbs.discard(shard)
         engine = create_engine(
             self.conn_string_for_shard(shard),
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},

@@ -174,13 +174,7 @@ def table_1_markdown(table: Table1) -> str:
 
 
 def load_cost_assumptions(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """(subject_kind, subject, assumption, assumed_value, unit) of `marts.cost_assumptions`; [] without the mart."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'marts' and table_name = 'cost_assumptions'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return []
+    """(subject_kind, subject, assumption, assumed_value, unit) of `marts.cost_assumptions`."""
     return con.execute(
         """select subject_kind, subject, assumption, assumed_value, unit
            from marts.cost_assumptions order by subject_kind, subject, assumption"""

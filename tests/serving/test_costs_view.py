@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.serving.comparison import cost_assumption_lines, format_value, load_table_1
-from orchestration.serving.report_html import Table1, _costs_html
+from orchestration.serving.comparison import Table1, cost_assumption_lines, format_value, load_table_1
+from orchestration.serving.report_html import _costs_html
 from tests.serving.fixtures import create_mart_tables
 
 YBIYRI, OPS = "you_build_it_you_run_it", "ops_run_it"

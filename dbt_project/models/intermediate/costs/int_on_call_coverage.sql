@@ -56,15 +56,9 @@ covered as (
 
 boundaries as (
 
-    select
+    select distinct
         on_call_team,
-        start_at as boundary_at
-    from covered
-    where on_call_team is not null and start_at < end_at
-    union
-    select
-        on_call_team,
-        end_at as boundary_at
+        unnest([start_at, end_at]) as boundary_at
     from covered
     where on_call_team is not null and start_at < end_at
 
