@@ -45,6 +45,8 @@ class TreeUsage:
     processes_seen: dict[str, int] = field(default_factory=dict)  # per kind
     other_load_cores: float = 0.0  # CPU used meanwhile by processes outside this tree and `exclude`, in cores
     excluded_cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU of `exclude` (e.g. the server)
+    # every sample: (epoch seconds, kind of the largest process, its RSS in MiB), to say which step used memory
+    rss_samples: list[tuple[float, str, float]] = field(default_factory=list)
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -77,6 +79,7 @@ def run_watched(
     me = psutil.Process()
     me_before = _cpu(me)
     peaks: dict[str, float] = {}
+    samples: list[tuple[float, str, float]] = []
     seen: dict[int, str] = {}
     peak_tree = 0.0
     started = time.perf_counter()
@@ -94,7 +97,7 @@ def run_watched(
                 if pid:
                     proc.returncode = os.waitstatus_to_exitcode(status)
                     break
-                tree_rss = 0.0
+                tree_rss, largest = 0.0, ("other", 0.0)
                 try:
                     members = [root, *root.children(recursive=True)]
                 except psutil.Error:
@@ -110,7 +113,9 @@ def run_watched(
                     kind = seen[member.pid]
                     peaks[kind] = max(peaks.get(kind, 0.0), rss)
                     tree_rss += rss
+                    largest = max(largest, (kind, rss), key=lambda kind_rss: kind_rss[1])
                 peak_tree = max(peak_tree, tree_rss)
+                samples.append((time.time(), *largest))
                 if timeout is not None and time.perf_counter() - started > timeout:
                     timed_out = True
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -146,6 +151,7 @@ def run_watched(
         processes_seen=kinds,
         other_load_cores=max(0.0, others) / seconds if seconds else 0.0,
         excluded_cpu_seconds=excluded,
+        rss_samples=samples,
     )
 
 

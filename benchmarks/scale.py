@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.scale_events import load_run_events, summarize_run
+from benchmarks.scale_events import load_run_events, peak_rss_by_step, summarize_run
 from benchmarks.scale_table import format_table, github_comparison, rss_growth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def run_cli(
     result: dict[str, Any] = {
         "ok": ok,
         "seconds": round(usage.seconds, 2),
-        "usage": {k: v for k, v in usage.__dict__.items() if k != "excluded_cpu_seconds"},
+        "usage": {k: v for k, v in usage.__dict__.items() if k not in ("excluded_cpu_seconds", "rss_samples")},
         "server_cpu_s": round(usage.excluded_cpu_seconds.get("server", 0.0), 2),
         "server_rss_mib": round(rss_mib(server_pid), 1),
     }
@@ -124,6 +124,7 @@ def run_cli(
         run_id, status, events = load_run_events(home, skip_run_ids)
         skip_run_ids.append(run_id)
         result |= {"run_id": run_id, "status": status, "summary": summarize_run(events)}
+        result["peak_rss_by_step"] = peak_rss_by_step(events, usage.rss_samples)
         (work / f"{label}-events.json").write_text(json.dumps([e.to_json() for e in events]))
     except Exception as exc:  # no run recorded (it failed before starting): the usage still stands
         result["summary_error"] = f"{type(exc).__name__}: {exc}"

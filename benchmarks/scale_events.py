@@ -160,6 +160,27 @@ def _dbt_test_seconds(events: list[Event]) -> tuple[float, float, float]:
     return (span * tests / total if total else 0.0), tests, span
 
 
+def peak_rss_by_step(events: list[Event], samples: Iterable[tuple[float, str, float]]) -> dict[str, dict[str, Any]]:
+    """The largest process's peak RSS while each step ran, and its kind (`opmetrics`, `dbt`...), from the
+    sampler's `(epoch seconds, kind, MiB)`; samples outside every step count for `(outside the steps)`.
+
+    Which step holds memory is what the run's single peak does not say (e.g. a sync's DuckDB or a suite's frames).
+    """
+    spans: dict[str, list[float]] = {}
+    for event in events:
+        if event.step and event.kind == STEP_START:
+            spans[event.step] = [event.ts, float("inf")]
+        elif event.step and event.step in spans and event.kind in STEP_ENDS:
+            spans[event.step][1] = event.ts
+    peaks: dict[str, dict[str, Any]] = {}
+    for ts, kind, rss in samples:
+        steps = [step for step, (start, end) in spans.items() if start <= ts <= end] or ["(outside the steps)"]
+        for step in steps:
+            if rss > peaks.get(step, {}).get("rss_mib", -1.0):
+                peaks[step] = {"rss_mib": round(rss, 1), "kind": kind}
+    return dict(sorted(peaks.items(), key=lambda item: -item[1]["rss_mib"]))
+
+
 def summarize_run(events: list[Event]) -> dict[str, Any]:
     """Steps, per-source requests and records, per-stream records, and the time spent in checks, of one run."""
     by_step: dict[str, list[Event]] = defaultdict(list)

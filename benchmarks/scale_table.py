@@ -374,6 +374,14 @@ def format_table(result: dict[str, Any]) -> str:
                 f"{cmp['opmetrics_s']:.1f} s with {cmp['opmetrics_requests']:,} requests; dlt {cmp['dlt_records']:,} "
                 f"records in {cmp['dlt_s']:.1f} s with {cmp['dlt_requests']:,} requests"
             )
+    for s in sizes:
+        for run, label in (("full", "full run"), ("incremental", "incremental run, one more day")):
+            by_step = s.get(run, {}).get("peak_rss_by_step")
+            if by_step:
+                top = ", ".join(
+                    f"{step} {peak['rss_mib']:,.0f} ({peak['kind']})" for step, peak in list(by_step.items())[:4]
+                )
+                out.append(f"largest process by step, MiB, {s['services']} x {s['days']} d, {label}: {top}")
     out.append("")
     out.append("goals (worst size):")
     verdicts = goal_verdicts(result)

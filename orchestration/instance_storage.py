@@ -41,6 +41,7 @@ class HeldOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -74,6 +75,14 @@ class HeldOpenSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
 
+    def has_table(self, table_name: str) -> bool:
+        # Dagster asks before storing every asset check's evaluation and every asset event's tags, each time with
+        # an engine of its own (sometimes inside a transaction holding the lock `_connect` takes, so the answer
+        # is cached instead of asked through a held engine). A table, once there, stays until a wipe.
+        if table_name not in self._tables_found and super().has_table(table_name):
+            self._tables_found.add(table_name)
+        return table_name in self._tables_found
+
     def _release(self) -> None:
         with self._db_lock:
             while self._engines:
@@ -81,6 +90,7 @@ class HeldOpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._release()
+        self._tables_found.clear()
         super().wipe()
 
     def dispose(self) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,17 @@ STATE_TABLE = "raw_state.cursors"
 log = logging.getLogger(__name__)
 
 
+MEMORY_LIMIT_ENV = "OPMETRICS_MEMORY_LIMIT"  # DuckDB's share of the opmetrics process, e.g. "512MB"
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit in this process (`OPMETRICS_MEMORY_LIMIT`, default 512MB), checked before use."""
+    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or "512MB"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={value!r} is not a size such as 512MB or 2GB")
+    return value
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating its folder), and always close it: DuckDB allows one writer per file."""
@@ -32,6 +45,11 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
+        # Without a limit DuckDB keeps up to 80% of the machine's memory of what a sync wrote cached, so the
+        # process grew with the history (2.4 GiB at 1,000 services); past the limit it evicts (to the file) instead.
+        # Set after connecting, not as a connect option: a second connection to the same file in this process
+        # would otherwise have to repeat the option exactly.
+        con.execute(f"set memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()
@@ -196,21 +214,30 @@ def load_cursors(con: duckdb.DuckDBPyConnection, source: str) -> dict[tuple[str,
     }
 
 
-def save_cursor(
-    con: duckdb.DuckDBPyConnection, source: str, stream: str, partition: str, cursor: Bookmark, sync_id: str
+def save_cursors(
+    con: duckdb.DuckDBPyConnection, source: str, cursors: Mapping[tuple[str, str], Bookmark], sync_id: str
 ) -> None:
-    """Store a bookmark (a time or a position); it only ever moves forward, so a backfill never rewinds the
-    incremental position."""
-    moment, position = (None, cursor) if isinstance(cursor, int) else (cursor, None)
+    """Store bookmarks (a time or a position) of `{(stream, partition): bookmark}` in one statement; each only ever
+    moves forward, so a backfill never rewinds the incremental position."""
+    if not cursors:
+        return
+    now = datetime.now(UTC)
+    rows = [
+        (source, stream, partition, *((None, cursor) if isinstance(cursor, int) else (cursor, None)), now, sync_id)
+        for (stream, partition), cursor in cursors.items()
+    ]
+    # One statement for a whole transaction's cursors: a statement costs milliseconds, and a large sync stores
+    # thousands of cursors (three a repository).
+    placeholders = ", ".join(["(?, ?, ?, ?::timestamptz, ?::bigint, ?::timestamptz, ?)"] * len(rows))
     con.execute(
         f"""insert into {STATE_TABLE} (source, stream, partition, cursor, position, updated_at, sync_id)
-            values (?, ?, ?, ?, ?, ?, ?)
+            values {placeholders}
             on conflict (source, stream, partition) do update set
                 cursor = greatest(cursor, excluded.cursor),
                 position = greatest(position, excluded.position),
                 updated_at = excluded.updated_at,
                 sync_id = excluded.sync_id""",
-        [source, stream, partition, moment, position, datetime.now(UTC), sync_id],
+        [value for row in rows for value in row],
     )
 
 

@@ -685,6 +685,10 @@ class Jira(Source):
     prefix = "jira"
     routes: ClassVar = [(r"/rest/api/3/search/jql", "search")]
 
+    def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
+        super().__init__(org, tokens)
+        self._answers: dict[tuple[str, int, int], list[dict]] = {}
+
     def authorised(self, req: Request) -> bool:
         user, token = self.tokens.get("jira_user", ""), self.tokens.get("jira", "")
         expected = base64.b64encode(f"{user}:{token}".encode()).decode()
@@ -708,10 +712,7 @@ class Jira(Source):
             jql, token = req.arg("jql", ""), req.arg("nextPageToken")
             max_results = req.int_arg("maxResults", 50)
             fields = [f.strip() for value in req.args("fields") for f in value.split(",") if f.strip()]
-        matches, order = compile_jql(jql)
-        items = [i for i in self.org.jira_issues if matches(i)]
-        for name, descending in reversed(order or [("created", False)]):
-            items.sort(key=lambda i: i["fields"][name], reverse=descending)
+        items = self._matching(jql)
         # The token is opaque to clients; it binds the offset to this query so a stale one is refused.
         fingerprint = hashlib.sha256(f"{jql}|{fields}".encode()).hexdigest()[:12]
         offset = 0
@@ -733,6 +734,22 @@ class Jira(Source):
         if not body["isLast"]:
             body["nextPageToken"] = base64.urlsafe_b64encode(f"{offset + limit}:{fingerprint}".encode()).decode()
         return Response(200, body)
+
+    def _matching(self, jql: str) -> list[dict]:
+        """The issues `jql` selects, in its order. Remembered for the few queries a sync pages through: filtering
+        and sorting every issue again for each page made a 45,000-issue organisation's pages 0.3 s each, and the
+        sample server, not the connector, the slow side of the benchmark."""
+        key = (jql, id(self.org.jira_issues), len(self.org.jira_issues))
+        cache = self._answers
+        if key not in cache:
+            matches, order = compile_jql(jql)
+            items = [i for i in self.org.jira_issues if matches(i)]
+            for name, descending in reversed(order or [("created", False)]):
+                items.sort(key=lambda i: i["fields"][name], reverse=descending)
+            if len(cache) >= 8:
+                cache.clear()
+            cache[key] = items
+        return cache[key]
 
     @staticmethod
     def _shape(issue: dict, fields: list[str]) -> dict:

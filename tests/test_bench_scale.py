@@ -13,7 +13,7 @@ import pytest
 from benchmarks.history_diff import compare, fingerprint
 from benchmarks.scale import github_repositories, history_lengths, parse_args
 from benchmarks.scale_dlt import RESOURCES
-from benchmarks.scale_events import Event, step_bucket, summarize_run
+from benchmarks.scale_events import Event, peak_rss_by_step, step_bucket, summarize_run
 from benchmarks.scale_table import format_table, github_comparison, goal_verdicts, rss_growth
 
 T0 = 1_000_000.0
@@ -141,10 +141,29 @@ def sized(services: int, days: int, rss: float, with_dlt: bool) -> dict:
     return size
 
 
+def test_peak_rss_is_attributed_to_the_steps_running_at_each_sample() -> None:
+    samples = [
+        (T0 + 0.2, "opmetrics", 90.0),  # before the first step
+        (T0 + 5, "opmetrics", 300.0),  # sync_github
+        (T0 + 11.5, "opmetrics", 350.0),
+        (T0 + 14, "dbt", 700.0),  # the dbt subprocess, during the dbt step
+        (T0 + 24, "opmetrics", 200.0),
+        (T0 + 28, "opmetrics", 500.0),  # marts_gx_suites
+        (T0 + 40, "opmetrics", 120.0),  # after the run's last step
+    ]
+    by_step = peak_rss_by_step(canned_events(), samples)
+    assert list(by_step)[:3] == ["opmetrics_dbt_assets", "marts_gx_suites", "sync_github"]
+    assert by_step["opmetrics_dbt_assets"] == {"rss_mib": 700.0, "kind": "dbt"}
+    assert by_step["sync_github"] == {"rss_mib": 350.0, "kind": "opmetrics"}
+    assert by_step["(outside the steps)"] == {"rss_mib": 120.0, "kind": "opmetrics"}
+    assert "service_catalog" not in by_step  # no sample fell in it
+
+
 def test_table_of_a_result() -> None:
     sizes = [sized(10, 30, 400.0, False), sized(10, 120, 450.0, True)]
     totals = {"first": 10, "second": 11, "identical": 9, "changed": 1, "dropped": 0, "added": 1}
     diff = {"services": 5, "totals": totals, "collections": {"github.pulls": totals}}
+    sizes[0]["full"]["peak_rss_by_step"] = {"sync_github": {"rss_mib": 380.0, "kind": "opmetrics"}}
     result = {"sizes": sizes, "rss_growth": rss_growth(sizes), "history_diff": diff}
     cmp = github_comparison(sizes[1])
     assert cmp is not None
@@ -161,6 +180,7 @@ def test_table_of_a_result() -> None:
     assert lines["opmetrics / dlt records/s"].split("|")[3].strip() == "1.00 MISS"
     assert lines["checks' share of the full run"].split("|")[3].strip() == f"{100 * 12.4 / 40:.0f}% MISS"
     assert "4.0x the history (120 vs 30 days): 455 / 405 MiB = 1.12x (goal <= 1.25x ok)" in table
+    assert "largest process by step, MiB, 10 x 30 d, full run: sync_github 380 (opmetrics)" in table
     assert (
         "history with one more day: 9 of 10 records of the first history identical (90.00%), 1 changed, 0 dropped, "
         "1 added; most changed or dropped: github.pulls 10% (on 5 of the 10 services)"
@@ -245,6 +265,7 @@ def test_process_tree_rss_is_sampled_per_process(tmp_path: Path) -> None:
     assert usage.peak_rss_mib["other"] >= 150
     assert usage.kernel_max_rss_mib >= 150
     assert usage.peak_tree_rss_mib >= usage.peak_rss_mib["other"] + 5
+    assert max(rss for _, _, rss in usage.rss_samples) == usage.peak_rss_mib["other"]
     assert proctree.process_kind(["/x/.venv/bin/python3.11", "/x/.venv/bin/dbt", "build"]) == "dbt"
     assert proctree.process_kind(["/x/.venv/bin/opmetrics", "run"]) == "opmetrics"
 

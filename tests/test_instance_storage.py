@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, asset, materialize
+from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from orchestration.instance_storage import HELD_ENGINES, HeldOpenSqliteEventLogStorage
 
@@ -16,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @asset
 def answer() -> int:
     return 42
+
+
+@asset_check(asset=answer)
+def answer_is_42() -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
+
+
+@asset_check(asset=answer)
+def answer_is_even() -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
 
 
 @pytest.fixture
@@ -51,3 +62,27 @@ def test_a_wiped_event_log_takes_new_events(home: Path) -> None:
         assert instance.all_logs(first) == []
         second = materialize([answer], instance=instance).run_id
         assert len(instance.all_logs(second)) > 5
+
+
+def test_asset_check_evaluations_are_stored_without_asking_for_the_table_each_time(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    ask = SqliteEventLogStorage.has_table
+
+    def counting(self: SqliteEventLogStorage, table_name: str) -> bool:
+        asked.append(table_name)
+        return ask(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counting)
+    with DagsterInstance.get() as instance:
+        runs = [materialize([answer, answer_is_42, answer_is_even], instance=instance) for _ in range(3)]
+        for check in (answer_is_42, answer_is_even):
+            history = instance.event_log_storage.get_asset_check_execution_history(check.check_key, limit=10)
+            assert sorted(record.run_id for record in history) == sorted(run.run_id for run in runs)
+        # six evaluations and three materializations stored; each table asked for once, then remembered
+        assert "asset_check_executions" in asked
+        assert len(asked) == len(set(asked))
+        instance.event_log_storage.wipe()
+        materialize([answer, answer_is_42], instance=instance)
+        assert asked.count("asset_check_executions") == 2, "a wipe forgets what it had found"

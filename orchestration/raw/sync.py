@@ -1,5 +1,5 @@
 """Run one connector into the warehouse: pages merged in transactions of a few thousand records, each cursor saved
-only after the pages before it are committed.
+in the transaction of the pages before it (or a later one), never before them.
 
 The connector reads in a thread of its own while this thread writes: HTTP waits and DuckDB's inserts (which
 release the GIL) overlap. A bounded queue between them keeps memory flat, whatever the history's size.
@@ -23,7 +23,7 @@ from orchestration.warehouse import (
     ensure_state_table,
     load_cursors,
     merge_records,
-    save_cursor,
+    save_cursors,
 )
 
 log = logging.getLogger("orchestration.sync")
@@ -65,21 +65,29 @@ def sync_source(
 
     merged: Counter[str] = Counter()
     batch: dict[str, list[Record]] = {}
+    checkpoints: dict[tuple[str, str], Bookmark] = {}  # reached since the last commit, the furthest of each
 
     def commit_batch() -> None:
-        """Merge the pages read since the last commit in one transaction (DuckDB's cost is per transaction)."""
-        if not batch:
+        """Merge the pages read since the last commit, and store the cursors reached after them, in one transaction.
+
+        DuckDB's cost is per transaction, and a commit's cost grows with the table (its primary-key index): a
+        transaction per checkpoint (three per repository) made a first sync quadratic in the history. A cursor
+        shares the transaction of the pages before it, so a crash re-reads, never skips.
+        """
+        if not batch and not checkpoints:
             return
         con.begin()
         try:
             for stream_name, records in batch.items():
                 table, version = f"raw_{source}.{stream_name}", connector.stream(stream_name).version_path
                 merged[stream_name] += merge_records(con, table, records, sync_id, version)
+            save_cursors(con, source, checkpoints, sync_id)
             con.commit()
         except BaseException:
             con.rollback()
             raise
         batch.clear()
+        checkpoints.clear()
 
     for event in _read_ahead(lambda: connector.sync(since)):
         if isinstance(event, Page):
@@ -87,9 +95,9 @@ def sync_source(
             if sum(map(len, batch.values())) >= options.batch_records:
                 commit_batch()
         elif isinstance(event, Checkpoint):
-            # A cursor is stored only once the pages before it are committed: a crash re-reads, never skips.
-            commit_batch()
-            save_cursor(con, source, event.stream, event.partition, event.cursor, sync_id)
+            key = (event.stream, event.partition)
+            previous = checkpoints.get(key)
+            checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
     commit_batch()
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged

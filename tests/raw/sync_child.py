@@ -45,12 +45,13 @@ def main(argv: list[str]) -> int:
 
     def tracing_save(*args: Any, **kwargs: Any) -> None:
         save(*args, **kwargs)
-        source, stream, partition, cursor = args[1:5]
-        print(f"checkpoint: raw_{source}.{stream} [{partition}] {cursor}", file=sys.stderr)
+        source, cursors = args[1:3]
+        for (stream, partition), cursor in cursors.items():
+            print(f"checkpoint: raw_{source}.{stream} [{partition}] {cursor}", file=sys.stderr)
 
-    save = sync_module.save_cursor
+    save = sync_module.save_cursors
     sync_module.merge_records = counting_merge  # the sync engine looks the functions up at call time
-    sync_module.save_cursor = tracing_save
+    sync_module.save_cursors = tracing_save
     catalog, _ = load_catalog(config)
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):

@@ -35,6 +35,7 @@ TOKENS = {
     "opsgenie": "og-crash-secret",
 }
 ENV = token_environment(TOKENS)
+BATCH = 50  # records per transaction in the sample organisation's test
 
 
 @pytest.fixture(scope="module")
@@ -103,30 +104,32 @@ def first_page(trace: str, table: str) -> int:
 
 def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) -> None:
     # The kill points come from a clean run's trace, so the test follows the sample data: the first run dies in
-    # the first repository's pull requests (after its deployments' checkpoint, before its pull requests'); the
-    # resumed run re-reads from the cursors it finds and dies in PagerDuty's log entries, after the incidents'
-    # checkpoint; the third run completes.
-    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb")
+    # the first repository's pull requests, in the transaction after the one that stored its deployments'
+    # checkpoint; the resumed run re-reads from the cursors it finds and dies in PagerDuty's log entries, after
+    # the other sources committed; the third run completes. Transactions of 50 records batch pages and
+    # checkpoints as the default does, small enough that this organisation's few hundred records commit often.
+    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", batch_records=BATCH)
     assert code == 0, clean_trace
     pages = json.loads(out)["pages"]
-    first_kill = first_page(clean_trace, "raw_github.pull_requests")
+    first_kill = page_after_first_checkpoint(clean_trace)
+    assert first_kill is not None
     second_kill = first_page(clean_trace, "raw_pagerduty.log_entries")
     assert 1 < first_kill < second_kill <= pages  # merges come in batches: the last may be the second kill point
     clean_rows = raw_rows(tmp_path / "clean.duckdb")
     assert len(clean_rows) == 12 and all(clean_rows.values()), "every stream of the four sources has rows"
 
     crashed = tmp_path / "crashed.duckdb"
-    code, _, first_err = sync(config, crashed, kill_at_page=first_kill)
+    code, _, first_err = sync(config, crashed, kill_at_page=first_kill, batch_records=BATCH)
     assert code == -signal.SIGKILL, first_err
     assert f"page {first_kill}: raw_github.pull_requests" in first_err
     partial = row_counts(crashed)  # opening the file rolls the page that was in flight back
     assert 0 < sum(partial.values()) < sum(map(len, clean_rows.values()))
 
-    code, _, second_err = sync(config, crashed, kill_at_page=second_kill)
+    code, _, second_err = sync(config, crashed, kill_at_page=second_kill, batch_records=BATCH)
     assert code == -signal.SIGKILL, second_err
     assert f"page {second_kill}: raw_pagerduty.log_entries" in second_err
     assert row_counts(crashed) != partial, "the second run made progress before it died"
-    code, _, third_err = sync(config, crashed)
+    code, _, third_err = sync(config, crashed, batch_records=BATCH)
     assert code == 0, third_err
 
     assert raw_rows(crashed) == clean_rows

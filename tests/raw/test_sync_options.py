@@ -22,7 +22,7 @@ from connectors.http import HttpClient
 from connectors.registry import CONNECTORS
 from orchestration import cli
 from orchestration.raw.sync import SyncOptions, sync_source
-from orchestration.warehouse import connect, ensure_state_table, load_cursors, save_cursor
+from orchestration.warehouse import connect, ensure_state_table, load_cursors, save_cursors
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -93,10 +93,10 @@ def test_a_warehouse_from_before_positions_keeps_its_cursors(tmp_path: Path) -> 
         con.execute("insert into raw_state.cursors values ('github', 'commits', 'acme/shop', ?, ?, 'old')", [T, T])
     with connect(db) as con:
         assert load_cursors(con, "github") == {("commits", "acme/shop"): T}
-        save_cursor(con, "jenkins", "builds", "deploy/shop", 7, "new")
-        save_cursor(con, "jenkins", "builds", "deploy/shop", 5, "newer")
-        save_cursor(con, "github", "commits", "acme/shop", T - timedelta(days=1), "newer")
-        assert load_cursors(con, "jenkins") == {("builds", "deploy/shop"): 7}
+        save_cursors(con, "jenkins", {("builds", "deploy/shop"): 7, ("builds", "deploy/cart"): 3}, "new")
+        save_cursors(con, "jenkins", {("builds", "deploy/shop"): 5}, "newer")
+        save_cursors(con, "github", {("commits", "acme/shop"): T - timedelta(days=1)}, "newer")
+        assert load_cursors(con, "jenkins") == {("builds", "deploy/shop"): 7, ("builds", "deploy/cart"): 3}
         assert load_cursors(con, "github") == {("commits", "acme/shop"): T}
     with connect(db) as con:  # and again: the change is made once
         ensure_state_table(con)
@@ -124,3 +124,19 @@ def test_source_option_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> N
     assert calls == [(False, date(2026, 1, 2), ("jira", "opsgenie"))]
     assert runner.invoke(cli.main, ["run", "--source", "jira"]).exit_code == 2  # nothing to apply it to
     assert runner.invoke(cli.main, ["run", "--full-refresh", "--source", "nope"]).exit_code == 2
+
+
+def test_the_warehouse_connection_caps_duckdb_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's cache would otherwise take up to 80% of the machine: the process would grow with the history."""
+    monkeypatch.delenv("OPMETRICS_MEMORY_LIMIT", raising=False)
+    with connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("488.2 MiB",)  # 512MB
+    monkeypatch.setenv("OPMETRICS_MEMORY_LIMIT", "1GB")
+    with connect(tmp_path / "w.duckdb", read_only=True) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    monkeypatch.setenv("OPMETRICS_MEMORY_LIMIT", "lots; drop table x")
+    with (
+        pytest.raises(ValueError, match="OPMETRICS_MEMORY_LIMIT='lots; drop table x' is not a size"),
+        connect(tmp_path / "w.duckdb"),
+    ):
+        pass
