@@ -687,7 +687,7 @@ class Jira(Source):
 
     def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
         super().__init__(org, tokens)
-        self._answers: dict[tuple[str, int, int], list[dict]] = {}
+        self._answers: dict[str, list[dict]] = {}  # the organisation does not change while served
 
     def authorised(self, req: Request) -> bool:
         user, token = self.tokens.get("jira_user", ""), self.tokens.get("jira", "")
@@ -739,17 +739,15 @@ class Jira(Source):
         """The issues `jql` selects, in its order. Remembered for the few queries a sync pages through: filtering
         and sorting every issue again for each page made a 45,000-issue organisation's pages 0.3 s each, and the
         sample server, not the connector, the slow side of the benchmark."""
-        key = (jql, id(self.org.jira_issues), len(self.org.jira_issues))
-        cache = self._answers
-        if key not in cache:
+        if jql not in self._answers:
             matches, order = compile_jql(jql)
             items = [i for i in self.org.jira_issues if matches(i)]
             for name, descending in reversed(order or [("created", False)]):
                 items.sort(key=lambda i: i["fields"][name], reverse=descending)
-            if len(cache) >= 8:
-                cache.clear()
-            cache[key] = items
-        return cache[key]
+            if len(self._answers) >= 8:
+                self._answers.clear()
+            self._answers[jql] = items
+        return self._answers[jql]
 
     @staticmethod
     def _shape(issue: dict, fields: list[str]) -> dict:

@@ -4,7 +4,6 @@
 import os
 from pathlib import Path
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -20,6 +19,7 @@ from orchestration.resources import OpmetricsResource
 from orchestration.seeds import operating_model_names
 from orchestration.serving.assets import REPORT_KEY, SNAPSHOT_KEY
 from orchestration.serving.paths import serving_paths
+from orchestration.warehouse import connect
 
 QUARANTINE_KEY = AssetKey(["quarantine", "quarantined_records"])
 QUARANTINE_TABLE = "quarantine.quarantined_records"
@@ -190,7 +190,7 @@ def snapshot_readable(context: AssetCheckExecutionContext, opmetrics: OpmetricsR
     path = serving_paths(opmetrics.warehouse_path).snapshot
     if not path.exists():
         return _file_check_result(path, "the snapshot")
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path, read_only=True) as con:
         tables = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from orchestration.warehouse import connect
 
 LAYERS = {"raw": "raw\\_%", "staging": "staging", "marts": "marts", "quarantine": "quarantine"}
 
@@ -42,7 +42,7 @@ def layer_row_counts(warehouse: Path) -> dict[str, int]:
     if not warehouse.exists():
         return {}
     counts: dict[str, int] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         for layer, pattern in LAYERS.items():
             tables = con.execute(
                 "select table_schema, table_name from information_schema.tables "

@@ -16,6 +16,7 @@ from dagster import AssetCheckResult, AssetKey, MetadataValue, Output, get_dagst
 
 from orchestration.serving.comparison import load_table_1, markdown_table, table_1_markdown
 from orchestration.serving.publish import PUBLISHED_SCHEMAS, quote_ident
+from orchestration.warehouse import connect
 
 PREVIEW_ROWS = 5
 COMPARISON_TABLE = "operating_model_comparison"
@@ -47,15 +48,12 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
 def marts_metadata(warehouse: Path, keys: Iterable[AssetKey]) -> dict[AssetKey, dict[str, Any]]:
     """Metadata for each mart asset key (`marts/<table>`) that exists in the warehouse; others are left out."""
     result: dict[AssetKey, dict[str, Any]] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         for key in keys:
             try:
                 result[key] = table_metadata(con, key.path[0], key.path[-1])
             except duckdb.CatalogException:
                 continue  # not built (dbt skipped it after a failure upstream): no metadata to add
-    finally:
-        con.close()
     return result
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse import connect
+
 # BI tools often embed an older DuckDB than ours (2.x): files written with this setting open in DuckDB 1.5 and later.
 STORAGE_COMPATIBILITY_VERSION = "v1.5.0"
 # The BI-facing contract: dbt puts every mart and dim in this schema; raw_*, staging, intermediate, seeds and any
@@ -74,15 +76,12 @@ def check_snapshot_name(snapshot: Path) -> None:
 
 def published_tables(warehouse: Path, schemas: Sequence[str] = PUBLISHED_SCHEMAS) -> list[tuple[str, str]]:
     """The (schema, table) pairs of the warehouse that a snapshot holds: every table and view of `schemas`."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         rows = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (select unnest(?::varchar[])) order by 1, 2",
             [list(schemas)],
         ).fetchall()
-    finally:
-        con.close()
     return [(schema, table) for schema, table in rows]
 
 

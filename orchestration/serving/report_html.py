@@ -30,6 +30,7 @@ from orchestration.serving.comparison import (
     load_cost_assumptions,
     load_table_1,
 )
+from orchestration.warehouse import connect
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -542,11 +543,8 @@ def write_report(source: Path, output: Path) -> ReportSummary:
     `source` is opened read-only; `output` is written to a temporary file and renamed, so a browser refreshing the
     page never reads half of it.
     """
-    con = duckdb.connect(str(source), read_only=True)
-    try:
+    with connect(source, read_only=True) as con:
         page, count = render_report(con)
-    finally:
-        con.close()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
