@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -24,9 +25,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.http import ConnectorError, HttpClient, HttpSettings, redact_url
+from connectors.prefetch import chain_ahead
 from connectors.timeparse import parse_timestamp
 
 NO_KEY_PREFIX = "nokey:"  # the `_pk` of a record that arrived without its primary key
+
+# Events (pages, checkpoints) a partition read ahead may hold: its memory is this many pages at most.
+PARTITION_EVENTS_AHEAD = 8
 
 PROGRESS_EVERY_PAGES = 10  # a progress line every this many pages of a stream ...
 PROGRESS_EVERY_SECONDS = 30.0  # ... or after this long without one, whichever comes first
@@ -91,7 +96,8 @@ class SourceSettings(BaseModel):
     read_timeout_seconds: float = Field(default=30, gt=0)
     max_rate_limit_wait_seconds: float = Field(default=900, ge=0)
     page_size: int = Field(default=100, ge=1, le=100)
-    concurrency: int = Field(default=4, ge=1, le=32)
+    concurrency: int = Field(default=4, ge=1, le=32)  # threads reading child streams (one request per parent)
+    partitions_ahead: int = Field(default=2, ge=1, le=8)  # partitions (repositories) read at once
 
     @field_validator("token", mode="before")
     @classmethod
@@ -423,12 +429,15 @@ class ChildProgress:
         self.parents = 0
         self.records = 0
         self.started = self.last_line = time.monotonic()
+        self._lock = threading.Lock()
 
     def add(self, records: int) -> None:
-        """Count one parent whose child records have all been read."""
-        self.parents += 1
-        self.records += records
-        if self.parents % self.every == 0 or time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS:
+        """Count one parent whose child records have all been read (from any of the partitions' threads)."""
+        with self._lock:
+            self.parents += 1
+            self.records += records
+            due = self.parents % self.every == 0 or time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS
+        if due:
             self.report()
 
     def report(self) -> None:
@@ -506,6 +515,12 @@ class Connector(ABC):
                 yield pool
             finally:
                 del self._pool
+
+    def read_partitions(self, partitions: Iterable[Callable[[], Iterable[SyncEvent]]]) -> Iterator[SyncEvent]:
+        """The events of each partition's reader, partition after partition, exactly as a loop over them would
+        yield them, while the next `partitions_ahead - 1` partitions are read in threads: one repository's
+        requests wait on the API while another's pages are parsed and written."""
+        yield from chain_ahead(partitions, ahead=self.settings.partitions_ahead, depth=PARTITION_EVENTS_AHEAD)
 
     def read_children(
         self, stream_name: str, parents: list[Any], read_one: Callable[[Any], list[Record]]

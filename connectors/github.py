@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -182,19 +183,23 @@ class GithubConnector(Connector):
         for mapping in self.mappings.values():
             assert isinstance(mapping, GithubMapping)
             branches.setdefault(mapping.repo, mapping.branch)
-        graphql = self.api == "graphql"
         with self.worker_pool():
-            for repo, branch in sorted(branches.items()):
-                if graphql:
-                    yield from self._graphql_deployments(repo, since("deployments", repo))
-                    yield from self._graphql_pull_requests(repo, since("pull_requests", repo))
-                else:
-                    yield from self._deployments(repo, since("deployments", repo))
-                    yield from self._pull_requests(repo, since("pull_requests", repo))
-                yield from self._commits(repo, branch, since("commits", repo))
+            yield from self.read_partitions(
+                partial(self._repository, repo, branch, since) for repo, branch in sorted(branches.items())
+            )
         self.report_child_progress()
-        if graphql:
+        if self.api == "graphql":
             self.log.info("github GraphQL: %s", self.graphql.summary())
+
+    def _repository(self, repo: str, branch: str, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
+        """Every stream of one repository."""
+        if self.api == "graphql":
+            yield from self._graphql_deployments(repo, since("deployments", repo))
+            yield from self._graphql_pull_requests(repo, since("pull_requests", repo))
+        else:
+            yield from self._deployments(repo, since("deployments", repo))
+            yield from self._pull_requests(repo, since("pull_requests", repo))
+        yield from self._commits(repo, branch, since("commits", repo))
 
     def _deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         # Newest first: stop once a whole page is older than the cursor minus the lookback.

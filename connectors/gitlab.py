@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -109,19 +110,25 @@ class GitlabConnector(Connector):
             branches.setdefault(mapping.project, mapping.branch)
             environments.setdefault(mapping.project, set()).add(mapping.environment)
         with self.worker_pool():
-            for project, branch in sorted(branches.items()):
-                partition = {"project": project}
-                lower = since("merge_requests", project)
-                params = {"target_branch": branch, **_bound("updated_after", lower)}
-                yield from self._paged("merge_requests", project, partition, params, self._merge_request_commits)
-                lower = since("commits", project)
-                params = {"ref_name": branch, **_bound("since", lower)}
-                yield from self._paged("commits", project, {**partition, "branch": branch}, params)
-                for environment in sorted(environments[project]):
-                    key = f"{project}@{environment}"
-                    params = {"environment": environment, **_bound("updated_after", since("deployments", key))}
-                    yield from self._paged("deployments", key, {**partition, "environment": environment}, params)
+            yield from self.read_partitions(
+                partial(self._project, project, branch, sorted(environments[project]), since)
+                for project, branch in sorted(branches.items())
+            )
         self.report_child_progress()
+
+    def _project(
+        self, project: str, branch: str, environments: list[str], since: Callable[[str, str], datetime | None]
+    ) -> Iterator[SyncEvent]:
+        """Every stream of one project."""
+        partition = {"project": project}
+        params = {"target_branch": branch, **_bound("updated_after", since("merge_requests", project))}
+        yield from self._paged("merge_requests", project, partition, params, self._merge_request_commits)
+        params = {"ref_name": branch, **_bound("since", since("commits", project))}
+        yield from self._paged("commits", project, {**partition, "branch": branch}, params)
+        for environment in environments:
+            key = f"{project}@{environment}"
+            params = {"environment": environment, **_bound("updated_after", since("deployments", key))}
+            yield from self._paged("deployments", key, {**partition, "environment": environment}, params)
 
     def _paged(
         self,

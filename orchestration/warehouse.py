@@ -59,20 +59,35 @@ def raw_table(source: str, stream: str) -> str:
     return f"raw_{source}.{stream}"
 
 
+RAW_COLUMNS = (
+    "_pk varchar not null, _cursor timestamptz, _context json, payload json not null,"
+    " _loaded_at timestamptz not null, _sync_id varchar not null"
+)
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: str) -> str:
-    """Create `raw_<source>.<stream>` with the standard raw columns if it does not exist."""
+    """Create `raw_<source>.<stream>` with the standard raw columns if it does not exist.
+
+    `_pk` is unique but not declared a primary key: DuckDB keeps a key's index in memory and pays for it on every
+    insert, so a sync slowed as its tables grew (2,000 records/s at 1,000 services against 3,900 at 100).
+    `merge_records` keeps the key unique and the `primary_key_unique` check asserts it after every load. A table
+    created with the constraint by an older opmetrics is rebuilt without it, once.
+    """
     table = raw_table(source, stream)
     con.execute(f"create schema if not exists raw_{source}")
-    con.execute(
-        f"""create table if not exists {table} (
-            _pk varchar primary key,
-            _cursor timestamptz,
-            _context json,
-            payload json not null,
-            _loaded_at timestamptz not null,
-            _sync_id varchar not null
-        )"""
-    )
+    con.execute(f"create table if not exists {table} ({RAW_COLUMNS})")
+    indexed = con.execute(
+        "select 1 from duckdb_constraints()"
+        " where schema_name = ? and table_name = ? and constraint_type = 'PRIMARY KEY'",
+        [f"raw_{source}", stream],
+    ).fetchall()
+    if indexed:
+        con.begin()
+        con.execute(f"create table {table}__rebuilt ({RAW_COLUMNS})")
+        con.execute(f"insert into {table}__rebuilt select * from {table}")
+        con.execute(f"drop table {table}")
+        con.execute(f"alter table {table}__rebuilt rename to {stream}")
+        con.commit()
     return table
 
 
@@ -136,12 +151,9 @@ def _upsert(
     version_field: str | None,
     returning: bool,
 ) -> set[str]:
-    same_version = (
-        f"json_extract_string({table}.payload, $version) is not distinct from "
-        "json_extract_string(excluded.payload, $version)"
-        if version_field
-        else "true"
-    )
+    """Replace the rows of `rows`' keys, except a version this sync already wrote with the same version and other
+    content (`returning`: the keys written). Deletes and appends on an unindexed table: a first sync finds none of
+    its keys and only appends, so its cost does not grow with the table."""
     frame = pd.DataFrame(
         {
             "_pk": [r.pk for r, _ in rows],
@@ -152,31 +164,48 @@ def _upsert(
     )
     con.register("_page", frame)
     try:
-        result = con.execute(
+        # Only the key and sync columns are read to find which keys exist: a payload is read for a key this sync
+        # has already written, which a first sync rarely has.
+        existing = con.execute(
+            f"select _pk, _sync_id = $sync_id from {table} where _pk in (select _pk from _page)", {"sync_id": sync_id}
+        ).fetchall()
+        blocked = _same_sync_conflicts(con, table, [pk for pk, same in existing if same], version_field)
+        if blocked:
+            con.unregister("_page")
+            frame = frame[~frame["_pk"].isin(blocked)]
+            con.register("_page", frame)
+        if len(existing) > len(blocked):
+            con.execute(f"delete from {table} where _pk in (select _pk from _page)")
+        con.execute(
             f"""insert into {table}
-                select _pk, _cursor, _context::json, payload::json, $loaded_at::timestamptz, $sync_id
-                from _page
-                on conflict (_pk) do update set
-                    _cursor = excluded._cursor,
-                    _context = excluded._context,
-                    payload = excluded.payload,
-                    _loaded_at = excluded._loaded_at,
-                    _sync_id = excluded._sync_id
-                where not (
-                    {table}._sync_id = excluded._sync_id
-                    and {same_version}
-                    and {table}.payload::varchar <> excluded.payload::varchar
-                )
-                {"returning _pk" if returning else ""}""",
-            {
-                "loaded_at": loaded_at,
-                "sync_id": sync_id,
-                **({"version": f"$.{version_field}"} if version_field else {}),
-            },
+                select _pk, _cursor, _context::json, payload::json, $loaded_at::timestamptz, $sync_id from _page""",
+            {"loaded_at": loaded_at, "sync_id": sync_id},
         )
-        return {pk for (pk,) in result.fetchall()} if returning else set()
+        return set(frame["_pk"]) if returning else set()
     finally:
         con.unregister("_page")
+
+
+def _same_sync_conflicts(
+    con: duckdb.DuckDBPyConnection, table: str, keys: list[str], version_field: str | None
+) -> set[str]:
+    """Of `keys` (written earlier in this sync), those whose new version in `_page` has the stored version's
+    version and other content: a conflict, never an update."""
+    if not keys:
+        return set()
+    same_version = (
+        "json_extract_string(t.payload, $version) is not distinct from json_extract_string(p.payload::json, $version)"
+        if version_field
+        else "true"
+    )
+    rows = con.execute(
+        f"""select t._pk from {table} t join _page p on t._pk = p._pk
+            where t._pk in (select unnest($keys::varchar[]))
+                and {same_version}
+                and t.payload::varchar <> p.payload::json::varchar""",
+        {"keys": keys, **({"version": f"$.{version_field}"} if version_field else {})},
+    ).fetchall()
+    return {pk for (pk,) in rows}
 
 
 def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:

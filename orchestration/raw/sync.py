@@ -8,16 +8,14 @@ release the GIL) overlap. A bounded queue between them keeps memory flat, whatev
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 
 from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
+from connectors.prefetch import ReadAhead
 from orchestration.warehouse import (
     ensure_raw_table,
     ensure_state_table,
@@ -89,7 +87,7 @@ def sync_source(
         batch.clear()
         checkpoints.clear()
 
-    for event in _read_ahead(lambda: connector.sync(since)):
+    for event in ReadAhead(lambda: connector.sync(since), depth=8, name="connector-reader"):
         if isinstance(event, Page):
             batch.setdefault(event.stream, []).extend(event.records)
             if sum(map(len, batch.values())) >= options.batch_records:
@@ -101,45 +99,3 @@ def sync_source(
     commit_batch()
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged
-
-
-_DONE = object()
-
-
-def _read_ahead(events: Callable[[], Iterator[Page | Checkpoint]], depth: int = 8) -> Iterator[Page | Checkpoint]:
-    """Yield `events()` in order while a thread produces them up to `depth` ahead; re-raise its failure here."""
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: object) -> bool:
-        """Put `item` unless the consumer has stopped listening; False then."""
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for event in events():
-                if not offer(event):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it in the caller's thread
-            offer(exc)
-
-    reader = threading.Thread(target=produce, name="connector-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the consumer failed or stopped: let the reader finish instead of blocking on a full queue
-        reader.join(timeout=30)

@@ -78,3 +78,31 @@ def test_without_a_version_field_any_other_content_in_one_sync_conflicts(con: du
     merge_records(con, TABLE, [incident("A", "resolved")], "s1")
     merge_records(con, TABLE, [incident("A", "triggered", "2026-01-02T00:00:00Z")], "s1")
     assert sorted(rows(con).values()) == ["resolved", "triggered"]
+
+
+def test_a_key_merged_again_and_again_stays_one_row(con: duckdb.DuckDBPyConnection) -> None:
+    """The table has no key index: the merge alone keeps `_pk` unique, across pages and syncs."""
+    for sync in ("s1", "s2", "s3"):
+        merge(con, [incident("A", "triggered"), incident("B", "triggered")], sync)
+        merge(con, [incident("A", "resolved", "2026-01-01T12:00:00Z")], sync)
+    found = con.execute(f"select _pk, count(*) from {TABLE} group by _pk order by _pk").fetchall()
+    assert found == [("A", 1), ("B", 1)]
+    assert rows(con) == {"A": "resolved", "B": "triggered"}
+
+
+def test_a_table_from_before_unindexed_keys_is_rebuilt_with_its_rows() -> None:
+    con = duckdb.connect()
+    con.execute("create schema raw_test")
+    con.execute(
+        f"create table {TABLE} (_pk varchar primary key, _cursor timestamptz, _context json, payload json not null,"
+        " _loaded_at timestamptz not null, _sync_id varchar not null)"
+    )
+    merge(con, [incident("A", "triggered")], "old")
+    ensure_raw_table(con, "test", "incidents")
+    constraints = con.execute(
+        "select constraint_type from duckdb_constraints() where table_name = 'incidents' order by 1"
+    ).fetchall()
+    assert constraints == [("NOT NULL",), ("NOT NULL",), ("NOT NULL",), ("NOT NULL",)]
+    merge(con, [incident("A", "resolved", "2026-01-01T12:00:00Z")], "new")
+    assert rows(con) == {"A": "resolved"}
+    con.close()
