@@ -34,8 +34,9 @@ def load(warehouse: Path, rows: list[tuple[str, str, str]]) -> None:
     """Upsert raw deployments as the loader does: (key, payload, loaded_at)."""
     with duckdb.connect(str(warehouse)) as con:
         for pk, payload, loaded_at in rows:
+            con.execute("delete from raw_github.deployments where _pk = ?", [pk])
             con.execute(
-                "insert or replace into raw_github.deployments (_pk, payload, _loaded_at, _sync_id)"
+                "insert into raw_github.deployments (_pk, payload, _loaded_at, _sync_id)"
                 " values (?, ?, ?::timestamptz, 'sync-' || ?)",
                 [pk, payload, loaded_at, loaded_at],
             )
