@@ -243,7 +243,9 @@ def summarize_run(events: list[Event]) -> dict[str, Any]:
             checks["gx_s" if "gx" in key.lower() else "other_checks_s"] += seconds
     checks["total_s"] = checks["raw_checks_s"] + checks["dbt_tests_s"] + checks["gx_s"] + checks["other_checks_s"]
     checks["evaluated"] = sum(1 for e in events if e.kind == CHECK)
-    checks["failed"] = sum(1 for e in events if e.kind == CHECK and e.metadata.get("passed") is False)
+    failed = sorted(f"{e.asset}:{e.check}" for e in events if e.kind == CHECK and e.metadata.get("passed") is False)
+    checks["failed"] = len(failed)
+    checks["failed_names"] = failed  # a warning's name too: the event log goes with the benchmark's work folder
     records = sum(s["records_merged"] for s in sources.values())
     sync_seconds = buckets.get("raw_sync", 0.0)
     return {

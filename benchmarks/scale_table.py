@@ -382,6 +382,15 @@ def format_table(result: dict[str, Any]) -> str:
                     f"{step} {peak['rss_mib']:,.0f} ({peak['kind']})" for step, peak in list(by_step.items())[:4]
                 )
                 out.append(f"largest process by step, MiB, {s['services']} x {s['days']} d, {label}: {top}")
+    for s in sizes:
+        for run, label in (
+            ("full", "full run"),
+            ("incremental_same", "same history again"),
+            ("incremental", "one more day"),
+        ):
+            failed = s.get(run, {}).get("summary", {}).get("checks", {}).get("failed_names")
+            if failed:
+                out.append(f"checks failed, {s['services']} x {s['days']} d, {label}: {', '.join(failed)}")
     out.append("")
     out.append("goals (worst size):")
     verdicts = goal_verdicts(result)

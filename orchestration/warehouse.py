@@ -1,8 +1,8 @@
-"""Writes to the DuckDB warehouse: raw tables merged on their primary key, stream cursors, the service catalog.
+"""Writes to the DuckDB warehouse: raw tables merged on their key (`_pk`), stream cursors, the connection settings.
 
-Every page is one transaction, so a sync killed at any moment leaves whole pages; re-running it merges the
-same records again (newest version wins) and the raw tables end identical to a clean run. Two versions of one
-record that conflict within a sync are both kept (`merge_records`).
+A sync merges pages in transactions (`orchestration/raw/sync.py`), so one killed at any moment leaves whole
+transactions; re-running it merges the same records again (newest version wins) and the raw tables end identical
+to a clean run. Two versions of one record that conflict within a sync are both kept (`merge_records`).
 """
 
 from __future__ import annotations

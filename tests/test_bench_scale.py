@@ -115,7 +115,7 @@ def test_summary_of_a_run() -> None:
     assert checks["gx_s"] == 6.0
     assert checks["other_checks_s"] == 1.0
     assert checks["total_s"] == pytest.approx(3 + 2.4 + 6 + 1)
-    assert (checks["evaluated"], checks["failed"]) == (5, 1)
+    assert (checks["evaluated"], checks["failed"], checks["failed_names"]) == (5, 1, ["raw_github/commits:fresh"])
 
 
 def test_raw_checks_without_log_lines_are_estimated_from_the_materializations() -> None:
@@ -181,6 +181,7 @@ def test_table_of_a_result() -> None:
     assert lines["checks' share of the full run"].split("|")[3].strip() == f"{100 * 12.4 / 40:.0f}% MISS"
     assert "4.0x the history (120 vs 30 days): 455 / 405 MiB = 1.12x (goal <= 1.25x ok)" in table
     assert "largest process by step, MiB, 10 x 30 d, full run: sync_github 380 (opmetrics)" in table
+    assert "checks failed, 10 x 30 d, full run: raw_github/commits:fresh" in table
     assert (
         "history with one more day: 9 of 10 records of the first history identical (90.00%), 1 changed, 0 dropped, "
         "1 added; most changed or dropped: github.pulls 10% (on 5 of the 10 services)"
