@@ -127,13 +127,13 @@ def merge_records(
         else:
             conflicts.append((record, payload))
     now = datetime.now(UTC)
-    # A version already written by this sync with the same version and other content is not replaced: RETURNING
-    # gives the keys that were written, and the rest of the page's keys conflict.
-    written = _upsert(con, table, list(kept.values()), now, sync_id, version_field, returning=True)
-    conflicts += [kept[pk] for pk in kept.keys() - written]
+    # A version already written by this sync with the same version and other content is not replaced: those keys
+    # of the page conflict.
+    blocked = _upsert(con, table, list(kept.values()), now, sync_id, version_field)
+    conflicts += [kept[pk] for pk in kept if pk in blocked]
     if conflicts:
         renamed = [(Record(conflict_key(r.pk, p), r.cursor, r.context, r.payload), p) for r, p in conflicts]
-        _upsert(con, table, renamed, now, sync_id, version_field, returning=False)
+        _upsert(con, table, renamed, now, sync_id, version_field)
         log.warning("%s: %d record(s) delivered twice in one sync with conflicting content", table, len(conflicts))
     return len(kept) + len(conflicts)
 
@@ -149,11 +149,10 @@ def _upsert(
     loaded_at: datetime,
     sync_id: str,
     version_field: str | None,
-    returning: bool,
 ) -> set[str]:
     """Replace the rows of `rows`' keys, except a version this sync already wrote with the same version and other
-    content (`returning`: the keys written). Deletes and appends on an unindexed table: a first sync finds none of
-    its keys and only appends, so its cost does not grow with the table."""
+    content: returns those keys, left as they were. Deletes and appends on an unindexed table: a first sync finds
+    none of its keys and only appends, so its cost does not grow with the table."""
     frame = pd.DataFrame(
         {
             "_pk": [r.pk for r, _ in rows],
@@ -181,7 +180,7 @@ def _upsert(
                 select _pk, _cursor, _context::json, payload::json, $loaded_at::timestamptz, $sync_id from _page""",
             {"loaded_at": loaded_at, "sync_id": sync_id},
         )
-        return set(frame["_pk"]) if returning else set()
+        return blocked
     finally:
         con.unregister("_page")
 
