@@ -36,6 +36,36 @@ def _json_path(dotted: str) -> str:
     return "$." + dotted
 
 
+CHECKED_TABLE = "raw_state.fields_checked"
+
+
+def _checked_through(con: duckdb.DuckDBPyConnection, source: str, stream: str, required: list[str]) -> datetime | None:
+    """The `_loaded_at` up to which every row passed the required-fields check of these same fields, if any.
+
+    Rows are never changed in place (the merge deletes a replaced version and appends the new one with a new
+    `_loaded_at`), so rows loaded up to that time still passed. Other fields (a connector that now requires more) are
+    checked on every row again.
+    """
+    con.execute(
+        f"create table if not exists {CHECKED_TABLE} (source varchar, stream varchar, required_fields varchar[],"
+        " loaded_through timestamptz, checked_at timestamptz, primary key (source, stream))"
+    )
+    row = con.execute(
+        f"select required_fields, loaded_through from {CHECKED_TABLE} where source = ? and stream = ?",
+        [source, stream],
+    ).fetchone()
+    return row[1] if row and list(row[0]) == required else None
+
+
+def _remember_checked(
+    con: duckdb.DuckDBPyConnection, source: str, stream: str, required: list[str], loaded_through: datetime
+) -> None:
+    con.execute(
+        f"insert or replace into {CHECKED_TABLE} values (?, ?, ?, ?, ?)",
+        [source, stream, required, loaded_through, datetime.now(UTC)],
+    )
+
+
 def evaluate_raw_checks(
     con: duckdb.DuckDBPyConnection, source: str, stream: Stream, key: AssetKey, as_of: date, limits: CheckLimits
 ) -> list[AssetCheckResult]:
@@ -54,24 +84,36 @@ def evaluate_raw_checks(
         )
     ]
 
-    key_fields = set(stream.primary_key)
-    missing = {}
-    for field in stream.required_fields:
-        if field in key_fields:
-            continue  # a record without its identifier is quarantined downstream, not a broken load
-        missing[field] = con.execute(
-            f"select count(*) from {table} where json_extract(payload, ?) is null "
-            "or json_type(json_extract(payload, ?)) = 'NULL'",
-            [_json_path(field), _json_path(field)],
-        ).fetchone()[0]
+    # A record without its identifier is quarantined downstream, not a broken load: the key is not required here.
+    required = [f for f in stream.required_fields if f not in stream.primary_key]
+    # Rows a passing check has seen are not parsed again, only those loaded since: a daily run reads a day of JSON.
+    since = _checked_through(con, source, stream.name, required)
+    newest_load = con.execute(f"select max(_loaded_at) from {table}").fetchone()[0]
+    where, params = ("where _loaded_at > ?", [since]) if since else ("", [])
+    counts = con.execute(
+        "select count(*)"
+        + "".join(
+            f", count(*) filter (where v[{i}] is null or json_type(v[{i}]) = 'NULL')"
+            for i in range(1, len(required) + 1)
+        )
+        + f" from (select json_extract(payload, ?::varchar[]) as v from {table} {where})",
+        [[_json_path(f) for f in required], *params],
+    ).fetchone()
+    missing = dict(zip(required, counts[1:], strict=True))
+    fields_passed = not any(missing.values())
+    metadata: dict[str, object] = {f"missing_{f}": n for f, n in missing.items()} or {
+        "required_fields": "none declared"
+    }
     results.append(
         AssetCheckResult(
             asset_key=key,
             check_name="required_fields_present",
-            passed=not any(missing.values()),
-            metadata={f"missing_{f}": n for f, n in missing.items()} or {"required_fields": "none declared"},
+            passed=fields_passed,
+            metadata={**metadata, "rows_read": counts[0]},
         )
     )
+    if fields_passed and newest_load is not None:
+        _remember_checked(con, source, stream.name, required, newest_load)
 
     unparseable = 0
     if stream.cursor_field:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import duckdb
 import pytest
 
-from connectors.base import CheckLimits, Record
+from connectors.base import CheckLimits, Record, Stream
 from connectors.github import GithubConnector
 from connectors.pagerduty import PagerdutyConnector
 from orchestration.raw.assets import raw_asset_key
@@ -80,3 +81,51 @@ def test_limits_come_from_the_declaration_and_the_catalog_overrides_them(con: du
     merge_records(con, "raw_github.deployments", [deployment(1, created_at="2025-09-01T00:00:00Z")], "s")
     assert outcome(con)["fresh"] == (False, "WARN")
     assert outcome(con, limits)["fresh"] == (True, "WARN")
+
+
+def fields_check(con: duckdb.DuckDBPyConnection, stream: Stream = STREAM) -> tuple[bool, dict]:
+    results = evaluate_raw_checks(con, "github", stream, KEY, AS_OF, GithubConnector.check_limits(STREAM))
+    (result,) = [r for r in results if r.check_name == "required_fields_present"]
+    return result.passed, {k: v.value for k, v in result.metadata.items()}
+
+
+def missing_sha(con: duckdb.DuckDBPyConnection) -> tuple[bool, int, int]:
+    """The fields check's outcome: passed, rows missing `sha`, rows it read."""
+    passed, metadata = fields_check(con)
+    return passed, metadata["missing_sha"], metadata["rows_read"]
+
+
+def test_required_fields_are_read_once_per_row_while_they_pass(con: duckdb.DuckDBPyConnection) -> None:
+    table = "raw_github.deployments"
+    merge_records(con, table, [deployment(i) for i in range(5)], "s1")
+    assert missing_sha(con) == (True, 0, 5)
+    merge_records(con, table, [deployment(5), deployment(6)], "s2")
+    assert fields_check(con)[1]["rows_read"] == 2
+    assert fields_check(con)[1]["rows_read"] == 0
+
+
+def test_a_failed_fields_check_reads_its_rows_again_until_they_are_replaced(con: duckdb.DuckDBPyConnection) -> None:
+    table = "raw_github.deployments"
+    merge_records(con, table, [deployment(1)], "s1")
+    assert fields_check(con)[0] is True
+    merge_records(con, table, [deployment(2, sha=None)], "s2")
+    assert missing_sha(con) == (False, 1, 1)
+    # A later good load does not hide the bad row loaded before it: the next check still reads and fails it.
+    merge_records(con, table, [deployment(3)], "s3")
+    assert missing_sha(con) == (False, 1, 2)
+    # The source delivers the record again, now whole: the merge replaces the bad version and the check passes.
+    merge_records(con, table, [deployment(2)], "s4")
+    assert missing_sha(con) == (True, 0, 2)
+
+
+def test_a_newly_required_field_is_checked_on_every_row(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(i) for i in range(3)] + [deployment(3, ref=None)], "s")
+    assert fields_check(con)[0] is True
+    stricter = dataclasses.replace(STREAM, required_fields=(*STREAM.required_fields, "ref"))
+    passed, metadata = fields_check(con, stricter)
+    assert (passed, metadata["missing_ref"], metadata["rows_read"]) == (False, 4, 4)
+
+
+def test_a_stream_without_required_fields_passes(con: duckdb.DuckDBPyConnection) -> None:
+    merge_records(con, "raw_github.deployments", [deployment(1, sha=None)], "s")
+    assert fields_check(con, dataclasses.replace(STREAM, required_fields=("id",)))[0] is True
