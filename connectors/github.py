@@ -99,6 +99,9 @@ class GithubMapping(ServiceMapping):
 
 _link = LinkHeaderPaginator()
 
+# The first page of an incremental GraphQL listing (see `GithubConnector._first_page`).
+INCREMENTAL_FIRST_PAGE = 10
+
 # `/pulls/{n}/commits` lists at most 250 commits; a pull request that reaches the cap is read with compare.
 PULL_COMMITS_CAP = 250
 
@@ -270,6 +273,14 @@ class GithubConnector(Connector):
         """The REST URL of a repository, which REST payloads carry (`repository_url`)."""
         return f"{self.settings.api_url}/repos/{repo}"
 
+    @staticmethod
+    def _first_page(page_size: int, lower: datetime | None) -> int:
+        """The size of a listing's first page: a whole page on a first sync; on a later one, a small page first
+        (most repositories have a few new records a day), then whole pages if it was all new. A daily run then
+        parses what is new, not a hundred deployments with their statuses (or pull requests with their commits)
+        of every repository."""
+        return page_size if lower is None else min(page_size, INCREMENTAL_FIRST_PAGE)
+
     def _graphql_deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         """Deployments newest first with their statuses, 100 and their statuses a query; stops at `lower`."""
         owner, name = repo.split("/", 1)
@@ -277,8 +288,12 @@ class GithubConnector(Connector):
         nodes: dict[str, Mapping[str, Any]] = {}  # node id -> node, for the statuses of the page being read
 
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
-            variables = {"owner": owner, "name": name, "first": self.settings.page_size}
-            for page in self.graphql.pages("Deployments", DEPLOYMENTS, variables, "repository.deployments"):
+            size = self.settings.page_size
+            variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "statuses": size}
+            later = {"first": size}
+            for page in self.graphql.pages(
+                "Deployments", DEPLOYMENTS, variables, "repository.deployments", None, later
+            ):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_deployment(n, repo_url) for n in found]
@@ -320,8 +335,12 @@ class GithubConnector(Connector):
 
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
             size = self.settings.page_size
-            variables = {"owner": owner, "name": name, "first": size, "commits": min(size, PULL_COMMITS_NESTED)}
-            for page in self.graphql.pages("PullRequests", PULL_REQUESTS, variables, "repository.pullRequests"):
+            commits = min(size, PULL_COMMITS_NESTED)
+            variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "commits": commits}
+            later = {"first": size}
+            for page in self.graphql.pages(
+                "PullRequests", PULL_REQUESTS, variables, "repository.pullRequests", None, later
+            ):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_pull(n, repo, repo_url) for n in found]

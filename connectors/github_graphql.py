@@ -81,7 +81,7 @@ fragment CommitFields on Commit {
 }"""
 
 DEPLOYMENTS = f"""
-query Deployments($owner: String!, $name: String!, $first: Int!, $after: String) {{
+query Deployments($owner: String!, $name: String!, $first: Int!, $statuses: Int!, $after: String) {{
   {_RATE_LIMIT}
   repository(owner: $owner, name: $name) {{
     deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
@@ -90,7 +90,7 @@ query Deployments($owner: String!, $name: String!, $first: Int!, $after: String)
         id databaseId commitOid environment originalEnvironment task description createdAt updatedAt
         ref {{ name }}
         creator {_ACTOR}
-        statuses(first: $first) {{ {_STATUSES_PAGE} }}
+        statuses(first: $statuses) {{ {_STATUSES_PAGE} }}
       }}
     }}
   }}
@@ -342,15 +342,18 @@ class GraphqlClient:
         variables: Mapping[str, Any],
         path: str,
         first_page: Mapping[str, Any] | None = None,
+        later: Mapping[str, Any] | None = None,
     ) -> Iterator[Mapping[str, Any]]:
         """Every page of the connection at dotted `path` of the answer (`repository.deployments`), following
-        `pageInfo`. `first_page`: a page already read nested in another query, whose further pages this reads."""
+        `pageInfo`. `first_page`: a page already read nested in another query, whose further pages this reads.
+        `later`: variables that change after the first query (a larger `first`: a cursor allows any page size)."""
         page = first_page
         after: str | None = None
         seen: set[str] = set()
         while True:
             if page is None:
-                page = dig(self.query(operation, query, {**variables, "after": after}), path)
+                asked = {**variables, **(later or {})} if after else variables
+                page = dig(self.query(operation, query, {**asked, "after": after}), path)
                 if not isinstance(page, Mapping):
                     raise ConnectorError(f"GitHub GraphQL {operation}: the answer has no {path}")
             yield page

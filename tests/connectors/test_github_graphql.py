@@ -89,6 +89,33 @@ def test_deployments_stop_paging_past_the_cursor_minus_lookback(httpserver: HTTP
     assert Checkpoint("deployments", "acme/big", START) in checkpoints
 
 
+def test_a_later_sync_asks_a_small_first_page_then_whole_pages(httpserver: HTTPServer) -> None:
+    """A repository with a few new deployments costs a page of ten, not a hundred with their statuses; one with
+    more new than that is read on in whole pages, and every new deployment lands either way."""
+    template = example("github/deployments")[0]
+    repo = GitHubRepo("acme/busy")
+    for i in range(25):  # newest first, one an hour
+        d = copy.deepcopy(template)
+        d.update(id=500 - i, node_id=legacy_node_id("Deployment", 500 - i), created_at=ts(-60 * i))
+        d["updated_at"] = d["created_at"]
+        repo.deployments.append(d)
+    serve_github_graphql(FakeApi(httpserver), repo)
+
+    def deployments_asked(lower: datetime | None) -> tuple[list[int], list[Record]]:
+        httpserver.clear_log()
+        gh = connector(httpserver, "acme/busy")
+        records, _ = collect(gh, lambda s, p: lower if s == "deployments" else None)
+        bodies = [json.loads(request.get_data()) for request, _ in httpserver.log if request.method == "POST"]
+        return [b["variables"]["first"] for b in bodies if "Deployments" in b["query"]], records["deployments"]
+
+    first_sync, landed = deployments_asked(None)
+    assert (first_sync, len(landed)) == ([100], 25)
+    quiet_day, landed = deployments_asked(START - timedelta(minutes=60 * 3 + 30))
+    assert (quiet_day, [r.payload["id"] for r in landed]) == ([10], [500, 499, 498, 497])
+    busy_day, landed = deployments_asked(START - timedelta(minutes=60 * 12 + 30))
+    assert (busy_day, [r.payload["id"] for r in landed]) == ([10, 100], [500 - i for i in range(13)])
+
+
 def commit(n: int, parents: int = 1) -> dict[str, Any]:
     c = copy.deepcopy(example("github/commits")[0])
     c.update(sha=f"{n:040x}", node_id=legacy_node_id("Commit", n))
