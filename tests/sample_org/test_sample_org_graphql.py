@@ -34,7 +34,7 @@ def test_deployments_with_their_statuses_page_by_cursor(server: SampleServer, or
     repo = org.github["acme/checkout"]
     seen, after, pages = [], None, 0
     while True:
-        answer = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=40, after=after)
+        answer = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=40, statuses=40, after=after)
         assert "errors" not in answer
         connection = answer["data"]["repository"]["deployments"]
         seen += connection["nodes"]
@@ -91,7 +91,7 @@ def test_pull_requests_with_their_commits(server: SampleServer, org: Organisatio
 
 def test_cost_is_the_connections_opened_over_100(server: SampleServer) -> None:
     # 1 deployments connection + 100 statuses connections: 101 requests, 1 point.
-    deployments = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=100)["data"]["rateLimit"]
+    deployments = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=100, statuses=100)["data"]["rateLimit"]
     assert deployments["cost"] == 1
     # 1 + 100 commits connections + 100 x 10 parents connections: 1,101 requests, 11 points.
     pulls = ask(server, PULL_REQUESTS, owner="acme", name="checkout", first=100, commits=10)["data"]["rateLimit"]
@@ -105,10 +105,10 @@ def test_pagination_limits_as_github_refuses_them(server: SampleServer) -> None:
     assert "data" not in missing
     assert missing["errors"][0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
     assert "You must provide a `first` or `last` value" in missing["errors"][0]["message"]
-    too_many = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=101)
+    too_many = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=101, statuses=100)
     assert too_many["errors"][0]["type"] == "EXCESSIVE_PAGINATION"
     assert "exceeds the `first` limit of 100 records" in too_many["errors"][0]["message"]
-    stale = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=10, after="not-a-cursor")
+    stale = ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=10, statuses=10, after="not-a-cursor")
     assert "does not appear to be a valid cursor" in stale["errors"][0]["message"]
 
 
@@ -144,7 +144,9 @@ def test_authentication_as_rest(server: SampleServer) -> None:
 def test_an_exhausted_budget_answers_rate_limited() -> None:
     repo = GitHubRepo("acme/tiny")
     api = GraphqlApi({"acme/tiny": repo}, points_per_hour=2)
-    body = json.dumps({"query": DEPLOYMENTS, "variables": {"owner": "acme", "name": "tiny", "first": 1}}).encode()
+    body = json.dumps(
+        {"query": DEPLOYMENTS, "variables": {"owner": "acme", "name": "tiny", "first": 1, "statuses": 1}}
+    ).encode()
     answers = [api.answer(body, "token")[0] for _ in range(3)]
     assert [a["data"]["rateLimit"]["remaining"] for a in answers[:2]] == [1, 0]
     assert answers[2]["errors"][0]["type"] == "RATE_LIMITED" and "data" not in answers[2]
