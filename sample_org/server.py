@@ -519,8 +519,18 @@ class PagerDuty(Source):
 
     def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
         super().__init__(org, tokens)
-        self._newest_entries = org.pagerduty_log_entries[::-1]
         self._now = calendar.timegm(org.end.timetuple())  # the organisation's "now": its end
+        # Both lists are oldest first: a window is found by bisection, not by a scan of every record per page.
+        self._incident_times = [i["created_at"] for i in org.pagerduty_incidents]
+        self._entry_times = [e["created_at"] for e in org.pagerduty_log_entries]
+        self._entries_by_incident: dict[str, list[dict]] = {}
+        for entry in reversed(org.pagerduty_log_entries):
+            self._entries_by_incident.setdefault(entry["incident"]["id"], []).append(entry)
+
+    @staticmethod
+    def _created_in(items: list[dict], times: list[str], since: str, until: str) -> list[dict]:
+        """The items (oldest first, `times` their `created_at`) created in [since, until)."""
+        return items[bisect.bisect_left(times, since) : bisect.bisect_left(times, until)]
 
     def authorised(self, req: Request) -> bool:
         token = self.tokens.get("pagerduty", "")
@@ -571,7 +581,7 @@ class PagerDuty(Source):
     def incidents(self, req: Request) -> Response:
         """GET /incidents: since/until on created_at, service_ids[], statuses[], urgencies[], sort_by."""
         since, until = self._window(req)
-        items = [i for i in self.org.pagerduty_incidents if since <= i["created_at"] < until]
+        items = self._created_in(self.org.pagerduty_incidents, self._incident_times, since, until)
         if service_ids := req.args("service_ids[]"):
             items = [i for i in items if i["service"]["id"] in service_ids]
         if statuses := req.args("statuses[]"):
@@ -594,7 +604,7 @@ class PagerDuty(Source):
 
     def incident_log_entries(self, req: Request, incident_id: str) -> Response:
         """GET /incidents/{id}/log_entries, newest first."""
-        items = [e for e in self._newest_entries if e["incident"]["id"] == incident_id]
+        items = self._entries_by_incident.get(incident_id, [])
         return self._page(req, "log_entries", items)
 
     def users(self, req: Request) -> Response:
@@ -605,7 +615,8 @@ class PagerDuty(Source):
         """GET /log_entries: since/until on created_at, newest first."""
         # Only overview entries (trigger, acknowledge, resolve) exist here, so `is_overview` changes nothing.
         since, until = self._window(req)
-        return self._page(req, "log_entries", [e for e in self._newest_entries if since <= e["created_at"] < until])
+        entries = self._created_in(self.org.pagerduty_log_entries, self._entry_times, since, until)
+        return self._page(req, "log_entries", entries[::-1])
 
 
 # ----------------------------------------------------------------------------------------------------
