@@ -69,16 +69,20 @@ def test_same_records_as_rest_in_far_fewer_requests(httpserver: HTTPServer) -> N
     assert statuses["980"]["deployment_url"].endswith("/repos/acme/shop/deployments/98")
 
 
-def test_deployments_stop_paging_past_the_cursor_minus_lookback(httpserver: HTTPServer) -> None:
+def hourly_deployments(name: str, n: int = 25) -> GitHubRepo:
+    """A repository with `n` deployments, newest first, one an hour back from START (ids 500, 499, ...)."""
     template = example("github/deployments")[0]
-    repo = GitHubRepo("acme/big")
-    for i in range(25):  # newest first, one an hour
+    repo = GitHubRepo(name)
+    for i in range(n):
         d = copy.deepcopy(template)
         d.update(id=500 - i, node_id=legacy_node_id("Deployment", 500 - i), created_at=ts(-60 * i))
         d["updated_at"] = d["created_at"]
         repo.deployments.append(d)
-    api = FakeApi(httpserver)
-    serve_github_graphql(api, repo)
+    return repo
+
+
+def test_deployments_stop_paging_past_the_cursor_minus_lookback(httpserver: HTTPServer) -> None:
+    serve_github_graphql(FakeApi(httpserver), hourly_deployments("acme/big"))
 
     lower = START - timedelta(minutes=60 * 12 + 30)  # between deployments 12 and 13: page 3 of 5
     gh = connector(httpserver, "acme/big", page_size=5)
@@ -92,14 +96,7 @@ def test_deployments_stop_paging_past_the_cursor_minus_lookback(httpserver: HTTP
 def test_a_later_sync_asks_a_small_first_page_then_whole_pages(httpserver: HTTPServer) -> None:
     """A repository with a few new deployments costs a page of ten, not a hundred with their statuses; one with
     more new than that is read on in whole pages, and every new deployment lands either way."""
-    template = example("github/deployments")[0]
-    repo = GitHubRepo("acme/busy")
-    for i in range(25):  # newest first, one an hour
-        d = copy.deepcopy(template)
-        d.update(id=500 - i, node_id=legacy_node_id("Deployment", 500 - i), created_at=ts(-60 * i))
-        d["updated_at"] = d["created_at"]
-        repo.deployments.append(d)
-    serve_github_graphql(FakeApi(httpserver), repo)
+    serve_github_graphql(FakeApi(httpserver), hourly_deployments("acme/busy"))
 
     def deployments_asked(lower: datetime | None) -> tuple[list[int], list[Record]]:
         httpserver.clear_log()
