@@ -290,10 +290,8 @@ class GithubConnector(Connector):
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
             size = self.settings.page_size
             variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "statuses": size}
-            later = {"first": size}
-            for page in self.graphql.pages(
-                "Deployments", DEPLOYMENTS, variables, "repository.deployments", None, later
-            ):
+            path = "repository.deployments"
+            for page in self.graphql.pages("Deployments", DEPLOYMENTS, variables, path, later={"first": size}):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_deployment(n, repo_url) for n in found]
@@ -337,10 +335,8 @@ class GithubConnector(Connector):
             size = self.settings.page_size
             commits = min(size, PULL_COMMITS_NESTED)
             variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "commits": commits}
-            later = {"first": size}
-            for page in self.graphql.pages(
-                "PullRequests", PULL_REQUESTS, variables, "repository.pullRequests", None, later
-            ):
+            path = "repository.pullRequests"
+            for page in self.graphql.pages("PullRequests", PULL_REQUESTS, variables, path, later={"first": size}):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_pull(n, repo, repo_url) for n in found]

@@ -152,7 +152,8 @@ def _upsert(
 ) -> set[str]:
     """Replace the rows of `rows`' keys, except a version this sync already wrote with the same version and other
     content: returns those keys, left as they were. Deletes and appends on an unindexed table: a first sync finds
-    none of its keys and only appends, so its cost does not grow with the table."""
+    none of its keys and only appends. Finding them scans the key column, which grows with the table, but no index
+    is kept up to date on every insert nor held in memory."""
     frame = pd.DataFrame(
         {
             "_pk": [r.pk for r, _ in rows],
