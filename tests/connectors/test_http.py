@@ -225,3 +225,17 @@ def test_errors_never_carry_credentials(httpserver: HTTPServer) -> None:
         HttpClient(user_url, settings=FAST).get_json("", {"access_token": TOKEN})
     assert TOKEN not in str(info.value)
     assert "answered 401: Bad credentials" in str(info.value)
+
+
+def test_the_environments_proxy_and_ca_bundle_are_honoured(httpserver: HTTPServer, monkeypatch) -> None:
+    """The client reads the proxy variables and the CA bundle once, not on every request: still honoured. The
+    loopback server stands in for a proxy; the API's host does not resolve, so only the proxy can answer."""
+    httpserver.expect_request("/api/v4/projects").respond_with_json([{"id": 1}])
+    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for("/"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/opmetrics-test/ca.pem")
+    http = HttpClient("http://gitlab.opmetrics.invalid/api/v4", settings=FAST)
+    body, _ = http.get_json("projects")
+    assert body == [{"id": 1}]
+    assert http._session().verify == "/etc/opmetrics-test/ca.pem"
