@@ -13,6 +13,7 @@ land verbatim (staging picks the one whose `remoteUrls` names the service's repo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
@@ -91,8 +92,8 @@ class JenkinsConnector(Connector):
         for mapping in self.mappings.values():
             assert isinstance(mapping, JenkinsMapping)
             jobs.update(mapping.jobs)
-        for job in sorted(jobs):
-            yield from self._builds(job, since("builds", job))
+        # One job at a time would wait on the API for every request: the next jobs are read while one is written.
+        yield from self.read_partitions(partial(self._builds, job, since("builds", job)) for job in sorted(jobs))
 
     def _builds(self, job: str, lower: Bookmark | None) -> Iterator[SyncEvent]:
         """The job's builds after the bookmark (or since a date, for a backfill), then the new bookmark."""

@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from packaging import version
 
 from orchestration.dbt.project import dbt_project
+from orchestration.quality.gx_checks import prepare_great_expectations
 from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.serving.metadata import with_mart_metadata
 
@@ -80,5 +81,9 @@ def opmetrics_dbt_assets(
     # The marts' events get row counts and previews once dbt has exited and released the warehouse.
     # The project's own target folder, not a fresh one per run: dbt then reuses its partial parse (seconds a run).
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
-    events = dbt.cli(dbt_build_args(), context=context, target_path=dbt_project.target_path).stream()
+    invocation = dbt.cli(dbt_build_args(), context=context, target_path=dbt_project.target_path)
+    # dbt has started in its own process and spends its first seconds loading: meanwhile this process, otherwise
+    # waiting for its events, gets Great Expectations ready for the suites that check the marts after the build.
+    prepare_great_expectations()
+    events = invocation.stream()
     yield from with_mart_metadata(events, opmetrics.warehouse_path, context.asset_key_for_output)

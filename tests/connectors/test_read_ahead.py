@@ -15,11 +15,15 @@ from orchestration.config import parse_catalog
 from sample_org import SampleServer, generate, sample_tokens, token_environment
 
 
-@pytest.mark.parametrize(("source", "settings"), [("github", {"api": "rest"}), ("github", {}), ("gitlab", {})])
+@pytest.mark.parametrize(
+    ("source", "settings"),
+    [("github", {"api": "rest"}), ("github", {}), ("gitlab", {}), ("jenkins", {}), ("opsgenie", {})],
+)
 def test_partitions_read_ahead_yield_what_one_at_a_time_yields(
     source: str, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    org = generate(n_services=6, days=40, seed=3, end=date(2026, 6, 30), deployment_source=source)
+    options = {"opsgenie_services": 6} if source == "opsgenie" else {"deployment_source": source}
+    org = generate(n_services=6, days=40, seed=3, end=date(2026, 6, 30), **options)
     tokens = sample_tokens()
     for variable, value in token_environment(tokens).items():
         monkeypatch.setenv(variable, value)
