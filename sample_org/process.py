@@ -23,8 +23,8 @@ def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, p
     from sample_org.faults import install_faults
 
     org = generate(n_services=n_services, days=days, seed=seed, end=end, **(options or {}))
-    # The organisation lives as long as the server: millions of objects the garbage collector would otherwise walk
-    # again and again while the answers are built (a full collection of the 1,000-service organisation takes seconds).
+    # The organisation lives as long as the server: objects the garbage collector would otherwise walk again and
+    # again while the answers are built (100 services x 730 days: 976,000 of them, 1.1 s a full collection).
     gc.freeze()
     with SampleServer(org, port=port, tokens=tokens) as server:
         install_faults(server, faults)
