@@ -21,6 +21,7 @@ from connectors.base import (
     SourceSettings,
     Stream,
     SyncEvent,
+    latest_cursor,
 )
 from connectors.http import HttpClient
 
@@ -79,6 +80,6 @@ class OpsgenieConnector(Connector):
             newest = None
             for page in self.read(stream, {"team": team}, params):
                 yield Page(stream.name, page)
-                newest = max([r.cursor for r in page if r.cursor] + ([newest] if newest else []))
+                newest = latest_cursor(newest, page)
             if newest:
                 yield Checkpoint(stream.name, team, newest)
