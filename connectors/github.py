@@ -1,9 +1,9 @@
 """GitHub: deployments with their statuses, pull requests with their commits, and mainline commits.
 
 `api: graphql` (the default) reads deployments and pull requests with GitHub's GraphQL API, a page of 100 with
-their statuses or commits in one query, and lands them in REST's shape (`connectors/github_graphql.py`); `api:
-rest` reads them with one REST request per deployment and per merged pull request. Mainline commits are read with
-REST either way.
+their statuses or commits in one query, and the branch's commits from its `history`, and lands them in REST's shape
+(`connectors/github_graphql.py`); `api: rest` reads them with one REST request per deployment and per merged pull
+request, and the branch's commits from `/commits`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from connectors.base import (
 )
 from connectors.github_graphql import (
     COMMIT_PARENTS,
+    COMMITS,
     DEPLOYMENT_STATUSES,
     DEPLOYMENTS,
     PULL_COMMITS,
@@ -44,7 +45,7 @@ from connectors.github_graphql import (
     rest_pull,
     rest_status,
 )
-from connectors.http import HttpClient
+from connectors.http import ConnectorError, HttpClient
 from connectors.timeparse import isoformat_z
 
 REPO_PATTERN = r"^[\w.-]+/[\w.-]+$"  # owner/name
@@ -199,10 +200,11 @@ class GithubConnector(Connector):
         if self.api == "graphql":
             yield from self._graphql_deployments(repo, since("deployments", repo))
             yield from self._graphql_pull_requests(repo, since("pull_requests", repo))
+            yield from self._graphql_commits(repo, branch, since("commits", repo))
         else:
             yield from self._deployments(repo, since("deployments", repo))
             yield from self._pull_requests(repo, since("pull_requests", repo))
-        yield from self._commits(repo, branch, since("commits", repo))
+            yield from self._commits(repo, branch, since("commits", repo))
 
     def _deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         # Newest first: stop once a whole page is older than the cursor minus the lookback.
@@ -368,6 +370,39 @@ class GithubConnector(Connector):
         stream, repo_url = self.stream("pull_commits"), self._repo_url(repo)
         partition = {"repo": repo, "pull_number": pull["number"]}
         return [stream.to_record(rest_commit(c, repo_url, self._parents(c)), partition) for c in commits]
+
+    def _graphql_commits(self, repo: str, branch: str, lower: datetime | None) -> Iterator[SyncEvent]:
+        """The branch's commits, newest first, from `lower` (their committer date) on, 100 a query, as REST's
+        `/commits?sha={branch}&since=` lists them: the same requests, a tenth of the bytes (REST's commit carries
+        its author's and committer's accounts, its tree and its signature, which staging never reads)."""
+        owner, name = repo.split("/", 1)
+        repo_url = self._repo_url(repo)
+        variables = {
+            "owner": owner,
+            "name": name,
+            "branch": branch,
+            "first": self.settings.page_size,
+            "since": isoformat_z(lower) if lower else None,
+        }
+
+        def raw_pages() -> Iterator[list[dict[str, Any]]]:
+            repository = dig(self.graphql.query("Commits", COMMITS, {**variables, "after": None}), "repository")
+            ref = dig(repository, "ref")
+            if not isinstance(ref, Mapping):
+                if dig(repository, "isEmpty"):  # nothing pushed yet: no branch, no commits
+                    return
+                raise ConnectorError(f"GitHub GraphQL Commits: {repo} has no branch {branch!r}")
+            history = dig(ref, "target.history")
+            path = "repository.ref.target.history"
+            for page in self.graphql.pages("Commits", COMMITS, variables, path, first_page=history):
+                yield [rest_commit(c, repo_url, self._parents(c)) for c in page.get("nodes") or [] if c]
+
+        newest = None
+        for page in self.read_pages(self.stream("commits"), {"repo": repo, "branch": branch}, raw_pages()):
+            yield Page("commits", page)
+            newest = latest_cursor(newest, page)
+        if newest:
+            yield Checkpoint("commits", repo, newest)
 
     def _parents(self, commit: Mapping[str, Any]) -> list[str]:
         """A commit's parents' shas in git order; an octopus merge's further parents with a query of their own."""

@@ -398,6 +398,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
     "RateLimit": {name: _key(name) for name in ("cost", "limit", "nodeCount", "remaining", "resetAt", "used")},
     "Repository": {
         "nameWithOwner": _scalar(lambda r: r.name),
+        "isEmpty": _scalar(lambda r: not r.data.commits),
         "deployments": _Field(node="Deployment", items=_deployment_items, args=frozenset({"orderBy", "environments"})),
         "pullRequests": _Field(node="PullRequest", items=_pull_items, args=frozenset({"orderBy", "states"})),
         "ref": _Field(object="Ref", find=_branch, args=frozenset({"qualifiedName"})),

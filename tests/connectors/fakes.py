@@ -234,7 +234,7 @@ def fake_github(api: FakeApi) -> Fixture:
 
 def serve_github_graphql(api: FakeApi, *repos: GitHubRepo, points_per_hour: int = POINTS_PER_HOUR) -> GraphqlApi:
     """`POST /graphql` answered in GitHub's shape (nested connections, cursors, `rateLimit`, errors with a 200)
-    over `repos`, and their mainline commits on REST (which GitHub's connector reads there in either mode)."""
+    over `repos`."""
     graphql = GraphqlApi({repo.full_name: repo for repo in repos}, points_per_hour)
 
     def query(request: Request, m: re.Match) -> Response:
@@ -242,9 +242,6 @@ def serve_github_graphql(api: FakeApi, *repos: GitHubRepo, points_per_hour: int 
         return json_response(body, headers=headers)
 
     api.route("/graphql", query)
-    for repo in repos:
-        commits = repo.commits
-        api.route(f"/repos/{repo.full_name}/commits", lambda request, m, c=commits: link_page(request, c, api.server))
     return graphql
 
 

@@ -30,6 +30,8 @@ from tests.connectors.fakes import (
     collect,
     fake_github,
     fake_github_graphql,
+    github_repo,
+    graphql_variables,
     json_response,
     legacy_node_id,
     serve_github_graphql,
@@ -173,6 +175,38 @@ def test_an_octopus_merge_keeps_every_parent(httpserver: HTTPServer) -> None:
     assert gh.graphql.queries["CommitParents"] == 1
 
 
+def test_mainline_commits_come_from_the_branch_history_since_the_cursor(httpserver: HTTPServer) -> None:
+    """The branch's commits are read with `history`, 100 a query as REST's `/commits`, and a later sync asks for
+    those committed since its lower bound only (GitHub's `since`, as REST's)."""
+    api = FakeApi(httpserver)
+    serve_github_graphql(api, github_repo())
+    gh = connector(httpserver, "acme/shop", page_size=4)
+    records, checkpoints = collect(gh, lambda s, p: None)
+    assert [r.payload["sha"] for r in records["commits"]] == [f"{1000 + i:040x}" for i in range(6)]
+    assert gh.graphql.queries["Commits"] == 2, "6 commits at 4 a page"
+    assert Checkpoint("commits", "acme/shop", START) in checkpoints
+
+    lower = START - timedelta(minutes=45)  # commits are 20 minutes apart: the three newest are committed since
+    later = connector(httpserver, "acme/shop", page_size=4)
+    records, _ = collect(later, lambda s, p: lower if s == "commits" else None)
+    assert [r.payload["sha"] for r in records["commits"]] == [f"{1000 + i:040x}" for i in range(3)]
+    asked = [graphql_variables(r) for r in api.requests if "query Commits" in r.get_data(as_text=True)]
+    assert asked[-1]["since"] == "2026-01-05T08:15:00Z"  # START minus 45 minutes, in GitHub's format
+
+
+def test_an_empty_repository_has_no_commits_and_a_missing_branch_fails_naming_it(httpserver: HTTPServer) -> None:
+    """No branch: on an empty repository (nothing pushed yet) that means no commits; on any other, the catalog
+    names a branch that is not there, and the sync fails saying which (REST answers 404 there)."""
+    serve_github_graphql(FakeApi(httpserver), hourly_deployments("acme/new"), github_repo())
+    records, _ = collect(connector(httpserver, "acme/new"), lambda s, p: None)
+    assert "commits" not in records and len(records["deployments"]) == 25
+
+    settings = GithubSettings(api_url=httpserver.url_for("/"), api="graphql")
+    gh = GithubConnector(settings, {"svc": GithubMapping(repo="acme/shop", branch="trunk")})
+    with pytest.raises(ConnectorError, match="acme/shop has no branch 'trunk'"):
+        collect(gh, lambda s, p: None)
+
+
 def test_logins_as_rest_gives_them(httpserver: HTTPServer) -> None:
     """GraphQL names a bot without `[bot]` and a deleted author null; REST (and staging) say `x[bot]` and `ghost`."""
     deployment = copy.deepcopy(example("github/deployments")[0])
@@ -225,7 +259,8 @@ def test_costs_are_logged(httpserver: HTTPServer, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.INFO, logger="connectors.github"):
         collect(gh, lambda s, p: None)
     assert (
-        "github GraphQL: 7 queries, 7 points: DeploymentStatuses 1 (1 points), Deployments 3 (3 points)" in caplog.text
+        "github GraphQL: 9 queries, 9 points: Commits 2 (2 points), DeploymentStatuses 1 (1 points), Deployments 3"
+        " (3 points)" in caplog.text
     )
     assert sum(gh.graphql.points.values()) == sum(gh.graphql.queries.values()), "every query of pages of 3: 1 point"
 
@@ -255,7 +290,8 @@ def on_loopback(payload: Any, repo_url: str) -> Any:
 
 def rest_payloads(repo_url: str) -> dict[str, list[dict[str, Any]]]:
     """One deployment with two statuses, a merged pull request with two commits (the second a merge, two parents),
-    a pull request closed unmerged, and a mainline commit: REST's payloads, from the recorded examples."""
+    a pull request closed unmerged, and the same two commits on the mainline: REST's payloads, from the recorded
+    examples."""
     deployment = on_loopback(example("github/deployments")[0], repo_url)
     deployment.update(id=42, node_id=legacy_node_id("Deployment", 42), url=f"{repo_url}/deployments/42")
     deployment["statuses_url"] = f"{repo_url}/deployments/42/statuses"
@@ -289,7 +325,7 @@ def rest_payloads(repo_url: str) -> dict[str, list[dict[str, Any]]]:
         "deployment_statuses": [second_status, first_status],  # REST lists statuses newest first
         "pull_requests": [merged, unmerged],
         "pull_commits": [branch_commit, merge_commit],
-        "commits": [branch_commit],
+        "commits": [merge_commit, branch_commit],  # newest first
     }
 
 
@@ -374,6 +410,7 @@ def literal_answers(
         "statuses": {"pageInfo": page_info("Y3Vyc29yOnYyOpHOAAAAAQ==", True), "nodes": [status_node(first_status)]},
     }
     commits = {"totalCount": 2, "pageInfo": page_info("MQ", True), "nodes": [commit_node(branch_commit)]}
+    history_cursor = f"{MERGE_SHA} 0"  # GitHub's history cursors: the sha the listing started from, and an offset
     return {
         ("Deployments", None, None): (
             {"repository": {"deployments": {"pageInfo": page_info("Y3Vyc29yOnYyOpHOAAAAKg==", False),
@@ -400,12 +437,23 @@ def literal_answers(
                                   "nodes": [commit_node(merge_commit)]}}},
             10 if low_budget else 4979,
         ),
+        # the mainline's history, newest first, a commit a page
+        ("Commits", None, None): (
+            {"repository": {"isEmpty": False, "ref": {"target": {"history": {
+                "pageInfo": page_info(history_cursor, True), "nodes": [commit_node(merge_commit)["commit"]]}}}}},
+            4967,
+        ),
+        ("Commits", None, history_cursor): (
+            {"repository": {"isEmpty": False, "ref": {"target": {"history": {
+                "pageInfo": page_info(f"{MERGE_SHA} 1", False), "nodes": [commit_node(branch_commit)["commit"]]}}}}},
+            4966,
+        ),
     }  # fmt: skip
 
 
 # What GitHub charges each query (`rateLimit.cost`): a page of pull requests with their commits and each commit's
 # parents opens more connections than a page of deployments with their statuses.
-COSTS = {"Deployments": 2, "DeploymentStatuses": 1, "PullRequests": 11, "PullRequestCommits": 1}
+COSTS = {"Deployments": 2, "DeploymentStatuses": 1, "PullRequests": 11, "PullRequestCommits": 1, "Commits": 1}
 RESET_IN = 40
 
 
@@ -471,10 +519,10 @@ def test_literal_answers_land_rest_records_following_every_nested_page(httpserve
     records, checkpoints = collect(gh, lambda s, p: None)
 
     assert [operation for operation, _ in asked] == [
-        "Deployments", "DeploymentStatuses", "PullRequests", "PullRequestCommits", "PullRequests",
+        "Deployments", "DeploymentStatuses", "PullRequests", "PullRequestCommits", "PullRequests", "Commits", "Commits",
     ]  # fmt: skip
     assert {s: len(r) for s, r in records.items()} == {
-        "deployments": 1, "deployment_statuses": 2, "pull_requests": 2, "pull_commits": 2, "commits": 1,
+        "deployments": 1, "deployment_statuses": 2, "pull_requests": 2, "pull_commits": 2, "commits": 2,
     }  # fmt: skip
     assert by_stream(records) == by_stream(rest_records)
     assert checkpoints == rest_checkpoints
@@ -500,16 +548,17 @@ def test_the_cost_of_each_query_is_read_from_rate_limit(httpserver: HTTPServer) 
     gh.client.sleep = waits.append
     collect(gh, lambda s, p: None)
 
-    assert dict(gh.graphql.points) == {op: COSTS[op] * (2 if op == "PullRequests" else 1) for op in COSTS}
+    assert dict(gh.graphql.points) == {op: COSTS[op] * (2 if op in ("PullRequests", "Commits") else 1) for op in COSTS}
     assert dict(gh.graphql.queries) == {
         "Deployments": 1,
         "DeploymentStatuses": 1,
         "PullRequests": 2,
         "PullRequestCommits": 1,
+        "Commits": 2,
     }
     # 10 points left before the second page of pull requests, the first of which cost 11: it waits for the reset.
     assert len(waits) == 1 and RESET_IN - 5 <= waits[0] <= RESET_IN + 2, waits
-    assert gh.graphql.summary().startswith("5 queries, 26 points: ")
+    assert gh.graphql.summary().startswith("7 queries, 28 points: ")
 
 
 @pytest.mark.parametrize(
