@@ -7,8 +7,11 @@ release the GIL) overlap. A bounded queue between them keeps memory flat, whatev
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -87,15 +90,40 @@ def sync_source(
         batch.clear()
         checkpoints.clear()
 
-    for event in ReadAhead(lambda: connector.sync(since), depth=8, name="connector-reader"):
-        if isinstance(event, Page):
-            batch.setdefault(event.stream, []).extend(event.records)
-            if sum(map(len, batch.values())) >= options.batch_records:
-                commit_batch()
-        elif isinstance(event, Checkpoint):
-            key = (event.stream, event.partition)
-            previous = checkpoints.get(key)
-            checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
-    commit_batch()
+    with fewer_collections():
+        for event in ReadAhead(lambda: connector.sync(since), depth=8, name="connector-reader"):
+            if isinstance(event, Page):
+                batch.setdefault(event.stream, []).extend(event.records)
+                if sum(map(len, batch.values())) >= options.batch_records:
+                    commit_batch()
+            elif isinstance(event, Checkpoint):
+                key = (event.stream, event.partition)
+                previous = checkpoints.get(key)
+                checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
+        commit_batch()
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged
+
+
+# Young objects a garbage collection waits for during a sync (Python's default: 700).
+SYNC_GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector tuned for a sync, and put back after it.
+
+    A first sync makes millions of containers (parsed JSON, records) that live a page or a batch. With Python's
+    defaults a young collection runs every 700 of them and a full one, which walks every object the process holds
+    (Dagster's, dbt's manifest), every hundred: 5 of the 30 s of CPU of GitHub's first sync at 100 services. During
+    the sync the objects alive before it are frozen (a full collection skips them) and young collections wait for
+    10,000 new objects. Cycles are still collected; freed objects are freed as always, by their reference count.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(SYNC_GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()

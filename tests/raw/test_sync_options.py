@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from connectors.base import (
 from connectors.http import HttpClient
 from connectors.registry import CONNECTORS
 from orchestration import cli
-from orchestration.raw.sync import SyncOptions, sync_source
+from orchestration.raw.sync import SYNC_GC_THRESHOLD, SyncOptions, sync_source
 from orchestration.warehouse import connect, ensure_state_table, load_cursors, save_cursors
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -140,3 +141,25 @@ def test_the_warehouse_connection_caps_duckdb_memory(tmp_path: Path, monkeypatch
         connect(tmp_path / "w.duckdb"),
     ):
         pass
+
+
+class Failing(Recorder):
+    """Fails mid-sync, as a source that goes down would, noting the collector's settings then."""
+
+    during: list[tuple[int, bool]]
+
+    def sync(self, since: Callable[[str, str], Bookmark | None]) -> Iterator[Checkpoint]:
+        self.during.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        raise RuntimeError("source down")
+
+
+def test_a_sync_tunes_the_garbage_collector_and_puts_it_back_even_when_it_fails(tmp_path: Path) -> None:
+    """During a sync: young collections every SYNC_GC_THRESHOLD objects, older objects frozen. After it, failed or
+    not, the process's own settings again (a frozen object stays uncollectable until it is unfrozen)."""
+    before = gc.get_threshold()
+    connector = Failing(SourceSettings(api_url="http://127.0.0.1:9"), {})
+    connector.during = []
+    with connect(tmp_path / "w.duckdb") as con, pytest.raises(RuntimeError, match="source down"):
+        sync_source(con, connector, SyncOptions(), "s")
+    assert connector.during == [(SYNC_GC_THRESHOLD, True)]
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
