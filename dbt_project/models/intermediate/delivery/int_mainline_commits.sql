@@ -2,14 +2,18 @@
 -- Ancestry on this chain is what "a deployment contains a change" means: a chain commit at position p is in
 -- every deployed chain commit at position >= p, whatever the commits' dates say.
 -- Branch commits of merge commits are among the mainline's commits but not on the chain (they hang off parent 2).
+-- The walk reads only the commits' keys, parents and dates; their authors and messages join once, at the end: the
+-- walk's working set then fits DuckDB's memory limit at 1,000 services instead of spilling to disk.
 with recursive
 
 service_commits as (
 
     select
-        *,
-        parent_shas[1] as first_parent_sha,
-        len(parent_shas) as n_parents
+        service,
+        sha,
+        committed_at,
+        parent_shas,
+        parent_shas[1] as first_parent_sha
     from {{ ref('int_mainline_commits_unioned') }}
 
 ),
@@ -69,25 +73,36 @@ chain (service, sha, first_parent_sha, chain_depth) as (
             chain.service = service_commits.service
             and chain.first_parent_sha = service_commits.sha
 
+),
+
+positioned as (
+
+    select
+        service,
+        sha,
+        first_parent_sha,
+        -- 1 = the oldest commit reached; the head has the highest position
+        max(chain_depth) over (partition by service) - chain_depth + 1 as mainline_position
+    from chain
+
 )
 
 select
-    chain.service,
-    service_commits.source,
-    service_commits.repo,
-    chain.sha,
-    -- 1 = the oldest commit reached; the head has the highest position
-    max(chain.chain_depth) over (partition by chain.service) - chain.chain_depth + 1 as mainline_position,
-    chain.first_parent_sha,
-    service_commits.n_parents,
-    service_commits.n_parents > 1 as is_merge_commit,
-    service_commits.author_name,
-    service_commits.author_email,
-    service_commits.authored_at,
-    service_commits.committed_at,
-    service_commits.message
-from chain
-inner join service_commits
+    positioned.service,
+    mainline_commits.source,
+    mainline_commits.repo,
+    positioned.sha,
+    positioned.mainline_position,
+    positioned.first_parent_sha,
+    len(mainline_commits.parent_shas) as n_parents,
+    len(mainline_commits.parent_shas) > 1 as is_merge_commit,
+    mainline_commits.author_name,
+    mainline_commits.author_email,
+    mainline_commits.authored_at,
+    mainline_commits.committed_at,
+    mainline_commits.message
+from positioned
+inner join {{ ref('int_mainline_commits_unioned') }} as mainline_commits
     on
-        chain.service = service_commits.service
-        and chain.sha = service_commits.sha
+        positioned.service = mainline_commits.service
+        and positioned.sha = mainline_commits.sha
