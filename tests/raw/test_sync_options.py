@@ -131,7 +131,7 @@ def test_the_warehouse_connection_caps_duckdb_memory(tmp_path: Path, monkeypatch
     """DuckDB's cache would otherwise take up to 80% of the machine: the process would grow with the history."""
     monkeypatch.delenv("OPMETRICS_MEMORY_LIMIT", raising=False)
     with connect(tmp_path / "w.duckdb") as con:
-        assert con.execute("select current_setting('memory_limit')").fetchone() == ("488.2 MiB",)  # 512MB
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("244.1 MiB",)  # 256MB
     monkeypatch.setenv("OPMETRICS_MEMORY_LIMIT", "1GB")
     with connect(tmp_path / "w.duckdb", read_only=True) as con:
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
