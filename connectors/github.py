@@ -373,7 +373,7 @@ class GithubConnector(Connector):
 
     def _graphql_commits(self, repo: str, branch: str, lower: datetime | None) -> Iterator[SyncEvent]:
         """The branch's commits, newest first, from `lower` (their committer date) on, 100 a query, as REST's
-        `/commits?sha={branch}&since=` lists them: the same requests, a tenth of the bytes (REST's commit carries
+        `/commits?sha={branch}&since=` lists them: the same requests, a sixth of the bytes (REST's commit carries
         its author's and committer's accounts, its tree and its signature, which staging never reads)."""
         owner, name = repo.split("/", 1)
         repo_url = self._repo_url(repo)

@@ -3,8 +3,9 @@
 REST reads one deployment's statuses, or one pull request's commits, per request; GraphQL reads a page of 100
 deployments with their statuses, or of 100 pull requests with their commits, in one query (nested connections).
 Mainline commits come from the branch's `history`, 100 a query (a point each) as REST's `/commits` lists 100 a
-request: the same number of requests, but a tenth of the bytes to parse, store and type (REST's commit carries its
-author's and committer's accounts with their URLs, its tree and its signature, which staging never reads).
+request: the same number of requests, but a sixth of the bytes to parse, store and type (about 500 bytes a commit
+against the 3,017 of GitHub's REST example, which carries its author's and committer's accounts with their URLs,
+its tree and its signature: staging reads none of them).
 
 Endpoint: `POST {api_url}/graphql` for api.github.com; `https://host/api/graphql` for GitHub Enterprise Server
 (`api_url` `https://host/api/v3`); the source setting `graphql_url` overrides it (same host: the token goes there).

@@ -1,5 +1,6 @@
 """GitHub through GraphQL (`api: graphql`): the same records as REST in far fewer requests, nested connections
-followed page by page, the REST cap and octopus merges, REST's logins, and the endpoint and ids it works out."""
+followed page by page, the branch's history from a lower bound, the REST cap and octopus merges, REST's logins, and
+the endpoint and ids it works out."""
 
 from __future__ import annotations
 
