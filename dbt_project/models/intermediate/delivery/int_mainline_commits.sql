@@ -2,8 +2,8 @@
 -- Ancestry on this chain is what "a deployment contains a change" means: a chain commit at position p is in
 -- every deployed chain commit at position >= p, whatever the commits' dates say.
 -- Branch commits of merge commits are among the mainline's commits but not on the chain (they hang off parent 2).
--- The walk reads only the commits' keys, parents and dates; their authors and messages join once, at the end: the
--- walk's working set then fits DuckDB's memory limit at 1,000 services instead of spilling to disk.
+-- The walk reads only the commits' keys, parents and dates; their authors and messages join once, at the end: at
+-- 1,000 services the walk then spills a third as much to disk.
 with recursive
 
 service_commits as (
