@@ -117,7 +117,8 @@ def fewer_collections() -> Iterator[None]:
     defaults a young collection runs every 700 of them and a full one, which walks every object the process holds
     (Dagster's, dbt's manifest), up to every hundred: 4-5 of the 30-31 s of CPU of GitHub's first sync at 100
     services (measured with the collector off). During the sync the objects alive before it are frozen (a full
-    collection skips them) and young collections wait for 10,000 new objects. Cycles are still collected; freed objects are freed as always, by their reference count.
+    collection skips them) and young collections wait for 10,000 new objects. Cycles are still collected; freed
+    objects are freed as always, by their reference count.
     """
     threshold = gc.get_threshold()
     gc.freeze()
