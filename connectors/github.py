@@ -238,8 +238,14 @@ class GithubConnector(Connector):
         params: dict[str, Any] = {"sha": branch, "per_page": self.settings.page_size}
         if lower:
             params["since"] = isoformat_z(lower)
+        pages = self.read(self.stream("commits"), {"repo": repo, "branch": branch}, params)
+        yield from self._branch_commits(repo, pages)
+
+    @staticmethod
+    def _branch_commits(repo: str, pages: Iterator[list[Record]]) -> Iterator[SyncEvent]:
+        """A branch's pages of commits (either API), then the repository's checkpoint at the newest one read."""
         newest = None
-        for page in self.read(self.stream("commits"), {"repo": repo, "branch": branch}, params):
+        for page in pages:
             yield Page("commits", page)
             newest = latest_cursor(newest, page)
         if newest:
@@ -397,12 +403,8 @@ class GithubConnector(Connector):
             for page in self.graphql.pages("Commits", COMMITS, variables, path, first_page=history):
                 yield [rest_commit(c, repo_url, self._parents(c)) for c in page.get("nodes") or [] if c]
 
-        newest = None
-        for page in self.read_pages(self.stream("commits"), {"repo": repo, "branch": branch}, raw_pages()):
-            yield Page("commits", page)
-            newest = latest_cursor(newest, page)
-        if newest:
-            yield Checkpoint("commits", repo, newest)
+        pages = self.read_pages(self.stream("commits"), {"repo": repo, "branch": branch}, raw_pages())
+        yield from self._branch_commits(repo, pages)
 
     def _parents(self, commit: Mapping[str, Any]) -> list[str]:
         """A commit's parents' shas in git order; an octopus merge's further parents with a query of their own."""
