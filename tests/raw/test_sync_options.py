@@ -15,6 +15,7 @@ from connectors.base import (
     Checkpoint,
     Connector,
     LinkHeaderPaginator,
+    Record,
     ServiceMapping,
     SourceSettings,
     Stream,
@@ -23,7 +24,14 @@ from connectors.http import HttpClient
 from connectors.registry import CONNECTORS
 from orchestration import cli
 from orchestration.raw.sync import SYNC_GC_THRESHOLD, SyncOptions, sync_source
-from orchestration.warehouse import connect, ensure_state_table, load_cursors, save_cursors
+from orchestration.warehouse import (
+    connect,
+    ensure_raw_table,
+    ensure_state_table,
+    load_cursors,
+    merge_records,
+    save_cursors,
+)
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -141,6 +149,25 @@ def test_the_warehouse_connection_caps_duckdb_memory(tmp_path: Path, monkeypatch
         connect(tmp_path / "w.duckdb"),
     ):
         pass
+
+
+def test_a_sync_checkpoints_when_the_warehouse_closes_not_every_few_commits(tmp_path: Path) -> None:
+    """At DuckDB's default (a checkpoint whenever the log passes 16MB) a first sync rewrote the table's last row
+    group every few commits; committed pages now wait in the log until the connection closes, and none is lost."""
+    path = tmp_path / "w.duckdb"
+    wal = tmp_path / "w.duckdb.wal"
+    payload = {"message": "x" * 2_000}
+    with connect(path) as con:
+        table = ensure_raw_table(con, "demo", "items")
+        for batch in range(10):  # ~24MB of payloads, one transaction a batch
+            records = [Record(f"{batch}-{i}", T, {}, {"id": i, **payload}) for i in range(1_200)]
+            con.begin()
+            merge_records(con, table, records, "s1")
+            con.commit()
+        assert wal.stat().st_size > 16 * 1024 * 1024  # past DuckDB's default threshold, still not checkpointed
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on close
+    with connect(path, read_only=True) as con:
+        assert con.execute(f"select count(*), count(distinct _pk) from {table}").fetchone() == (12_000, 12_000)
 
 
 class Failing(Recorder):
