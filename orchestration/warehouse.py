@@ -57,11 +57,12 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     # Without a limit DuckDB keeps up to 80% of the machine's memory of what a sync wrote cached, so the process
     # grew with the history (2.4 GiB at 1,000 services); past the limit it evicts (to the file) instead. Given when
     # connecting, so it also bounds the replay of a killed sync's log on opening (706 MB of log: 858 MiB set after,
-    # 336 MiB given here); every connection in the process comes through here, with the same option.
-    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+    # 336 MiB given here); every connection in the process comes through here, with the same options.
+    config = {"memory_limit": memory_limit()}
+    if not read_only:
+        config["checkpoint_threshold"] = CHECKPOINT_THRESHOLD
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
-        if not read_only:
-            con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         yield con
     finally:
         con.close()

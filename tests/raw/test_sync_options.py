@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +32,6 @@ from orchestration.warehouse import (
     merge_records,
     save_cursors,
 )
-from tests.conftest import ROOT
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -173,50 +168,6 @@ def test_a_sync_checkpoints_when_the_warehouse_closes_not_every_few_commits(tmp_
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on close
     with connect(path, read_only=True) as con:
         assert con.execute(f"select count(*), count(distinct _pk) from {table}").fetchone() == (12_000, 12_000)
-
-
-_KILLED_SYNC = """
-import os, signal, sys
-from datetime import UTC, datetime
-from pathlib import Path
-from connectors.base import Record
-from orchestration.warehouse import connect, ensure_raw_table, merge_records
-with connect(Path(sys.argv[1])) as con:
-    table = ensure_raw_table(con, "demo", "items")
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    for batch in range(40):
-        records = [Record(f"{batch}-{i}", at, {}, {"m": "x" * 1_500}) for i in range(5_000)]
-        con.begin()
-        merge_records(con, table, records, "s1")
-        con.commit()
-    os.kill(os.getpid(), signal.SIGKILL)  # killed mid-sync: the commits are in the log only
-"""
-
-_REOPEN = """
-import resource, sys
-from pathlib import Path
-from orchestration.warehouse import connect
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-with connect(Path(sys.argv[1])) as con:
-    rows = con.execute("select count(*) from raw_demo.items").fetchone()[0]
-print(rows, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
-"""
-
-
-def test_reopening_after_a_killed_sync_replays_its_log_within_the_memory_limit(tmp_path: Path) -> None:
-    """A killed sync leaves its commits in the log (up to CHECKPOINT_THRESHOLD); the next open replays them. The
-    memory limit is given when connecting, so the replay keeps to it instead of DuckDB's 80% of the machine."""
-    path = tmp_path / "w.duckdb"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPMETRICS_MEMORY_LIMIT": "64MB"}
-    killed = subprocess.run([sys.executable, "-c", _KILLED_SYNC, str(path)], env=env, cwd=ROOT, capture_output=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
-    log_mib = (tmp_path / "w.duckdb.wal").stat().st_size // 2**20
-    assert log_mib > 250
-    reopened = subprocess.run([sys.executable, "-c", _REOPEN, str(path)], env=env, cwd=ROOT, capture_output=True)
-    assert reopened.returncode == 0, reopened.stderr.decode()[-2000:]
-    rows, grew_mib = map(int, reopened.stdout.split())
-    assert rows == 200_000  # every committed batch, nothing lost
-    assert grew_mib < log_mib / 2, f"replaying {log_mib} MiB of log grew the process by {grew_mib} MiB"
 
 
 class Failing(Recorder):
