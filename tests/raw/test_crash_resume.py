@@ -3,6 +3,7 @@
 The sync runs in a child process (tests/raw/sync_child.py) against the sample organisation's server, or against
 each connector's loopback fake (served from this process), and kills itself inside a page's transaction after a
 fixed number of pages, so the test is deterministic.
+A last test kills a writer after 40 commits and reopens the warehouse: its log replays within the memory limit.
 """
 
 from __future__ import annotations
