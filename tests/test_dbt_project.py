@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from connectors.registry import CONNECTORS
@@ -76,3 +78,70 @@ def test_docs_describe_every_mart_column(empty_build: tuple[Path, Path]) -> None
             if not described.get(column, {}).get("description"):
                 undocumented.append(f"{node['metadata']['name']}.{column}")
     assert not undocumented, f"mart columns without a description: {undocumented}"
+
+
+# 300 services, each a first-parent chain of 1,500 commits with a merged branch commit beside every tenth one.
+DEEP_HISTORY = """
+insert into intermediate.int_mainline_commits_unioned by name
+with commits as (
+    select
+        s, i, 'm' as kind,
+        case
+            when i = 0 then []
+            when i % 10 = 0 then [md5(s || 'm' || (i - 1)), md5(s || 'b' || i)]
+            else [md5(s || 'm' || (i - 1))]
+        end as parent_shas
+    from range(300) as services (s), range(1500) as chain (i)
+    union all
+    select s, i, 'b', [md5(s || 'm' || (i - 1))]
+    from range(300) as services (s), range(10, 1500, 10) as branch (i)
+)
+select
+    'github' as source,
+    'raw_github.commits' as source_table,
+    s || ':' || kind || i as record_id,
+    'service-' || s as service,
+    'acme/service-' || s as repo,
+    'main' as branch,
+    md5(s || kind || i) as sha,
+    parent_shas,
+    'dev' as author_name,
+    'dev@acme.test' as author_email,
+    timestamptz '2024-01-01 00:00:00+00' + to_minutes(i * 10 - (kind = 'b')::int * 5) as authored_at,
+    timestamptz '2024-01-01 00:00:00+00' + to_minutes(i * 10 - (kind = 'b')::int * 5) as committed_at,
+    repeat('a commit message long enough to weigh something ', 4) || i as message
+from commits
+"""
+
+
+def test_the_mainline_walk_fits_a_deep_history_in_a_small_memory_limit(
+    empty_build: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """int_mainline_commits walks 1,500 first-parent steps for 300 services within 112MB of DuckDB's memory.
+
+    The walk repeats its join once per step. On (service, sha) strings it needed 128-160MB here and failed with
+    an out-of-memory error (as it did once in a build at 1,000 services x 730 days); on integer ids, 64-96MB.
+    """
+    warehouse, target = tmp_path / "w.duckdb", tmp_path / "target"
+    shutil.copy(empty_build[0], warehouse)
+    with connect(warehouse) as con:
+        con.execute(DEEP_HISTORY)
+    result = dbt(["compile", "--select", "int_mainline_commits"], warehouse, target)
+    assert result.returncode == 0, result.stdout[-3000:]
+    walk = next(target.rglob("int_mainline_commits.sql")).read_text()
+    # two threads, as where the limit was measured (what DuckDB needs grows with its threads); the rest as dbt's profile
+    config = {"memory_limit": "112MB", "threads": 2, "preserve_insertion_order": False}
+    with duckdb.connect(str(warehouse), config=config) as con:
+        con.execute(f"create table walked as {walk}")
+        chains = con.execute(
+            """
+            select
+                count(*),
+                count(distinct service),
+                count(*) filter (where sha <> md5(split_part(service, '-', 2) || 'm' || (mainline_position - 1))),
+                count(*) filter (where is_merge_commit)
+            from walked
+            """
+        ).fetchone()
+    # every mainline commit at its place on the chain (position 1 = the first commit), no branch commit on it
+    assert chains == (450_000, 300, 0, 44_700)

@@ -2,27 +2,30 @@
 -- mainline, from whichever code host holds the service. A change sits on the mainline at the position of its last
 -- mainline commit: the merge commit, the squash commit, or the last rebased commit (the request's mainline_sha in all
 -- three cases).
+-- The inputs are read where they are used, not copied: DuckDB materializes a CTE named more than once, and copies
+-- of the mainline's and the requests' commits (messages included) made this model fail at 256MB of DuckDB's memory
+-- at 1,000 services; read in place it builds within 128MB, in about two thirds of the time.
 with
 
-mainline as (
+mainline as not materialized (
 
     select * from {{ ref('int_mainline_commits') }}
 
 ),
 
-requests as (
+requests as not materialized (
 
     select * from {{ ref('int_changes_unioned') }}
 
 ),
 
-request_commits as (
+request_commits as not materialized (
 
     select * from {{ ref('int_change_commits_unioned') }}
 
 ),
 
-run_parameters as (
+run_parameters as not materialized (
 
     select * from {{ ref('int_run_parameters') }}
 

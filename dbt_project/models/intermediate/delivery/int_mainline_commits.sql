@@ -2,19 +2,37 @@
 -- Ancestry on this chain is what "a deployment contains a change" means: a chain commit at position p is in
 -- every deployed chain commit at position >= p, whatever the commits' dates say.
 -- Branch commits of merge commits are among the mainline's commits but not on the chain (they hang off parent 2).
--- The walk reads only the commits' keys, parents and dates; their authors and messages join once, at the end: at
--- 1,000 services the walk then spills a third as much to disk.
+-- The walk steps from commit to first parent by integer ids, each commit's first parent looked up once before it
+-- starts: at 1,000 services (1,216 steps) it needs 80-100MB of DuckDB's memory, where a walk on (service, sha)
+-- strings needed 200-256MB and could fail while another model built beside it. Authors and messages join once,
+-- at the end.
 with recursive
 
-service_commits as (
+-- any numbering will do, the ids never leave this model; computed once (materialized), so every reference below
+-- sees the same ids
+service_commits as materialized (
 
     select
+        row_number() over () as commit_id,
         service,
         sha,
         committed_at,
-        parent_shas,
-        parent_shas[1] as first_parent_sha
+        parent_shas
     from {{ ref('int_mainline_commits_unioned') }}
+
+),
+
+-- a first parent outside the mainline's commits (a shallow history) ends the chain, as a missing one does
+first_parents as (
+
+    select
+        service_commits.commit_id,
+        parents.commit_id as first_parent_id
+    from service_commits
+    left join service_commits as parents
+        on
+            service_commits.service = parents.service
+            and service_commits.parent_shas[1] = parents.sha
 
 ),
 
@@ -31,9 +49,7 @@ parent_links as (
 -- (commits orphaned by a force-push also have no child; the newest one is the live head)
 heads as (
 
-    select
-        service_commits.service,
-        service_commits.sha
+    select service_commits.commit_id
     from service_commits
     left join parent_links
         on
@@ -47,43 +63,40 @@ heads as (
 
 ),
 
-chain (service, sha, first_parent_sha, chain_depth) as (
+chain (head_id, commit_id, first_parent_id, chain_depth) as (
 
     select
-        service_commits.service,
-        service_commits.sha,
-        service_commits.first_parent_sha,
+        heads.commit_id as head_id,
+        first_parents.commit_id,
+        first_parents.first_parent_id,
         0 as chain_depth
     from heads
-    inner join service_commits
-        on
-            heads.service = service_commits.service
-            and heads.sha = service_commits.sha
+    inner join first_parents
+        on heads.commit_id = first_parents.commit_id
 
     union all
 
     select
-        service_commits.service,
-        service_commits.sha,
-        service_commits.first_parent_sha,
+        chain.head_id,
+        first_parents.commit_id,
+        first_parents.first_parent_id,
         chain.chain_depth + 1 as chain_depth
     from chain
-    inner join service_commits
-        on
-            chain.service = service_commits.service
-            and chain.first_parent_sha = service_commits.sha
+    inner join first_parents
+        on chain.first_parent_id = first_parents.commit_id
 
 ),
 
+-- 1 = the oldest commit reached; the head has the highest position (one head, so one chain, per service)
 positioned as (
 
     select
-        service,
-        sha,
-        first_parent_sha,
-        -- 1 = the oldest commit reached; the head has the highest position
-        max(chain_depth) over (partition by service) - chain_depth + 1 as mainline_position
+        service_commits.service,
+        service_commits.sha,
+        max(chain.chain_depth) over (partition by chain.head_id) - chain.chain_depth + 1 as mainline_position
     from chain
+    inner join service_commits
+        on chain.commit_id = service_commits.commit_id
 
 )
 
@@ -93,7 +106,7 @@ select
     mainline_commits.repo,
     positioned.sha,
     positioned.mainline_position,
-    positioned.first_parent_sha,
+    mainline_commits.parent_shas[1] as first_parent_sha,
     len(mainline_commits.parent_shas) as n_parents,
     len(mainline_commits.parent_shas) > 1 as is_merge_commit,
     mainline_commits.author_name,
