@@ -234,39 +234,23 @@ share_measures as (
 ),
 
 -- each learning event falls in the period holding its own timestamp; no event, no share
--- (events meet periods first and the six measures join after: a range join of every period and measure with every
--- event of its service needed more than 192MB at 1,000 services)
-period_learning as (
-
-    select
-        periods.period_id,
-        learning_outcomes.measure,
-        count_if(learning_outcomes.is_hit) as n_hits,
-        count(learning_outcomes.event_id) as n_events
-    from periods
-    inner join learning_outcomes
-        on
-            periods.service = learning_outcomes.service
-            and periods.start_at <= learning_outcomes.event_at
-            and periods.end_at > learning_outcomes.event_at
-    group by periods.period_id, learning_outcomes.measure
-
-),
-
 shares as (
 
     select
         periods.period_id,
         share_measures.measure,
-        100.0 * coalesce(period_learning.n_hits, 0) / nullif(coalesce(period_learning.n_events, 0), 0) as measure_value,
+        100.0 * count_if(learning_outcomes.is_hit) / nullif(count(learning_outcomes.event_id), 0) as measure_value,
         cast(null as double) as p85,
-        coalesce(period_learning.n_events, 0) as n_events
+        count(learning_outcomes.event_id) as n_events
     from periods
     cross join share_measures
-    left join period_learning
+    left join learning_outcomes
         on
-            periods.period_id = period_learning.period_id
-            and share_measures.measure = period_learning.measure
+            periods.service = learning_outcomes.service
+            and share_measures.measure = learning_outcomes.measure
+            and periods.start_at <= learning_outcomes.event_at
+            and periods.end_at > learning_outcomes.event_at
+    group by periods.period_id, share_measures.measure
 
 ),
 
@@ -279,35 +263,21 @@ duration_measures as (
 
 ),
 
--- the quantiles of the periods that have events, then every period and measure: a quantile keeps its group's
--- values in memory, and a state for each of the 400,000 empty groups at 1,000 services needed more than 128MB
-period_durations as (
-
-    select
-        period_id,
-        measure,
-        quantile_cont(value_hours, 0.5) as measure_value,
-        quantile_cont(value_hours, 0.85) as p85,
-        count(value_hours) as n_events
-    from period_events
-    group by period_id, measure
-
-),
-
 durations as (
 
     select
         periods.period_id,
         duration_measures.measure,
-        period_durations.measure_value,
-        period_durations.p85,
-        coalesce(period_durations.n_events, 0) as n_events
+        quantile_cont(period_events.value_hours, 0.5) as measure_value,
+        quantile_cont(period_events.value_hours, 0.85) as p85,
+        count(period_events.value_hours) as n_events
     from periods
     cross join duration_measures
-    left join period_durations
+    left join period_events
         on
-            periods.period_id = period_durations.period_id
-            and duration_measures.measure = period_durations.measure
+            periods.period_id = period_events.period_id
+            and duration_measures.measure = period_events.measure
+    group by periods.period_id, duration_measures.measure
 
 ),
 
