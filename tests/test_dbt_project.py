@@ -108,7 +108,7 @@ select
     'dev' as author_name,
     'dev@acme.test' as author_email,
     timestamptz '2024-01-01 00:00:00+00' + to_minutes(i * 10 - (kind = 'b')::int * 5) as authored_at,
-    timestamptz '2024-01-01 00:00:00+00' + to_minutes(i * 10 - (kind = 'b')::int * 5) as committed_at,
+    authored_at as committed_at,
     repeat('a commit message long enough to weigh something ', 4) || i as message
 from commits
 """
