@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from connectors.base import (
     CheckLimits,
@@ -38,13 +37,13 @@ from connectors.github_graphql import (
     PULL_COMMITS,
     PULL_COMMITS_NESTED,
     PULL_REQUESTS,
-    GraphqlClient,
     graphql_endpoint,
     rest_commit,
     rest_deployment,
     rest_pull,
     rest_status,
 )
+from connectors.graphql import GraphqlClient, GraphqlSettings
 from connectors.http import ConnectorError, HttpClient
 from connectors.timeparse import isoformat_z
 
@@ -59,30 +58,9 @@ def github_client(settings: SourceSettings) -> HttpClient:
     return HttpClient(settings.api_url, headers=headers, settings=settings.http_settings())
 
 
-class GithubSettings(SourceSettings):
-    """`api`: how deployments and pull requests are read (`graphql`, the default, or `rest`); `graphql_url`
-    overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`)."""
-
-    api: Literal["graphql", "rest"] = "graphql"
-    graphql_url: str | None = None
-
-    @field_validator("graphql_url")
-    @classmethod
-    def _graphql_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"graphql_url must start with http:// or https://, got {value!r}")
-        if urlsplit(value).username is not None:  # it lands in the catalog's settings as written
-            raise ValueError("graphql_url must not carry credentials: the token comes from `token`")
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _same_host(self) -> GithubSettings:
-        # The token travels with every query: it must not go anywhere api_url does not.
-        if self.graphql_url and urlsplit(self.graphql_url)[:2] != urlsplit(self.api_url)[:2]:
-            raise ValueError(f"graphql_url must be on api_url's scheme, host and port ({self.api_url})")
-        return self
+class GithubSettings(GraphqlSettings):
+    """`api`: how deployments, pull requests and mainline commits are read (`graphql`, the default, or `rest`);
+    `graphql_url` overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`)."""
 
     def graphql_endpoint(self) -> str:
         """Where GraphQL queries go."""

@@ -1,4 +1,5 @@
-"""GitLab (REST v4): merged merge requests with their commits, the branch's commits, and deployments.
+"""GitLab (REST v4, and GraphQL for merge requests' commits): merged merge requests with their commits, the
+branch's commits, and deployments.
 
 `api_url` ends in `/api/v4`; the token travels in `PRIVATE-TOKEN`. A project is addressed by its URL-encoded path
 (`acme%2Fcheckout`). Every list pages by `page`/`per_page` with the next page's number in `X-Next-Page`, empty on
@@ -7,6 +8,19 @@ requests and deployments are read oldest update first from `updated_after` ("on 
 paired with `order_by=updated_at`), commits from `since` (their committed date), newest first. Payloads land
 verbatim: commit times keep the committer's offset (`+03:00`), a fast-forward merge has no `merge_commit_sha`, a
 squash merge names its `squash_commit_sha`; staging reads them.
+
+Merge requests' commits: REST lists them one merge request a request (the sync's chattiest stream by far). With
+`api: graphql` (the default) one GraphQL query (`POST /api/graphql`, beside `/api/v4`) reads the commits of
+`merge_requests_per_query` merge requests of a page (default 20) by their iids, 100 commits each, and a longer
+merge request's further commits in queries of its own. What lands is REST's payload of each commit, under the
+same key, cursor and `_context`: `id` (the sha), `short_id`, `title`, `message`, `author_name`, `author_email`,
+`authored_date`, `committer_name`, `committer_email`, `committed_date`, `created_at` (REST's copy of the committed
+date) and `web_url`; GraphQL has no `trailers`, which nothing reads. GraphQL's times are the same instants in the
+committer's offset, without REST's milliseconds (Ruby's `iso8601`: `...T19:52:03+02:00`). GitLab scores each
+query's complexity (at most 250 for a token): asked for by iids, a query's complexity does not grow with the number
+of merge requests, and a merge request's commits count once, not once a node. Errors come with HTTP 200 and fail
+the sync naming the query and GitLab's message; nothing of that answer lands. `api: rest` reads them as before, a
+request per merge request.
 """
 
 from __future__ import annotations
@@ -29,10 +43,74 @@ from connectors.base import (
     SourceSettings,
     Stream,
     SyncEvent,
+    dig,
     latest_cursor,
 )
-from connectors.http import HttpClient
+from connectors.graphql import GraphqlClient, GraphqlSettings
+from connectors.http import ConnectorError, HttpClient
 from connectors.timeparse import isoformat_z
+
+
+class GitlabSettings(GraphqlSettings):
+    """`api`: how merge requests' commits are read (`graphql`, the default, or `rest`); `graphql_url` overrides
+    the endpoint derived from `api_url` (`https://host/api/graphql` for `https://host/api/v4`);
+    `merge_requests_per_query`: how many merge requests' commits one GraphQL query reads (a real GitLab answers
+    within its request timeout for a few dozen; each merge request costs a Gitaly call there)."""
+
+    merge_requests_per_query: int = Field(20, ge=1, le=100)
+
+    def graphql_endpoint(self) -> str:
+        """Where GraphQL queries go: GitLab serves them at `/api/graphql` beside `/api/v4`."""
+        if self.graphql_url:
+            return self.graphql_url
+        api_url = self.api_url.rstrip("/")
+        return (api_url.removesuffix("/v4") if api_url.endswith("/api/v4") else api_url) + "/graphql"
+
+
+_COMMIT_FIELDS = """
+fragment CommitFields on Commit {
+  sha shortId title message authorName authorEmail authoredDate committerName committerEmail committedDate webUrl
+}"""
+_COMMITS_PAGE = "pageInfo { hasNextPage endCursor } nodes { ...CommitFields }"
+
+# The commits of a batch of merge requests, asked for by iid: a page of commits of each.
+MERGE_REQUEST_COMMITS = f"""
+query MergeRequestCommits($project: ID!, $iids: [String!], $first: Int!, $commits: Int!) {{
+  project(fullPath: $project) {{
+    mergeRequests(iids: $iids, first: $first) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ iid commits(first: $commits) {{ {_COMMITS_PAGE} }} }}
+    }}
+  }}
+}}
+{_COMMIT_FIELDS}"""
+
+# The further pages of one merge request's commits.
+MERGE_REQUEST_COMMITS_PAGE = f"""
+query MergeRequestCommitsPage($project: ID!, $iid: String!, $first: Int!, $after: String) {{
+  project(fullPath: $project) {{
+    mergeRequest(iid: $iid) {{ commits(first: $first, after: $after) {{ {_COMMITS_PAGE} }} }}
+  }}
+}}
+{_COMMIT_FIELDS}"""
+
+
+def rest_commit(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A GraphQL `Commit` as the REST payload of a merge request's commit (see the module docstring)."""
+    return {
+        "id": node.get("sha"),
+        "short_id": node.get("shortId"),
+        "title": node.get("title"),
+        "message": node.get("message"),
+        "author_name": node.get("authorName"),
+        "author_email": node.get("authorEmail"),
+        "authored_date": node.get("authoredDate"),
+        "committer_name": node.get("committerName"),
+        "committer_email": node.get("committerEmail"),
+        "committed_date": node.get("committedDate"),
+        "created_at": node.get("committedDate"),
+        "web_url": node.get("webUrl"),
+    }
 
 
 class GitlabMapping(ServiceMapping):
@@ -59,6 +137,7 @@ class GitlabConnector(Connector):
     to each mapped environment."""
 
     name = "gitlab"
+    settings_model = GitlabSettings
     mapping_model = GitlabMapping
     streams = (
         Stream(
@@ -97,6 +176,13 @@ class GitlabConnector(Connector):
         ),
     )
 
+    def __init__(self, settings: SourceSettings, mappings: Mapping[str, ServiceMapping]) -> None:
+        super().__init__(settings, mappings)
+        assert isinstance(settings, GitlabSettings)
+        self.api = settings.api
+        self.per_query = settings.merge_requests_per_query
+        self.graphql = GraphqlClient(self.client, settings.graphql_endpoint(), self.log, api="GitLab GraphQL")
+
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
         headers = {"PRIVATE-TOKEN": settings.token.get_secret_value()} if settings.token else {}
@@ -115,6 +201,8 @@ class GitlabConnector(Connector):
                 for project, branch in sorted(branches.items())
             )
         self.report_child_progress()
+        if self.api == "graphql":
+            self.log.info("gitlab GraphQL: %s", self.graphql.summary())
 
     def _project(
         self, project: str, branch: str, environments: list[str], since: Callable[[str, str], datetime | None]
@@ -152,17 +240,49 @@ class GitlabConnector(Connector):
             yield Checkpoint(stream.name, checkpoint, newest)
 
     def _merge_request_commits(self, partition: dict[str, Any], page: list[Record]) -> Iterator[SyncEvent]:
-        """The commits of each merge request of a page, one request (or more) per merge request."""
+        """The commits of each merge request of a page: a GraphQL query per `merge_requests_per_query` of them,
+        or with `api: rest` one request (or more) per merge request."""
         commits = self.stream("merge_request_commits")
-        per_page = {"per_page": self.settings.page_size}
+        if self.api == "graphql":
+            iids = [mr.payload["iid"] for mr in page]
+            batches = [iids[i : i + self.per_query] for i in range(0, len(iids), self.per_query)]
+            found = self.read_children(commits.name, batches, partial(self._graphql_commits, partition))
+        else:
+            per_page = {"per_page": self.settings.page_size}
 
-        def read_one(merge_request: Record) -> list[Record]:
-            child = {**partition, "merge_request_iid": merge_request.payload["iid"]}
-            return self.read_all(commits, child, per_page, path=encoded_path(commits, child))
+            def read_one(merge_request: Record) -> list[Record]:
+                child = {**partition, "merge_request_iid": merge_request.payload["iid"]}
+                return self.read_all(commits, child, per_page, path=encoded_path(commits, child))
 
-        found = self.read_children(commits.name, page, read_one)
+            found = self.read_children(commits.name, page, read_one)
         if found:
             yield Page(commits.name, found)
+
+    def _graphql_commits(self, partition: dict[str, Any], iids: list[int]) -> list[Record]:
+        """The commits of the merge requests `iids` of one project, in that order: one query, then the further
+        pages of any merge request with more than a page of commits."""
+        project, size = partition["project"], self.settings.page_size
+        variables = {"project": project, "iids": [str(i) for i in iids], "first": len(iids), "commits": size}
+        answer = self.graphql.query("MergeRequestCommits", MERGE_REQUEST_COMMITS, variables)
+        listing = dig(answer, "project.mergeRequests")
+        if not isinstance(listing, Mapping):
+            raise ConnectorError(f"GitLab GraphQL MergeRequestCommits: project {project} not found")
+        nodes = {str(n.get("iid")): n for n in listing.get("nodes") or [] if n}
+        stream, records = self.stream("merge_request_commits"), []
+        for iid in iids:
+            node = nodes.get(str(iid))
+            if node is None:
+                raise ConnectorError(f"GitLab GraphQL MergeRequestCommits: {project} has no merge request !{iid}")
+            pages = self.graphql.pages(
+                "MergeRequestCommitsPage",
+                MERGE_REQUEST_COMMITS_PAGE,
+                {"project": project, "iid": str(iid), "first": size},
+                "project.mergeRequest.commits",
+                first_page=node.get("commits") or {},
+            )
+            child = {**partition, "merge_request_iid": iid}
+            records += [stream.to_record(rest_commit(c), child) for p in pages for c in p.get("nodes") or [] if c]
+        return records
 
 
 def _bound(param: str, lower: datetime | None) -> dict[str, str]:

@@ -17,6 +17,9 @@ Nodes are the REST records rendered on the fly the way GraphQL names them (`data
 `id` REST's `node_id`, a bot's login has no `[bot]`), from the indexes the sample data already has (per
 repository, per deployment, per pull request): nothing is scanned per query, so a sync of millions of records stays
 as fast as its REST counterpart.
+
+The reader and the run are not GitHub's alone: `sample_org/gitlab_graphql.py` subclasses `GraphqlApi` with GitLab's
+schema, roots, limits and error shape.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from sample_org.generator import GitHubRepo, gh_time
 
@@ -96,6 +99,7 @@ class Selection:
     selections: list[Selection] | None = None
     on: str | None = None  # inline fragment's type condition
     spread: str | None = None  # named fragment
+    at: int = -1  # the character of the document it starts at, for an error's `locations`
 
 
 @dataclass
@@ -105,6 +109,7 @@ class Document:
     variables: dict[str, tuple[str, Any]]  # name -> (type as written, default)
     selections: list[Selection]
     fragments: dict[str, tuple[str, list[Selection]]]  # name -> (type condition, selections)
+    text: str = ""  # the document as sent, which `Selection.at` points into
     # (selection set, type, node's actual type) -> its fields with fragments spread: worked out once per document,
     # not once per node of every answer.
     flat: dict[tuple[int, str, str | None], list[tuple[Selection, str]]] = field(default_factory=dict)
@@ -114,7 +119,9 @@ class _Reader:
     """Recursive descent over the tokens of one document."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens: list[tuple[str, str]] = []
+        self.starts: list[int] = []  # each token's first character
         at = 0
         while at < len(text):
             m = _TOKEN.match(text, at)
@@ -123,6 +130,7 @@ class _Reader:
             at = m.end()
             if m.lastgroup != "skip":
                 self.tokens.append((m.lastgroup or "", m.group()))
+                self.starts.append(m.start())
         self.at = 0
 
     def peek(self, value: str | None = None) -> bool:
@@ -163,7 +171,7 @@ class _Reader:
             operation = (variables, self.selection_set())
         if operation is None:
             raise GraphqlError("No operations in the document")
-        return Document(operation[0], operation[1], fragments)
+        return Document(operation[0], operation[1], fragments, self.text)
 
     def variable_definitions(self) -> dict[str, tuple[str, Any]]:
         self.take(value="(")
@@ -205,6 +213,7 @@ class _Reader:
         return selections
 
     def selection(self) -> Selection:
+        start = self.starts[self.at] if self.at < len(self.starts) else -1
         if self.peek("..."):
             self.take()
             if self.peek("on"):
@@ -227,7 +236,7 @@ class _Reader:
         if self.peek("@"):
             raise GraphqlError("Directives are not served here")
         selections = self.selection_set() if self.peek("{") else None
-        return Selection(alias=alias, name=name, args=args, selections=selections)
+        return Selection(alias=alias, name=name, args=args, selections=selections, at=start)
 
     def value(self) -> Any:
         kind, text = self.tokens[self.at] if self.at < len(self.tokens) else ("", "")
@@ -325,14 +334,17 @@ def _ref(deployment: Mapping[str, Any]) -> dict[str, str] | None:
 
 @dataclass(frozen=True)
 class _Field:
-    """A field of a type: a scalar or object read from the record, or a connection (`node` is its item type)."""
+    """A field of a type: a scalar or object read from the record, or a connection (`node` is its item type).
+
+    `items`, `find` and `total` get the record's context first: its `_Repo` here, what a subclass's `_root` passes on.
+    """
 
     get: Callable[[Any], Any] | None = None
     object: str | None = None  # the object type of an object field
     node: str | None = None  # the item type of a connection
-    items: Callable[[_Repo, Any, dict[str, Any]], list[Any]] | None = None  # a connection's items, all of them
-    find: Callable[[_Repo, Any, dict[str, Any]], Any] | None = None  # an object field that takes arguments
-    total: Callable[[_Repo, Any, list[Any]], int] | None = None  # totalCount, when not len(items)
+    items: Callable[[Any, Any, dict[str, Any]], list[Any]] | None = None  # a connection's items, all of them
+    find: Callable[[Any, Any, dict[str, Any]], Any] | None = None  # an object field that takes arguments
+    total: Callable[[Any, Any, list[Any]], int] | None = None  # totalCount, when not len(items)
     args: frozenset[str] = frozenset()  # the arguments it takes besides first/after
 
 
@@ -520,7 +532,16 @@ class _Plan:
 
 
 class GraphqlApi:
-    """Answers GitHub GraphQL queries over `repos` (by "owner/name"), charging each credential's hourly budget."""
+    """Answers GitHub GraphQL queries over `repos` (by "owner/name"), charging each credential's hourly budget.
+
+    Another API's schema reuses the reader and the run by subclassing: its own `schema`, `interfaces`,
+    `connection` fields and `roots` (the Query fields `_root` answers), its own `_root`, check and `answer`.
+    """
+
+    schema: ClassVar[dict[str, dict[str, _Field]]] = SCHEMA
+    interfaces: ClassVar[dict[str, tuple[str, ...]]] = INTERFACES
+    connection: ClassVar[dict[str, str | None]] = CONNECTION  # the fields of every `...Connection`
+    roots: ClassVar[frozenset[str]] = frozenset({"repository", "node"})
 
     def __init__(self, repos: Mapping[str, GitHubRepo], points_per_hour: int = POINTS_PER_HOUR) -> None:
         self.repos = {name: _Repo(name, repo) for name, repo in repos.items()}
@@ -538,14 +559,7 @@ class GraphqlApi:
     def answer(self, body: bytes, credential: str = "") -> tuple[dict[str, Any], dict[str, str]]:
         """The JSON answer to a POSTed request body, and the rate-limit headers GitHub sends with it."""
         try:
-            request = json.loads(body or b"{}")
-            if not isinstance(request, dict) or not isinstance(request.get("query"), str):
-                raise GraphqlError("A query attribute must be specified and must be a string.")
-            variables = request.get("variables") or {}
-            if not isinstance(variables, dict):
-                raise GraphqlError("Variables must be an object.")
-            document = parse(request["query"])
-            plan = _Plan(self._variables(document, variables))
+            document, plan = self._request(body)
             self._check(document, "Query", document.selections, plan, 1, [])
         except GraphqlError as e:
             return {"errors": [e.as_json()]}, {}
@@ -593,6 +607,17 @@ class GraphqlApi:
             self._used[key] = (window, used + cost)
             return window, used + cost, True
 
+    def _request(self, body: bytes) -> tuple[Document, _Plan]:
+        """The document a POSTed body asks and its variables; a GraphqlError, or a ValueError for broken JSON."""
+        request = json.loads(body or b"{}")
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+            raise GraphqlError("A query attribute must be specified and must be a string.")
+        variables = request.get("variables") or {}
+        if not isinstance(variables, dict):
+            raise GraphqlError("Variables must be an object.")
+        document = parse(request["query"])
+        return document, _Plan(self._variables(document, variables))
+
     @staticmethod
     def _variables(document: Document, given: dict[str, Any]) -> dict[str, Any]:
         values = {}
@@ -612,7 +637,7 @@ class GraphqlApi:
         for sel, on in self._fields(document, kind, selections):
             if sel.name == "__typename":
                 continue
-            spec = SCHEMA[on].get(sel.name) if on in SCHEMA else None
+            spec = self.schema[on].get(sel.name) if on in self.schema else None
             if spec is None:
                 raise GraphqlError(f"Field '{sel.name}' doesn't exist on type '{on}'", "undefinedField")
             args = {k: _resolve(v, plan.variables) for k, v in sel.args.items()}
@@ -659,9 +684,9 @@ class GraphqlApi:
         for part, on in self._fields(document, f"{node}Connection", sel.selections or []):
             if part.name == "__typename":
                 continue
-            if part.name not in CONNECTION:
+            if part.name not in self.connection:
                 raise GraphqlError(f"Field '{part.name}' doesn't exist on type '{on}'", "undefinedField")
-            child = CONNECTION[part.name] or (node if part.name == "nodes" else None)
+            child = self.connection[part.name] or (node if part.name == "nodes" else None)
             if child and not part.selections:
                 raise GraphqlError(f"Field '{part.name}' must have a selection of subfields")
             if child:
@@ -698,7 +723,7 @@ class GraphqlApi:
     def _fragment(
         self, document: Document, kind: str, on: str, selections: list[Selection], concrete: str | None
     ) -> list[tuple[Selection, str]]:
-        if on != kind and on not in INTERFACES.get(kind, ()):
+        if on != kind and on not in self.interfaces.get(kind, ()):
             raise GraphqlError(f"Fragment on {on} can't be spread inside {kind}", "fragmentSpreadImpossible")
         if concrete is not None and on != kind and on != concrete:
             return []
@@ -710,7 +735,7 @@ class GraphqlApi:
         self,
         kind: str,
         record: Any,
-        repo: _Repo | None,
+        repo: Any,  # the record's context: its _Repo here, what a subclass's `_root` passes on
         selections: list[Selection],
         document: Document,
         plan: _Plan,
@@ -719,14 +744,14 @@ class GraphqlApi:
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         concrete = None
-        if kind in INTERFACES:
+        if kind in self.interfaces:
             concrete, repo, record = record
         for sel, on in self._flat(document, kind, selections, concrete):
             if sel.name == "__typename":
                 out[sel.alias] = (record.get("__typename") if kind == "Actor" else None) or concrete or kind
                 continue
-            spec = SCHEMA[on][sel.name]
-            if kind == "Query" and sel.name in ("repository", "node"):
+            spec = self.schema[on][sel.name]
+            if kind == "Query" and sel.name in self.roots:
                 out[sel.alias] = self._root(sel, document, plan, errors, path)
             elif spec.node:
                 args = {k: _resolve(v, plan.variables) for k, v in sel.args.items()}
@@ -750,6 +775,7 @@ class GraphqlApi:
     def _root(
         self, sel: Selection, document: Document, plan: _Plan, errors: list[dict[str, Any]], path: list[Any]
     ) -> dict[str, Any] | None:
+        """The answer to one of the `roots` fields of Query (a subclass answers its own)."""
         args = {k: _resolve(v, plan.variables) for k, v in sel.args.items()}
         here = [*path, sel.alias]
         if sel.name == "repository":
@@ -781,7 +807,7 @@ class GraphqlApi:
         spec: _Field,
         sel: Selection,
         record: Any,
-        repo: _Repo | None,
+        repo: Any,
         args: dict[str, Any],
         document: Document,
         plan: _Plan,
@@ -796,8 +822,6 @@ class GraphqlApi:
         for part, _ in self._flat(document, f"{spec.node}Connection", sel.selections or [], None):
             if part.name == "__typename":
                 out[part.alias] = f"{spec.node}Connection"
-            elif part.name == "totalCount":
-                out[part.alias] = spec.total(repo, record, items) if spec.total else len(items)
             elif part.name == "pageInfo":
                 info = {
                     "hasNextPage": start + len(page) < len(items),
@@ -808,11 +832,13 @@ class GraphqlApi:
                 out[part.alias] = self._select(
                     "PageInfo", info, repo, part.selections or [], document, plan, errors, path
                 )
-            else:
+            elif part.name == "nodes":
                 selections = part.selections or []
                 out[part.alias] = [
                     self._select(spec.node, item, repo, selections, document, plan, errors, path) for item in page
                 ]
+            else:  # the total, whatever `connection` names it (GitHub's totalCount, GitLab's count)
+                out[part.alias] = spec.total(repo, record, items) if spec.total else len(items)
         return out
 
 

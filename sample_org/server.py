@@ -7,9 +7,9 @@ authentication rule, error shape, pagination and routes. A new source is a new `
 `SOURCES`; a fault-injection mode is an interceptor appended to `SampleServer.interceptors` (a callable that
 may answer a request before its source does, e.g. with a 429 or a 500).
 
-Only what connectors read is served (GET list endpoints, plus Jira's POST search and GitHub's POST /graphql, see
-`sample_org/github_graphql.py`). Payload URLs (`url`,
-`self`, `html_url`) keep the public hosts of the generated data; only pagination links point at this server.
+Only what connectors read is served (GET list endpoints, plus Jira's POST search, GitHub's POST /graphql, see
+`sample_org/github_graphql.py`, and GitLab's POST /api/graphql, see `sample_org/gitlab_graphql.py`). Payload URLs
+(`url`, `self`, `html_url`) keep the public hosts of the generated data; only pagination links point at this server.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from sample_org.generator import (
     jira_time,
 )
 from sample_org.github_graphql import GraphqlApi
+from sample_org.gitlab_graphql import GitlabGraphqlApi
 
 
 @dataclass
@@ -888,10 +889,13 @@ class _ProjectIndex:
 
 class GitLab(Source):
     """Projects' merge requests, their commits, repository commits and deployments, with offset pagination
-    (`X-Next-Page` empty on the last page) and GitLab's `RateLimit-*` headers."""
+    (`X-Next-Page` empty on the last page) and GitLab's `RateLimit-*` headers; merge requests' commits also through
+    GraphQL (`POST /api/graphql`), whose requests count against the same per-minute limit."""
 
     prefix = "gitlab"
+    # Routes match the whole path, so /api/graphql is never taken for an /api/v4/... route, nor the other way.
     routes: ClassVar = [
+        (r"/api/graphql", "graphql"),
         (r"/api/v4/projects/([^/]+)", "project"),
         (r"/api/v4/projects/([^/]+)/merge_requests", "merge_requests"),
         (r"/api/v4/projects/([^/]+)/merge_requests/(\d+)", "merge_request"),
@@ -912,6 +916,7 @@ class GitLab(Source):
         for path, project in org.gitlab.items():
             index = _ProjectIndex(project)
             self._projects[path] = self._projects[str(project.id)] = index
+        self._graphql = GitlabGraphqlApi(org.gitlab)
 
     def authorised(self, req: Request) -> bool:
         token = self.tokens.get("gitlab", "")
@@ -983,6 +988,14 @@ class GitLab(Source):
     @staticmethod
     def _within(value: int | None, lo: int | None, hi: int | None) -> bool:
         return value is not None and (lo is None or value >= lo) and (hi is None or value <= hi)
+
+    def graphql(self, req: Request) -> Response:
+        """POST /api/graphql: a query of the subset `sample_org.gitlab_graphql` serves; its errors come with a 200."""
+        if req.method != "POST":
+            raise ApiError(404, "Not Found")
+        credential = req.headers.get("PRIVATE-TOKEN") or req.headers.get("Authorization") or ""
+        body, headers = self._graphql.answer(req.body, credential)
+        return Response(200, body, headers)
 
     def project(self, req: Request, project_id: str) -> Response:
         """GET /projects/:id: a few fields of the project."""

@@ -19,7 +19,7 @@ import orjson
 import pytest
 import yaml
 
-from connectors.base import dig
+from connectors.base import Connector, dig
 from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from orchestration.dbt.project import DBT_PROJECT_DIR
@@ -88,18 +88,23 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         data = yaml.safe_load(org.config_yaml(server.url))
         for api in APIS:
             data["sources"]["github"]["api"] = api
-            catalog = parse_catalog(data)
-            tmp = tmp_path_factory.mktemp(api)
-            warehouse = tmp / "warehouse.duckdb"
-            mappings = {s.name: s.sources["github"] for s in catalog.services if "github" in s.sources}
-            with connect(warehouse) as con:
-                connector = CONNECTORS["github"](catalog.sources["github"], mappings)
-                sync_source(con, connector, SyncOptions(), f"sync-{api}")
-                write_catalog(con, catalog)
-            built = dbt(["run", "--select", "+path:models/staging/github"], warehouse, tmp / "target")
-            assert built.returncode == 0, built.stdout[-3000:]
-            out[api] = warehouse
+            out[api], _ = sync_and_stage(data, "github", tmp_path_factory.mktemp(api))
     return out
+
+
+def sync_and_stage(data: dict[str, Any], source: str, tmp: Path) -> tuple[Path, Connector]:
+    """Sync `source` of the catalog `data` into a warehouse in `tmp`, with the catalog, and build the source's
+    staging models on it: the warehouse and the connector that synced it."""
+    catalog = parse_catalog(data)
+    warehouse = tmp / "warehouse.duckdb"
+    mappings = {s.name: s.sources[source] for s in catalog.services if source in s.sources}
+    with connect(warehouse) as con:
+        connector = CONNECTORS[source](catalog.sources[source], mappings)
+        sync_source(con, connector, SyncOptions(), f"sync-{tmp.name}")
+        write_catalog(con, catalog)
+    built = dbt(["run", "--select", f"+path:models/staging/{source}"], warehouse, tmp / "target")
+    assert built.returncode == 0, built.stdout[-3000:]
+    return warehouse, connector
 
 
 def github_rows(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -129,10 +134,13 @@ def test_the_same_raw_records(warehouses: dict[str, Path]) -> None:
             assert all("production_environment" not in orjson.loads(r[3]) for r in graphql[table])
 
 
-def staging_rows(warehouse: Path, model: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+def staging_rows(
+    warehouse: Path, model: str, uncompared: set[str] = UNCOMPARED
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The staging model's columns but `uncompared`, and its rows in those columns, sorted."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         columns = [c for (c,) in con.execute(f"select column_name from (describe staging.{model})").fetchall()]
-        kept = [c for c in columns if c not in UNCOMPARED]
+        kept = [c for c in columns if c not in uncompared]
         rows = con.execute(f"select {', '.join(kept)} from staging.{model} order by all").fetchall()
     return kept, rows
 

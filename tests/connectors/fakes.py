@@ -25,8 +25,9 @@ from werkzeug.test import EnvironBuilder
 from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
 from connectors.registry import CONNECTORS
 from connectors.timeparse import parse_timestamp
-from sample_org.generator import GitHubRepo
+from sample_org.generator import GitHubRepo, GitLabProject
 from sample_org.github_graphql import POINTS_PER_HOUR, GraphqlApi
+from sample_org.gitlab_graphql import GitlabGraphqlApi
 from tests.conftest import example
 
 TOKEN = "contract-secret-token-123"
@@ -438,8 +439,20 @@ def updated_since(request: Request, items: list[dict[str, Any]]) -> list[dict[st
 
 
 def fake_gitlab(api: FakeApi) -> Fixture:
+    """GitLab read through REST only (`api: rest`): a request per merged merge request for its commits."""
+    return gitlab_fixture(api, "rest")
+
+
+def fake_gitlab_graphql(api: FakeApi) -> Fixture:
+    """GitLab with merge requests' commits read through GraphQL (`api: graphql`, the default): the same records as
+    `fake_gitlab`, the commits of two merge requests a query (pages of 3 commits: some take a second query)."""
+    return gitlab_fixture(api, "graphql")
+
+
+def gitlab_fixture(api: FakeApi, mode: str) -> Fixture:
     """A project `acme/shop` (addressed as `acme%2Fshop`): merged merge requests of three kinds (merge commit,
-    squash, fast-forward), their commits, the branch's commits with offsets, deployments to two environments."""
+    squash, fast-forward), their commits, the branch's commits with offsets, deployments to two environments.
+    `mode` is the connector's `api`; with `graphql`, `POST /api/graphql` answers in GitLab's shape."""
     project, project_id = "acme/shop", 42
     mr_template = example("gitlab/merge_requests")[0]
     commit_template = example("gitlab/commits")[0]
@@ -541,6 +554,18 @@ def fake_gitlab(api: FakeApi) -> Fixture:
         found = [c for c in commits if not since or parse_timestamp(c["committed_date"]) >= parse_timestamp(since)]
         return gitlab_page(request, found, totals=False)
 
+    if mode == "graphql":
+        served = GitLabProject(
+            project, project_id, merge_requests, {mr["iid"]: mr_commits(mr["iid"]) for mr in merge_requests}
+        )
+        graphql = GitlabGraphqlApi({project: served})
+
+        def query(request: Request, m: re.Match) -> Response:
+            if request.headers.get("PRIVATE-TOKEN") != TOKEN:
+                return json_response({"message": "401 Unauthorized"}, 401)
+            return json_response(graphql.answer(request.get_data(), TOKEN)[0])
+
+        api.route("/api/graphql", query)
     base = r"/api/v4/projects/acme/shop"  # werkzeug decodes the `%2F` of the path
     api.route(base + "/merge_requests", checked(list_merge_requests))
     api.route(
@@ -550,7 +575,13 @@ def fake_gitlab(api: FakeApi) -> Fixture:
     api.route(base + "/deployments", checked(list_deployments))
     merged = [mr for mr in merge_requests if mr["state"] == "merged" and mr["target_branch"] == "main"]
     return Fixture(
-        settings={"api_url": api.server.url_for("/api/v4"), "token": "env:CONTRACT_TOKEN", "page_size": 3},
+        settings={
+            "api_url": api.server.url_for("/api/v4"),
+            "token": "env:CONTRACT_TOKEN",
+            "page_size": 3,
+            "api": mode,
+            "merge_requests_per_query": 2,
+        },
         mappings={"shop": {"project": project, "environment": "production", "branch": "main"}},
         expected={
             "merge_requests": len(merged),
@@ -808,13 +839,14 @@ FAKES: dict[str, Callable[[FakeApi], Fixture]] = {
     "jira": fake_jira,
     "opsgenie": fake_opsgenie,
     "gitlab": fake_gitlab,
+    "gitlab_graphql": fake_gitlab_graphql,
     "github_actions": fake_github_actions,
     "jenkins": fake_jenkins,
 }
 
 # A fake of a registered connector in another of its modes, and the connector it runs: the generic suites (contract,
 # faults, crash and resume) run every fake, each against its connector.
-VARIANTS: dict[str, str] = {"github_graphql": "github"}
+VARIANTS: dict[str, str] = {"github_graphql": "github", "gitlab_graphql": "gitlab"}
 
 
 def fake_names() -> list[str]:

@@ -1,5 +1,6 @@
 """GitLab specifics: merge requests of every kind landed verbatim, `X-Next-Page` ending the paging, URL-encoded
-project paths, incremental filters, commit times with offsets, and GitLab's rate-limit headers."""
+project paths, incremental filters, commit times with offsets, GitLab's rate-limit headers, and merge requests'
+commits read through GraphQL."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from connectors.base import Checkpoint, Record
-from connectors.gitlab import GitlabConnector, GitlabMapping
-from tests.connectors.fakes import TOKEN, FakeApi, Fixture, collect, fake_gitlab, json_response, raw_path
+from connectors.gitlab import GitlabConnector, GitlabMapping, GitlabSettings
+from tests.connectors.fakes import (
+    TOKEN,
+    FakeApi,
+    Fixture,
+    collect,
+    fake_gitlab,
+    fake_gitlab_graphql,
+    graphql_variables,
+    json_response,
+    raw_path,
+)
 from tests.raw.snapshots import raw_rows, sync_into
 
 PROJECT_PATH = "/api/v4/projects/acme%2Fshop"
@@ -25,9 +36,9 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTRACT_TOKEN", TOKEN)
 
 
-def build(server: HTTPServer) -> tuple[GitlabConnector, FakeApi, Fixture]:
+def build(server: HTTPServer, graphql: bool = False) -> tuple[GitlabConnector, FakeApi, Fixture]:
     api = FakeApi(server)
-    fixture = fake_gitlab(api)
+    fixture = fake_gitlab_graphql(api) if graphql else fake_gitlab(api)
     settings = GitlabConnector.settings_model.model_validate(fixture.settings)
     gitlab = GitlabConnector(settings, {"shop": GitlabMapping.model_validate(fixture.mappings["shop"])})
     gitlab.client.sleep = lambda seconds: pytest.fail(f"the client waited {seconds}s: no fault should occur")
@@ -154,3 +165,48 @@ def test_429_without_any_header_backs_off(httpserver: HTTPServer) -> None:
     records, _ = sync(gitlab)
     assert {s: len(r) for s, r in records.items()} == fixture.expected
     assert len(waits) == len(seen) and all(0.5 <= w < 1 for w in waits), "the first retry's backoff, with jitter"
+
+
+def test_graphql_reads_the_commits_of_a_batch_of_merge_requests_a_query(httpserver: HTTPServer) -> None:
+    """With `api: graphql` no merge request's commits are asked of REST: one query per two merge requests (the
+    fixture's `merge_requests_per_query`) by iid, then a query for each further page of a longer one's commits;
+    the records are REST's, bar the two fields GraphQL does not have."""
+    rest, _, _ = build(httpserver)
+    rest_records, _ = sync(rest)
+    httpserver.clear()  # the REST fake's catch-all route goes: the GraphQL fake answers from here on
+    gitlab, api, fixture = build(httpserver, graphql=True)
+    records, _ = sync(gitlab)
+    assert not [r for r in api.requests if r.path.endswith("/commits") and "merge_requests" in r.path]
+    queries = [graphql_variables(r) for r in api.requests if graphql_variables(r) is not None]
+    batches = [q["iids"] for q in queries if "iids" in q]
+    further = [q for q in queries if "iid" in q]
+    merged = [str(r.payload["iid"]) for r in records["merge_requests"]]
+    assert sorted(i for batch in batches for i in batch) == sorted(merged)
+    assert all(1 <= len(batch) <= 2 for batch in batches)
+    # Pages of 3 commits: the merge requests with 4 (iid 3 and 7) take a second query, after the first page.
+    assert sorted(q["iid"] for q in further) == ["3", "7"] and all(q["after"] for q in further)
+    assert len(records["merge_request_commits"]) == fixture.expected["merge_request_commits"]
+
+    def comparable(record: Record) -> tuple[str, datetime | None, str, str]:
+        payload = {k: v for k, v in record.payload.items() if k not in ("trailers", "extended_trailers")}
+        return record.pk, record.cursor, json.dumps(record.context, sort_keys=True), json.dumps(payload, sort_keys=True)
+
+    assert sorted(map(comparable, records["merge_request_commits"])) == sorted(
+        map(comparable, rest_records["merge_request_commits"])
+    )
+
+
+def test_the_graphql_endpoint_beside_the_rest_one() -> None:
+    def endpoint(**settings: str) -> str:
+        return GitlabSettings.model_validate(settings).graphql_endpoint()
+
+    assert endpoint(api_url="https://gitlab.com/api/v4") == "https://gitlab.com/api/graphql"
+    assert endpoint(api_url="https://git.example.com/gitlab/api/v4/") == "https://git.example.com/gitlab/api/graphql"
+    assert endpoint(api_url="https://gitlab.com/api/v4", graphql_url="https://gitlab.com/gql/") == (
+        "https://gitlab.com/gql"
+    )
+    assert GitlabSettings(api_url="https://gitlab.com/api/v4").api == "graphql", "GraphQL is the default"
+    with pytest.raises(ValueError, match="api_url's scheme, host and port"):
+        endpoint(api_url="https://gitlab.com/api/v4", graphql_url="https://elsewhere.example.com/api/graphql")
+    with pytest.raises(ValueError, match="merge_requests_per_query"):
+        GitlabSettings(api_url="https://gitlab.com/api/v4", merge_requests_per_query=101)

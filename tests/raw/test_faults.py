@@ -33,6 +33,7 @@ from tests.connectors.fakes import (
     FAKES,
     TOKEN,
     FakeApi,
+    Fault,
     connector_name,
     fake_names,
     graphql_variables,
@@ -42,7 +43,7 @@ from tests.connectors.fakes import (
 )
 from tests.raw.snapshots import raw_rows, sync_into
 
-SOURCES = fake_names()  # every connector, and every other mode of one (GitHub through GraphQL)
+SOURCES = fake_names()  # every connector, and every other mode of one (GitHub and GitLab through GraphQL)
 
 
 @dataclass
@@ -301,26 +302,59 @@ def test_github_graphql_error_fails_clearly_and_lands_no_half_page(
         body = json.loads(fake.api.answer(request).get_data())
         return json_response({**body, "errors": [GRAPHQL_ERROR]})  # the data is all there, and still not landed
 
-    fake.api.fault = Injected(broken, times=100, only=lambda request: graphql_operation(request) == operation)
     db = tmp_path / "broken.duckdb"
+    failed = failed_sync(fake, Injected(broken, times=100, only=lambda r: graphql_operation(r) == operation), db)
+    assert f"GitHub GraphQL {operation}" in failed
+    assert "SERVICE_UNAVAILABLE: Something went wrong while executing your query." in failed
+    # Page 2 of pull requests (#13, #14) failed, or deployment 98's second page of statuses: either way in the
+    # sync's first transaction (a sync commits every few thousand records, its cursors with the pages before
+    # them), so nothing landed and no cursor was stored; the next run reads it all again.
+    assert_nothing_landed_and_a_rerun_completes(fake, db)
+
+
+def failed_sync(fake: Fake, fault: Fault, db: Path) -> str:
+    """Sync `fake` into `db` with `fault` injected, which must fail it with a ConnectorError: its message, which
+    must not carry the token."""
+    fake.api.fault = fault
     try:
         with pytest.raises(ConnectorError) as failed:
             sync_into(db, fake.connector([]))
     finally:
         fake.api.fault = None
-    assert f"GitHub GraphQL {operation}" in str(failed.value)
-    assert "SERVICE_UNAVAILABLE: Something went wrong while executing your query." in str(failed.value)
     assert TOKEN not in str(failed.value)
+    return str(failed.value)
 
-    # Page 2 of pull requests (#13, #14) failed, or deployment 98's second page of statuses: either way in the
-    # sync's first transaction (a sync commits every few thousand records, its cursors with the pages before
-    # them), so nothing landed and no cursor was stored; the next run reads it all again.
+
+def assert_nothing_landed_and_a_rerun_completes(fake: Fake, db: Path) -> None:
     assert landed_keys(raw_rows(db)) == {}
     with connect(db, read_only=True) as con:
         stored = {stream for (stream,) in con.execute("select stream from raw_state.cursors").fetchall()}
     assert stored == set(), "no cursor past a failed page"
     sync_into(db, fake.connector([]))
     assert raw_rows(db) == fake.clean
+
+
+@pytest.mark.parametrize("operation", ["MergeRequestCommits", "MergeRequestCommitsPage"])
+def test_gitlab_graphql_error_fails_clearly_and_lands_nothing(
+    operation: str, fakes: dict[str, Fake], tmp_path: Path
+) -> None:
+    """GitLab answers a query it refuses with a 200 and `errors` (no `type`, unlike GitHub): a ConnectorError naming
+    the query and GitLab's message, nothing of the sync landed, no cursor stored; the next run completes the tables.
+    The first query of a batch and a merge request's further page of commits alike."""
+    fake = fakes["gitlab_graphql"]
+    refused = {"message": "Query has complexity of 301, which exceeds max complexity of 250"}
+
+    def broken(request: Request) -> Response | None:
+        if graphql_operation(request) != operation:
+            return None
+        return json_response({"data": None, "errors": [refused]})
+
+    db = tmp_path / "broken.duckdb"
+    failed = failed_sync(fake, broken, db)
+    assert f"GitLab GraphQL {operation}" in failed
+    assert refused["message"] in failed
+    # The fake's first page of merge requests asks for both queries, in the sync's first transaction.
+    assert_nothing_landed_and_a_rerun_completes(fake, db)
 
 
 def test_pagerduty_window_holding_more_than_10000_incidents(httpserver: HTTPServer, tmp_path: Path) -> None:
