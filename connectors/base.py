@@ -439,12 +439,13 @@ class ChildProgress:
         self.started = self.last_line = time.monotonic()
         self._lock = threading.Lock()
 
-    def add(self, records: int) -> None:
-        """Count one parent whose child records have all been read (from any of the partitions' threads)."""
+    def add(self, records: int, parents: int = 1) -> None:
+        """Count `parents` whose child records have all been read (from any of the partitions' threads)."""
         with self._lock:
-            self.parents += 1
+            self.parents += parents
             self.records += records
-            due = self.parents % self.every == 0 or time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS
+            crossed = self.parents // self.every > (self.parents - parents) // self.every
+            due = crossed or time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS
         if due:
             self.report()
 
@@ -531,14 +532,19 @@ class Connector(ABC):
         yield from chain_ahead(partitions, ahead=self.settings.partitions_ahead, depth=PARTITION_EVENTS_AHEAD)
 
     def read_children(
-        self, stream_name: str, parents: list[Any], read_one: Callable[[Any], list[Record]]
+        self,
+        stream_name: str,
+        parents: list[Any],
+        read_one: Callable[[Any], list[Record]],
+        batched: bool = False,
     ) -> list[Record]:
         """Read a child stream for many parents at once (inside `worker_pool()`): one request per parent dominates
-        the sync time. Records come in the parents' order, so pages are deterministic."""
+        the sync time. Records come in the parents' order, so pages are deterministic. `batched`: each item of
+        `parents` is a list of parents `read_one` reads together (GitLab's GraphQL), counted as that many."""
         progress = self.child_progress(self.stream(stream_name))
         records: list[Record] = []
-        for found in self._pool.map(read_one, parents):
-            progress.add(len(found))
+        for parent, found in zip(parents, self._pool.map(read_one, parents), strict=True):
+            progress.add(len(found), len(parent) if batched else 1)
             records.extend(found)
         return records
 

@@ -154,7 +154,7 @@ class GithubConnector(Connector):
         super().__init__(settings, mappings)
         assert isinstance(settings, GithubSettings)
         self.api = settings.api
-        self.graphql = GraphqlClient(self.client, settings.graphql_endpoint(), self.log)
+        self.graphql = GraphqlClient(self.client, settings.graphql_endpoint(), self.log, api="GitHub GraphQL")
 
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:

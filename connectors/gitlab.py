@@ -11,20 +11,25 @@ squash merge names its `squash_commit_sha`; staging reads them.
 
 Merge requests' commits: REST lists them one merge request a request (the sync's chattiest stream by far). With
 `api: graphql` (the default) one GraphQL query (`POST /api/graphql`, beside `/api/v4`) reads the commits of
-`merge_requests_per_query` merge requests of a page (default 20) by their iids, 100 commits each, and a longer
-merge request's further commits in queries of its own. What lands is REST's payload of each commit, under the
-same key, cursor and `_context`: `id` (the sha), `short_id`, `title`, `message`, `author_name`, `author_email`,
-`authored_date`, `committer_name`, `committer_email`, `committed_date`, `created_at` (REST's copy of the committed
-date) and `web_url`; GraphQL has no `trailers`, which nothing reads. GraphQL's times are the same instants in the
-committer's offset, without REST's milliseconds (Ruby's `iso8601`: `...T19:52:03+02:00`). GitLab scores each
-query's complexity (at most 250 for a token): asked for by iids, a query's complexity does not grow with the number
-of merge requests, and a merge request's commits count once, not once a node. Errors come with HTTP 200 and fail
-the sync naming the query and GitLab's message; nothing of that answer lands. `api: rest` reads them as before, a
+`merge_requests_per_query` merge requests of a page (default 20) by their iids, `page_size` commits each (default
+100), and a longer merge request's further commits in queries of their own. What lands is REST's payload of each
+commit, under the same key, cursor and `_context`: `id` (the sha), `short_id`, `title`, `message`, `author_name`,
+`author_email`, `authored_date`, `committer_name`, `committer_email`, `committed_date`, `created_at` (REST's copy of
+the committed date) and `web_url`; GraphQL has no `trailers` (nor `parent_ids`, which GitLab's REST documents for
+these commits), and nothing reads them. GraphQL's times are the same instants in the committer's offset, without
+REST's milliseconds (Ruby's `iso8601`: `...T19:52:03+02:00`). GitLab scores each query's complexity (at most 250 for
+a token): asked for by iids, a query's complexity does not grow with the number of merge requests, and a merge
+request's commits count once, not once a node. Errors come with HTTP 200; any but a missing field (below) fails the
+sync naming the query and GitLab's message, and nothing of that answer lands. What GraphQL does not answer is read
+through REST with a warning (see `GitlabConnector._graphql_commits`): a project renamed or moved since the mapping
+was written, a merge request left out, or a GitLab whose schema lacks a field the query asks for (`committerName`
+and `committerEmail` came to GraphQL's `Commit` after its `commits` did). `api: rest` reads them as before, a
 request per merge request.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
@@ -182,6 +187,8 @@ class GitlabConnector(Connector):
         self.api = settings.api
         self.per_query = settings.merge_requests_per_query
         self.graphql = GraphqlClient(self.client, settings.graphql_endpoint(), self.log, api="GitLab GraphQL")
+        self._rest_fallback = False  # set once GitLab's GraphQL schema lacks a field the query asks for
+        self._fallback_lock = threading.Lock()
 
     @classmethod
     def make_client(cls, settings: SourceSettings) -> HttpClient:
@@ -243,36 +250,58 @@ class GitlabConnector(Connector):
         """The commits of each merge request of a page: a GraphQL query per `merge_requests_per_query` of them,
         or with `api: rest` one request (or more) per merge request."""
         commits = self.stream("merge_request_commits")
+        iids = [mr.payload["iid"] for mr in page]
         if self.api == "graphql":
-            iids = [mr.payload["iid"] for mr in page]
             batches = [iids[i : i + self.per_query] for i in range(0, len(iids), self.per_query)]
-            found = self.read_children(commits.name, batches, partial(self._graphql_commits, partition))
+            found = self.read_children(commits.name, batches, partial(self._graphql_commits, partition), batched=True)
         else:
-            per_page = {"per_page": self.settings.page_size}
-
-            def read_one(merge_request: Record) -> list[Record]:
-                child = {**partition, "merge_request_iid": merge_request.payload["iid"]}
-                return self.read_all(commits, child, per_page, path=encoded_path(commits, child))
-
-            found = self.read_children(commits.name, page, read_one)
+            found = self.read_children(commits.name, iids, partial(self._rest_commits, partition))
         if found:
             yield Page(commits.name, found)
 
+    def _rest_commits(self, partition: dict[str, Any], iid: int) -> list[Record]:
+        """One merge request's commits through REST, a request per page of them."""
+        commits = self.stream("merge_request_commits")
+        child = {**partition, "merge_request_iid": iid}
+        return self.read_all(commits, child, {"per_page": self.settings.page_size}, path=encoded_path(commits, child))
+
     def _graphql_commits(self, partition: dict[str, Any], iids: list[int]) -> list[Record]:
         """The commits of the merge requests `iids` of one project, in that order: one query, then the further
-        pages of any merge request with more than a page of commits."""
+        pages of any merge request with more than a page of commits.
+
+        What GraphQL does not answer is read through REST, with a warning, never skipped: a merge request the
+        answer leaves out, every merge request of a project GraphQL does not find by the mapped path (REST follows
+        a renamed or moved project's old path, GraphQL does not), and, from then on, every merge request once
+        GitLab's schema lacks a field the query asks for (an instance older than the fields)."""
         project, size = partition["project"], self.settings.page_size
+        if self._rest_fallback:
+            return [record for iid in iids for record in self._rest_commits(partition, iid)]
         variables = {"project": project, "iids": [str(i) for i in iids], "first": len(iids), "commits": size}
-        answer = self.graphql.query("MergeRequestCommits", MERGE_REQUEST_COMMITS, variables)
+        try:
+            answer = self.graphql.query("MergeRequestCommits", MERGE_REQUEST_COMMITS, variables)
+        except ConnectorError as error:
+            if "undefinedField" not in str(error):
+                raise
+            with self._fallback_lock:  # batches are read in threads: the first to fail says so, once
+                first, self._rest_fallback = not self._rest_fallback, True
+            if first:
+                self.log.warning("%s; reading merge requests' commits through REST from here on", error)
+            return [record for iid in iids for record in self._rest_commits(partition, iid)]
         listing = dig(answer, "project.mergeRequests")
-        if not isinstance(listing, Mapping):
-            raise ConnectorError(f"GitLab GraphQL MergeRequestCommits: project {project} not found")
-        nodes = {str(n.get("iid")): n for n in listing.get("nodes") or [] if n}
-        stream, records = self.stream("merge_request_commits"), []
+        nodes = {str(n.get("iid")): n for n in listing.get("nodes") or [] if n} if isinstance(listing, Mapping) else {}
+        if missing := [f"!{iid}" for iid in iids if str(iid) not in nodes]:
+            self.log.warning(
+                "GitLab GraphQL MergeRequestCommits: %s %s not in the answer; reading their commits through REST",
+                project if isinstance(listing, Mapping) else f"project {project} not found by its path,",
+                ", ".join(missing),
+            )
+        stream = self.stream("merge_request_commits")
+        records: list[Record] = []
         for iid in iids:
             node = nodes.get(str(iid))
             if node is None:
-                raise ConnectorError(f"GitLab GraphQL MergeRequestCommits: {project} has no merge request !{iid}")
+                records += self._rest_commits(partition, iid)
+                continue
             pages = self.graphql.pages(
                 "MergeRequestCommitsPage",
                 MERGE_REQUEST_COMMITS_PAGE,

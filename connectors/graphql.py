@@ -54,9 +54,9 @@ class GraphqlSettings(SourceSettings):
 class GraphqlClient:
     """Queries a GraphQL API through the connector's `HttpClient` (its retries, timeouts and `sleep`), minding the
     points budget each answer reports when it reports one (GitHub's `rateLimit`; GitLab's GraphQL shares the REST
-    requests' limit, which `HttpClient` already minds). `api` names the API in logs and errors ("GitHub GraphQL")."""
+    requests' limit, which `HttpClient` already minds). `api` names the API in logs and errors ("GitLab GraphQL")."""
 
-    def __init__(self, http: HttpClient, url: str, log: logging.Logger, api: str = "GitHub GraphQL") -> None:
+    def __init__(self, http: HttpClient, url: str, log: logging.Logger, api: str) -> None:
         self.http = http
         self.url = url
         self.log = log
@@ -125,11 +125,17 @@ class GraphqlClient:
             page = None
 
     def summary(self) -> str:
-        """Queries and points so far, per operation."""
+        """Queries so far per operation, and the points they cost when the API charges points (GitHub)."""
+        if not self.points:
+            per_operation = ", ".join(f"{op} {n}" for op, n in sorted(self.queries.items()))
+            return f"{sum(self.queries.values())} queries: {per_operation or '-'}"
         per_operation = ", ".join(f"{op} {n} ({self.points[op]} points)" for op, n in sorted(self.queries.items()))
         return f"{sum(self.queries.values())} queries, {sum(self.points.values())} points: {per_operation or '-'}"
 
     def _charge(self, operation: str, rate_limit: Any) -> None:
+        """Count an answered query, and what it cost when the answer says (GitHub's `rateLimit`; GitLab's has none)."""
+        with self._lock:
+            self.queries[operation] += 1
         if not isinstance(rate_limit, dict):
             return
         cost, remaining = rate_limit.get("cost"), rate_limit.get("remaining")
@@ -138,7 +144,6 @@ class GraphqlClient:
         except ValueError:
             reset_at = None
         with self._lock:
-            self.queries[operation] += 1
             if isinstance(cost, int):
                 self.points[operation] += cost
                 self._costs[operation] = cost
@@ -182,7 +187,10 @@ class GraphqlClient:
 
 
 def _describe(error: Any) -> str:
-    """One GraphQL error as `TYPE: message` (GitHub's messages name the query's parts, never a credential)."""
+    """One GraphQL error as `TYPE: message` (GitHub's and GitLab's messages name the query's parts, never a
+    credential)."""
     if not isinstance(error, dict):
         return str(error)[:200]
-    return f"{error.get('type') or error.get('extensions', {}).get('code') or 'ERROR'}: {error.get('message')}"[:300]
+    extensions = error.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return f"{error.get('type') or code or 'ERROR'}: {error.get('message')}"[:300]

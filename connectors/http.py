@@ -190,7 +190,7 @@ class HttpClient:
                 backoff_jitter=s.backoff_factor,
                 retry_after_max=max(1, int(s.max_rate_limit_wait)),
                 status_forcelist=(429, 500, 502, 503, 504),
-                # POST only ever carries read-only queries (GitHub's GraphQL), so retrying it is as safe as a GET.
+                # POST only ever carries read-only queries (GitHub's, GitLab's GraphQL): as safe to retry as a GET.
                 allowed_methods=frozenset({"GET", "POST"}),
                 respect_retry_after_header=True,
                 raise_on_status=False,

@@ -34,6 +34,7 @@ from sample_org.github_graphql import (
     GraphqlApi,
     GraphqlError,
     Selection,
+    Var,
     _Field,
     _Plan,
     _resolve,
@@ -325,6 +326,13 @@ class GitlabGraphqlApi(GraphqlApi):
         if missing := sorted(a for a in allowed if ARGUMENTS[a].endswith("!") and given.get(a) is None):
             message = f"Field '{sel.name}' is missing required arguments: {', '.join(missing)}"
             raise self._error(document, sel, path, message, "missingRequiredArguments")
+        for name, raw in sel.args.items():
+            # As graphql-ruby validates a document: a variable's declared type must fit the argument's (a non-null
+            # type fits its nullable one), whatever value it is given.
+            declared = document.variables[raw.name][0] if isinstance(raw, Var) else None
+            if declared is not None and declared not in (ARGUMENTS[name], ARGUMENTS[name] + "!"):
+                message = f"Type mismatch on variable ${raw.name} and argument {name} ({declared} / {ARGUMENTS[name]})"
+                raise self._error(document, sel, path, message, "variableMismatch")
         args = {}
         for name, value in given.items():
             ok, args[name] = _coerce(value, ARGUMENTS[name])

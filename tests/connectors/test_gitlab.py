@@ -5,9 +5,12 @@ commits read through GraphQL."""
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -18,6 +21,7 @@ from connectors.gitlab import GitlabConnector, GitlabMapping, GitlabSettings
 from tests.connectors.fakes import (
     TOKEN,
     FakeApi,
+    Fault,
     Fixture,
     collect,
     fake_gitlab,
@@ -167,15 +171,43 @@ def test_429_without_any_header_backs_off(httpserver: HTTPServer) -> None:
     assert len(waits) == len(seen) and all(0.5 <= w < 1 for w in waits), "the first retry's backoff, with jitter"
 
 
-def test_graphql_reads_the_commits_of_a_batch_of_merge_requests_a_query(httpserver: HTTPServer) -> None:
-    """With `api: graphql` no merge request's commits are asked of REST: one query per two merge requests (the
-    fixture's `merge_requests_per_query`) by iid, then a query for each further page of a longer one's commits;
-    the records are REST's, bar the two fields GraphQL does not have."""
+def rest_then_graphql(
+    httpserver: HTTPServer, fault: Callable[[FakeApi], Fault] | None = None
+) -> tuple[dict[str, list[Record]], dict[str, list[Record]], FakeApi, Fixture]:
+    """The fixture synced through REST, then through GraphQL (with the fault `fault` makes for the GraphQL fake
+    injected): both syncs' records, and the GraphQL fake with the requests it saw."""
     rest, _, _ = build(httpserver)
     rest_records, _ = sync(rest)
     httpserver.clear()  # the REST fake's catch-all route goes: the GraphQL fake answers from here on
     gitlab, api, fixture = build(httpserver, graphql=True)
+    api.fault = fault(api) if fault else None
     records, _ = sync(gitlab)
+    return rest_records, records, api, fixture
+
+
+def comparable(records: list[Record]) -> list[tuple[str, datetime | None, str, str]]:
+    """Merge request commits in the order they came, each without the fields GraphQL does not have."""
+    return [
+        (
+            r.pk,
+            r.cursor,
+            json.dumps(r.context, sort_keys=True),
+            json.dumps(
+                {k: v for k, v in r.payload.items() if k not in ("trailers", "extended_trailers")}, sort_keys=True
+            ),
+        )
+        for r in records
+    ]
+
+
+def test_graphql_reads_the_commits_of_a_batch_of_merge_requests_a_query(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `api: graphql` no merge request's commits are asked of REST: one query per two merge requests (the
+    fixture's `merge_requests_per_query`) by iid, then a query for each further page of a longer one's commits;
+    the records are REST's, in REST's order, bar the two fields GraphQL does not have."""
+    with caplog.at_level(logging.INFO, logger="connectors.gitlab"):
+        rest_records, records, api, fixture = rest_then_graphql(httpserver)
     assert not [r for r in api.requests if r.path.endswith("/commits") and "merge_requests" in r.path]
     queries = [graphql_variables(r) for r in api.requests if graphql_variables(r) is not None]
     batches = [q["iids"] for q in queries if "iids" in q]
@@ -186,14 +218,92 @@ def test_graphql_reads_the_commits_of_a_batch_of_merge_requests_a_query(httpserv
     # Pages of 3 commits: the merge requests with 4 (iid 3 and 7) take a second query, after the first page.
     assert sorted(q["iid"] for q in further) == ["3", "7"] and all(q["after"] for q in further)
     assert len(records["merge_request_commits"]) == fixture.expected["merge_request_commits"]
+    assert comparable(records["merge_request_commits"]) == comparable(rest_records["merge_request_commits"])
+    summary = f"gitlab GraphQL: {len(queries)} queries: MergeRequestCommits {len(batches)}"
+    assert summary in caplog.text
+    assert f"read for {len(merged)} parents" in caplog.text, "progress counts merge requests, not queries"
 
-    def comparable(record: Record) -> tuple[str, datetime | None, str, str]:
-        payload = {k: v for k, v in record.payload.items() if k not in ("trailers", "extended_trailers")}
-        return record.pk, record.cursor, json.dumps(record.context, sort_keys=True), json.dumps(payload, sort_keys=True)
 
-    assert sorted(map(comparable, records["merge_request_commits"])) == sorted(
-        map(comparable, rest_records["merge_request_commits"])
-    )
+def answered(change: Callable[[dict[str, Any]], None]) -> Callable[[FakeApi], Fault]:
+    """A fault that answers each MergeRequestCommits query (the first of a batch) as `change` makes of the fake's
+    answer; other requests are answered as usual."""
+
+    def fault(api: FakeApi) -> Fault:
+        def answer(request: Request) -> Response | None:
+            if "iids" not in (graphql_variables(request) or {}):
+                return None
+            body = json.loads(api.answer(request).get_data())
+            change(body)
+            return json_response(body)
+
+        return answer
+
+    return fault
+
+
+def rest_commit_requests(api: FakeApi) -> list[str]:
+    return [r.path for r in api.requests if r.path.endswith("/commits") and "merge_requests" in r.path]
+
+
+def drop_iid_3(body: dict[str, Any]) -> None:
+    listing = body["data"]["project"]["mergeRequests"]
+    listing["nodes"] = [n for n in listing["nodes"] if n["iid"] != "3"]
+
+
+def no_project(body: dict[str, Any]) -> None:
+    body["data"]["project"] = None  # GitLab's answer for a path it does not find (REST follows a renamed one)
+
+
+@pytest.mark.parametrize(
+    ("change", "read_through_rest"),
+    [(drop_iid_3, {"3"}), (no_project, {"1", "2", "3", "4", "5", "6", "7", "8"})],
+    ids=["a merge request left out", "a project not found by its path"],
+)
+def test_what_graphql_does_not_answer_is_read_through_rest(
+    change: Callable[[dict[str, Any]], None],
+    read_through_rest: set[str],
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What an answer leaves out is read through REST, with a warning naming it: nothing is skipped, and the
+    records are the same, in the same order."""
+    with caplog.at_level(logging.WARNING, logger="connectors.gitlab"):
+        rest_records, records, api, _ = rest_then_graphql(httpserver, answered(change))
+    asked = {path.split("/")[-2] for path in rest_commit_requests(api)}
+    assert asked == read_through_rest
+    assert comparable(records["merge_request_commits"]) == comparable(rest_records["merge_request_commits"])
+    assert "reading their commits through REST" in caplog.text and "!3" in caplog.text
+
+
+def test_a_gitlab_without_a_field_the_query_asks_for_is_read_through_rest(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An older GitLab answers a field it does not have with a validation error (HTTP 200): the sync warns once,
+    reads every merge request's commits through REST from then on, and lands what REST would."""
+
+    def older_gitlab(api: FakeApi) -> Fault:
+        def answer(request: Request) -> Response | None:
+            if graphql_variables(request) is None:
+                return None
+            error = {
+                "message": "Field 'committerName' doesn't exist on type 'Commit'",
+                "locations": [{"line": 1, "column": 1}],
+                "path": ["fragment CommitFields", "committerName"],
+                "extensions": {"code": "undefinedField", "typeName": "Commit", "fieldName": "committerName"},
+            }
+            return json_response({"errors": [error]})
+
+        return answer
+
+    with caplog.at_level(logging.WARNING, logger="connectors.gitlab"):
+        rest_records, records, api, _ = rest_then_graphql(httpserver, older_gitlab)
+    queries = [r for r in api.requests if graphql_variables(r) is not None]
+    # The first page's two batches may both ask (they are read in threads); every later batch goes to REST.
+    assert 1 <= len(queries) <= 2
+    assert len(rest_commit_requests(api)) >= 8
+    assert comparable(records["merge_request_commits"]) == comparable(rest_records["merge_request_commits"])
+    assert caplog.text.count("through REST from here on") == 1
+    assert "undefinedField: Field 'committerName' doesn't exist on type 'Commit'" in caplog.text
 
 
 def test_the_graphql_endpoint_beside_the_rest_one() -> None:

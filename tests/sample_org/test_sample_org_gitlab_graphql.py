@@ -213,7 +213,15 @@ def test_missing_records_are_null_and_query_errors_come_with_a_200(server: Sampl
     assert no_rate_limit["errors"][0]["message"] == "Field 'rateLimit' doesn't exist on type 'Query'"
     wrong_type = ask(server, MERGE_REQUEST_COMMITS, project=PROJECT, iids=[1], first=1, commits=1)
     assert "Expected type '[String!]'" in wrong_type["errors"][0]["message"]
-    assert all("type" not in e for e in (unknown["errors"] + wrong_type["errors"]))
+    # A variable declared with another type than its argument's is refused whatever its value, as GitLab does.
+    mistyped = MERGE_REQUEST_COMMITS_PAGE.replace("$iid: String!", "$iid: Int!")
+    assert mistyped != MERGE_REQUEST_COMMITS_PAGE
+    mismatch = ask(server, mistyped, project=PROJECT, iid=1, first=10)
+    assert mismatch["errors"][0]["message"] == "Type mismatch on variable $iid and argument iid (Int! / String!)"
+    nullable = MERGE_REQUEST_COMMITS.replace("$project: ID!", "$project: ID")  # nullable into a non-null argument
+    refused = ask(server, nullable, project=PROJECT, iids=["1"], first=1, commits=1)
+    assert refused["errors"][0]["message"] == "Type mismatch on variable $project and argument fullPath (ID / ID!)"
+    assert all("type" not in e for e in (unknown["errors"] + wrong_type["errors"] + mismatch["errors"]))
     assert "errors" in ask(server, "mutation { mergeRequestAccept { errors } }")
 
 
