@@ -259,11 +259,15 @@ class GitlabConnector(Connector):
         if found:
             yield Page(commits.name, found)
 
-    def _rest_commits(self, partition: dict[str, Any], iid: int) -> list[Record]:
-        """One merge request's commits through REST, a request per page of them."""
+    def _rest_commits(self, partition: dict[str, Any], *iids: int) -> list[Record]:
+        """The commits of merge requests `iids` through REST, in that order: a request per page of each one's."""
         commits = self.stream("merge_request_commits")
-        child = {**partition, "merge_request_iid": iid}
-        return self.read_all(commits, child, {"per_page": self.settings.page_size}, path=encoded_path(commits, child))
+        records: list[Record] = []
+        for iid in iids:
+            child = {**partition, "merge_request_iid": iid}
+            path = encoded_path(commits, child)
+            records += self.read_all(commits, child, {"per_page": self.settings.page_size}, path=path)
+        return records
 
     def _graphql_commits(self, partition: dict[str, Any], iids: list[int]) -> list[Record]:
         """The commits of the merge requests `iids` of one project, in that order: one query, then the further
@@ -275,7 +279,7 @@ class GitlabConnector(Connector):
         GitLab's schema lacks a field the query asks for (an instance older than the fields)."""
         project, size = partition["project"], self.settings.page_size
         if self._rest_fallback:
-            return [record for iid in iids for record in self._rest_commits(partition, iid)]
+            return self._rest_commits(partition, *iids)
         variables = {"project": project, "iids": [str(i) for i in iids], "first": len(iids), "commits": size}
         try:
             answer = self.graphql.query("MergeRequestCommits", MERGE_REQUEST_COMMITS, variables)
@@ -286,7 +290,7 @@ class GitlabConnector(Connector):
                 first, self._rest_fallback = not self._rest_fallback, True
             if first:
                 self.log.warning("%s; reading merge requests' commits through REST from here on", error)
-            return [record for iid in iids for record in self._rest_commits(partition, iid)]
+            return self._rest_commits(partition, *iids)
         listing = dig(answer, "project.mergeRequests")
         nodes = {str(n.get("iid")): n for n in listing.get("nodes") or [] if n} if isinstance(listing, Mapping) else {}
         if missing := [f"!{iid}" for iid in iids if str(iid) not in nodes]:

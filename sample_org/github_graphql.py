@@ -542,6 +542,7 @@ class GraphqlApi:
     interfaces: ClassVar[dict[str, tuple[str, ...]]] = INTERFACES
     connection: ClassVar[dict[str, str | None]] = CONNECTION  # the fields of every `...Connection`
     roots: ClassVar[frozenset[str]] = frozenset({"repository", "node"})
+    default_first: ClassVar[int | None] = None  # a connection's page without `first` (GitHub requires `first`)
 
     def __init__(self, repos: Mapping[str, GitHubRepo], points_per_hour: int = POINTS_PER_HOUR) -> None:
         self.repos = {name: _Repo(name, repo) for name, repo in repos.items()}
@@ -817,7 +818,8 @@ class GraphqlApi:
         assert spec.items is not None and spec.node is not None and repo is not None
         items = spec.items(repo, record, args)
         start = 0 if args.get("after") is None else cursor_index(str(args["after"])) + 1
-        page = items[start : start + args["first"]]
+        first = args.get("first")
+        page = items[start : start + (self.default_first if first is None else first)]
         out: dict[str, Any] = {}
         for part, _ in self._flat(document, f"{spec.node}Connection", sel.selections or [], None):
             if part.name == "__typename":

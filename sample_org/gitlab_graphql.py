@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sample_org.generator import GitLabProject
+from sample_org.github_graphql import SCHEMA as GITHUB_SCHEMA
 from sample_org.github_graphql import (
     Document,
     GraphqlApi,
@@ -36,6 +37,7 @@ from sample_org.github_graphql import (
     Selection,
     Var,
     _Field,
+    _key,
     _Plan,
     _resolve,
     cursor_index,
@@ -170,10 +172,6 @@ def _commit_items(project: _Project, mr: dict, _: dict[str, Any]) -> list[dict]:
     return project.data.merge_request_commits.get(mr["iid"], [])  # newest first, as REST lists them
 
 
-def _key(name: str) -> _Field:
-    return _Field(get=lambda record: record.get(name))
-
-
 def _time(name: str) -> _Field:
     return _Field(get=lambda record: gl_time(record.get(name)))
 
@@ -203,7 +201,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
         "committedDate": _time("committed_date"),
         "webUrl": _key("web_url"),
     },
-    "PageInfo": {name: _key(name) for name in ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")},
+    "PageInfo": GITHUB_SCHEMA["PageInfo"],
 }
 CONNECTION: dict[str, str | None] = {"pageInfo": "PageInfo", "nodes": None, "count": None}
 
@@ -218,6 +216,7 @@ class GitlabGraphqlApi(GraphqlApi):
     interfaces: ClassVar[dict[str, tuple[str, ...]]] = {}
     connection: ClassVar[dict[str, str | None]] = CONNECTION
     roots: ClassVar[frozenset[str]] = frozenset({"project"})
+    default_first: ClassVar[int | None] = MAX_PAGE_SIZE
 
     def __init__(self, projects: Mapping[str, GitLabProject], max_complexity: int = MAX_COMPLEXITY) -> None:
         super().__init__({})  # the base's GitHub state (repositories, points budget) stays empty and unused
@@ -365,7 +364,7 @@ class GitlabGraphqlApi(GraphqlApi):
         """An error about `sel` (at `path`), located in the document."""
         return GitlabGraphqlError(message, code, path, _locations(document, sel))
 
-    # The run: the base's, from this schema's roots, with GitLab's default page size.
+    # The run: the base's, from this schema's roots.
 
     def _root(
         self, sel: Selection, document: Document, plan: _Plan, errors: list[dict[str, Any]], path: list[Any]
@@ -376,19 +375,3 @@ class GitlabGraphqlApi(GraphqlApi):
             return None
         here = [*path, sel.alias]
         return self._select("Project", project, project, sel.selections or [], document, plan, errors, here)
-
-    def _connection(
-        self,
-        spec: _Field,
-        sel: Selection,
-        record: Any,
-        repo: Any,
-        args: dict[str, Any],
-        document: Document,
-        plan: _Plan,
-        errors: list[dict[str, Any]],
-        path: list[Any],
-    ) -> dict[str, Any]:
-        if args.get("first") is None:
-            args = {**args, "first": MAX_PAGE_SIZE}
-        return super()._connection(spec, sel, record, repo, args, document, plan, errors, path)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from orchestration.dbt.project import DBT_PROJECT_DIR
 from orchestration.raw.catalog import write_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
-from sample_org import SampleServer, generate, sample_tokens, token_environment
+from sample_org import Organisation, SampleServer, generate, sample_tokens, token_environment
 from tests.test_dbt_project import dbt
 
 END = dt.date(2026, 6, 30)  # as tests.test_dbt_project's `dbt` builds (OPMETRICS_AS_OF)
@@ -79,17 +81,22 @@ def staged_value(payload: dict[str, Any], spec: str) -> Any:
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The organisation synced through each API, with its catalog, and the GitHub staging models built on it."""
-    org = generate(n_services=4, days=120, seed=21, end=END)
-    tokens = sample_tokens()
     out = {}
-    with SampleServer(org, tokens=tokens) as server, pytest.MonkeyPatch.context() as mp:
-        for variable, value in token_environment(tokens).items():
-            mp.setenv(variable, value)
-        data = yaml.safe_load(org.config_yaml(server.url))
+    with served_catalog(generate(n_services=4, days=120, seed=21, end=END)) as data:
         for api in APIS:
             data["sources"]["github"]["api"] = api
             out[api], _ = sync_and_stage(data, "github", tmp_path_factory.mktemp(api))
     return out
+
+
+@contextmanager
+def served_catalog(org: Organisation) -> Iterator[dict[str, Any]]:
+    """The organisation served on loopback with its tokens in the environment: its catalog, as a config file has it."""
+    tokens = sample_tokens()
+    with SampleServer(org, tokens=tokens) as server, pytest.MonkeyPatch.context() as mp:
+        for variable, value in token_environment(tokens).items():
+            mp.setenv(variable, value)
+        yield yaml.safe_load(org.config_yaml(server.url))
 
 
 def sync_and_stage(data: dict[str, Any], source: str, tmp: Path) -> tuple[Path, Connector]:

@@ -17,12 +17,11 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-import yaml
 
 from connectors.timeparse import parse_timestamp
 from orchestration.warehouse import connect
-from sample_org import SampleServer, generate, sample_tokens, token_environment
-from tests.test_github_api_paths import staging_rows, sync_and_stage
+from sample_org import generate
+from tests.test_github_api_paths import served_catalog, staging_rows, sync_and_stage
 
 END = dt.date(2026, 6, 30)  # as tests.test_dbt_project's `dbt` builds (OPMETRICS_AS_OF)
 APIS = ("rest", "graphql")
@@ -39,13 +38,8 @@ def as_instants(commit: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, int]]:
     """Each API's warehouse, with the GitLab staging models built on it, and the requests its sync sent."""
-    org = generate(n_services=4, days=150, seed=23, end=END, deployment_source="gitlab")
-    tokens = sample_tokens()
     out = {}
-    with SampleServer(org, tokens=tokens) as server, pytest.MonkeyPatch.context() as mp:
-        for variable, value in token_environment(tokens).items():
-            mp.setenv(variable, value)
-        data = yaml.safe_load(org.config_yaml(server.url))
+    with served_catalog(generate(n_services=4, days=150, seed=23, end=END, deployment_source="gitlab")) as data:
         for api in APIS:
             # Pages of 5 and 3 merge requests a query: listings, nested commits and batches all take several.
             data["sources"]["gitlab"] |= {"api": api, "page_size": 5, "merge_requests_per_query": 3}
