@@ -22,8 +22,11 @@ MIB = 1024 * 1024
 
 
 def process_kind(cmdline: Sequence[str]) -> str:
-    """`dbt`, `opmetrics` or `other` (Dagster's log tailers and orphan watchers, multiprocessing helpers)."""
+    """`dbt`, `opmetrics`, `reader` (a sync's reading processes) or `other` (Dagster's log tailers and orphan
+    watchers, multiprocessing helpers)."""
     words = [Path(part).name for part in cmdline[:3]]
+    if "orchestration.raw.reader" in words:
+        return "reader"
     if "dbt" in words:
         return "dbt"
     if "opmetrics" in words:

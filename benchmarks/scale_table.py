@@ -19,7 +19,7 @@ GOALS = {
     "dlt_ratio": 1.5,
     "checks_share": 0.15,
 }
-KINDS = ("opmetrics", "dbt", "other")
+KINDS = ("opmetrics", "reader", "dbt", "other")
 
 Row = tuple[str, str, list[str]]
 

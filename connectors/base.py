@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -148,9 +148,9 @@ class ServiceMapping(BaseModel):
         return ",".join(f"{v}" for v in self.model_dump().values())
 
 
-@dataclass(frozen=True)
-class Record:
-    """One source record, as landed in `raw_<source>.<stream>`."""
+class Record(NamedTuple):
+    """One source record, as landed in `raw_<source>.<stream>`. A named tuple: a sync makes one per record, and a
+    frozen dataclass's constructor cost several times as much."""
 
     pk: str
     cursor: datetime | None
@@ -181,7 +181,15 @@ class Checkpoint:
     cursor: Bookmark
 
 
-SyncEvent = Page | Checkpoint
+@dataclass(frozen=True)
+class PartitionDone:
+    """The `index`-th partition of `read_partitions` has yielded all its events (only while reading a share of
+    the partitions: `Connector.share`)."""
+
+    index: int
+
+
+SyncEvent = Page | Checkpoint | PartitionDone
 
 
 def dig(data: Mapping[str, Any], dotted: str) -> Any:
@@ -361,7 +369,7 @@ class Stream:
     required_fields: tuple[str, ...] = ()  # dotted paths a record must carry (checked on the raw table)
     newest_first: bool = False  # lets `read` stop once a whole page is older than `since`
     # Dotted path of the field the source changes with every edit (updated_at); None: the cursor field. Two
-    # versions of one record in one sync with equal versions and different content conflict (`merge_records`).
+    # versions of one record in one sync with equal versions and different content conflict (`merge_rows`).
     version_field: str | None = None
     # Dotted paths of the record's timestamps that must parse; a record with one that does not is quarantined
     # (`quarantined_records`). None: the cursor field.
@@ -383,13 +391,17 @@ class Stream:
         """The field that tells two versions of a record apart: `version_field`, else the cursor field."""
         return self.version_field or self.cursor_field
 
+    @functools.cached_property
+    def _key_paths(self) -> tuple[tuple[bool, str], ...]:
+        """Each key field: whether it is read from the context, and its path there or in the record."""
+        return tuple(
+            (True, k.removeprefix("_context.")) if k.startswith("_context.") else (False, k) for k in self.primary_key
+        )
+
     def to_record(self, raw: Mapping[str, Any], context: Mapping[str, Any]) -> Record:
         """Extract the primary key and cursor from a raw record."""
-        key_parts = [
-            dig(context, k.removeprefix("_context.")) if k.startswith("_context.") else dig(raw, k)
-            for k in self.primary_key
-        ]
-        if any(part is None or part == "" for part in key_parts):
+        key_parts = [dig(context if in_context else raw, path) for in_context, path in self._key_paths]
+        if None in key_parts or "" in key_parts:
             # A record without its identifier still lands, under a surrogate key from its content, so dbt can
             # quarantine it rather than the whole sync failing; the same payload always gets the same key.
             digest = hashlib.sha1(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
@@ -462,6 +474,11 @@ class ChildProgress:
         )
 
 
+def _then_done(produce: Callable[[], Iterable[SyncEvent]], index: int) -> Iterator[SyncEvent]:
+    yield from produce()
+    yield PartitionDone(index)
+
+
 class Connector(ABC):
     """A source API turned into streams. Subclasses declare `name`, models, `streams`, and write `sync`."""
 
@@ -470,6 +487,12 @@ class Connector(ABC):
     mapping_model: ClassVar[type[ServiceMapping]]
     streams: ClassVar[tuple[Stream, ...]]
     checks: ClassVar[CheckLimits] = CheckLimits()  # check limits of every stream of the source, over the defaults
+    # Every event of `sync` comes from one `read_partitions` call, so its partitions can be shared out among
+    # several reading processes (`share`).
+    splits_by_partition: ClassVar[bool] = False
+    # (index, count): read only the partitions whose position modulo `count` is `index`, each ended by a
+    # `PartitionDone`; None reads them all.
+    share: tuple[int, int] | None = None
     _pool: ThreadPoolExecutor  # while `worker_pool()` is open
 
     @classmethod
@@ -528,7 +551,18 @@ class Connector(ABC):
     def read_partitions(self, partitions: Iterable[Callable[[], Iterable[SyncEvent]]]) -> Iterator[SyncEvent]:
         """The events of each partition's reader, partition after partition, exactly as a loop over them would
         yield them, while the next `partitions_ahead - 1` partitions are read in threads: one repository's
-        requests wait on the API while another's pages are parsed and written."""
+        requests wait on the API while another's pages are parsed and written.
+
+        With a `share`, only that share of the partitions, each followed by its `PartitionDone`: the reader that
+        started the shares takes the partitions from them in the order a single reader would have read them.
+        """
+        if self.share is not None:
+            index, count = self.share
+            partitions = [
+                functools.partial(_then_done, produce, position)
+                for position, produce in enumerate(partitions)
+                if position % count == index
+            ]
         yield from chain_ahead(partitions, ahead=self.settings.partitions_ahead, depth=PARTITION_EVENTS_AHEAD)
 
     def read_children(

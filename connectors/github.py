@@ -92,6 +92,7 @@ class GithubConnector(Connector):
     settings_model = GithubSettings
     mapping_model = GithubMapping
     checks = CheckLimits(freshness_days=14)  # an active repository deploys and merges every week or two
+    splits_by_partition = True
     streams = (
         Stream(
             "deployments",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import quote
 
 from pydantic import Field
@@ -61,6 +62,7 @@ class GithubActionsConnector(Connector):
 
     name = "github_actions"
     mapping_model = GithubActionsMapping
+    splits_by_partition = True
     streams = (
         Stream(
             "workflow_runs",
@@ -100,11 +102,24 @@ class GithubActionsConnector(Connector):
             workflows[(mapping.repo, mapping.workflow)] = (branch, jobs or mapping.job is not None)
         until = datetime.now(UTC).replace(microsecond=0)
         with self.worker_pool():
-            for (repo, workflow), (branch, jobs) in sorted(workflows.items()):
-                key = f"{repo}:{workflow}"
-                lower = since("workflow_runs", key) or ACTIONS_LAUNCH
-                yield from self._runs(repo, workflow, branch, jobs, key, lower.replace(microsecond=0), until)
+            yield from self.read_partitions(
+                partial(self._workflow, repo, workflow, branch, jobs, since, until)
+                for (repo, workflow), (branch, jobs) in sorted(workflows.items())
+            )
         self.report_child_progress()
+
+    def _workflow(
+        self,
+        repo: str,
+        workflow: str,
+        branch: str,
+        jobs: bool,
+        since: Callable[[str, str], datetime | None],
+        until: datetime,
+    ) -> Iterator[SyncEvent]:
+        key = f"{repo}:{workflow}"
+        lower = since("workflow_runs", key) or ACTIONS_LAUNCH
+        yield from self._runs(repo, workflow, branch, jobs, key, lower.replace(microsecond=0), until)
 
     def _runs(
         self, repo: str, workflow: str, branch: str, jobs: bool, key: str, lower: datetime, until: datetime

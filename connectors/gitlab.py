@@ -144,6 +144,7 @@ class GitlabConnector(Connector):
     name = "gitlab"
     settings_model = GitlabSettings
     mapping_model = GitlabMapping
+    splits_by_partition = True
     streams = (
         Stream(
             "merge_requests",

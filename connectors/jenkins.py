@@ -65,6 +65,7 @@ class JenkinsConnector(Connector):
     name = "jenkins"
     settings_model = JenkinsSettings
     mapping_model = JenkinsMapping
+    splits_by_partition = True
     streams = (
         Stream(
             "builds",

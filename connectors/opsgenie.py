@@ -41,6 +41,7 @@ class OpsgenieConnector(Connector):
     name = "opsgenie"
     mapping_model = OpsgenieMapping
     # Alerts and incidents page, key and filter alike; only their API version differs.
+    splits_by_partition = True
     streams = tuple(
         Stream(
             name,

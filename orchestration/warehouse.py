@@ -2,7 +2,7 @@
 
 A sync merges pages in transactions (`orchestration/raw/sync.py`), so one killed at any moment leaves whole
 transactions; re-running it merges the same records again (newest version wins) and the raw tables end identical
-to a clean run. Two versions of one record that conflict within a sync are both kept (`merge_records`).
+to a clean run. Two versions of one record that conflict within a sync are both kept (`merge_rows`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import orjson
 import pandas as pd
 
-from connectors.base import Bookmark, Record, dig
+from connectors.base import Bookmark, Record
+from orchestration.raw.rows import Row, to_row
 
 STATE_TABLE = "raw_state.cursors"
 
@@ -83,7 +83,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, source: str, stream: str) -
 
     `_pk` is unique but not declared a primary key: DuckDB keeps a key's index in memory and pays for it on every
     insert, so a sync slowed as its tables grew (2,000 records/s at 1,000 services against 3,900 at 100).
-    `merge_records` keeps the key unique and the `primary_key_unique` check asserts it after every load. A table
+    `merge_rows` keeps the key unique and the `primary_key_unique` check asserts it after every load. A table
     created with the constraint by an older opmetrics is rebuilt without it, once.
     """
     table = raw_table(source, stream)
@@ -115,7 +115,14 @@ def conflict_key(pk: str, payload_json: str) -> str:
 def merge_records(
     con: duckdb.DuckDBPyConnection, table: str, records: list[Record], sync_id: str, version_field: str | None = None
 ) -> int:
-    """Upsert one page of records on `_pk`, the last delivered version winning; returns the rows written.
+    """`merge_rows` of records as read by a connector."""
+    return merge_rows(con, table, [to_row(record, version_field) for record in records], sync_id, version_field)
+
+
+def merge_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[Row], sync_id: str, version_field: str | None = None
+) -> int:
+    """Upsert one page of rows on `_pk`, the last delivered version winning; returns the rows written.
 
     Two versions of one record in the same sync with the same version (the payload's `version_field`, the
     stream's `version_path`) but different content conflict: the source cannot say which is right. The version
@@ -124,41 +131,32 @@ def merge_records(
     sync's version is an update, never a conflict: that is how a re-run or a resumed sync re-reads records
     without tripping the rule.
     """
-    if not records:
+    if not rows:
         return 0
-    kept: dict[str, tuple[Record, str]] = {}
-    conflicts: list[tuple[Record, str]] = []
-    for record in records:
-        payload = orjson.dumps(record.payload, option=orjson.OPT_SORT_KEYS).decode()
-        previous = kept.get(record.pk)
-        if (
-            previous is None
-            or payload == previous[1]
-            or _version(record, version_field) != _version(previous[0], version_field)
-        ):
-            kept[record.pk] = (record, payload)
+    kept: dict[str, Row] = {}
+    conflicts: list[Row] = []
+    for row in rows:
+        previous = kept.get(row.pk)
+        if previous is None or row.payload == previous.payload or row.version != previous.version:
+            kept[row.pk] = row
         else:
-            conflicts.append((record, payload))
+            conflicts.append(row)
     now = datetime.now(UTC)
     # A version already written by this sync with the same version and other content is not replaced: those keys
     # of the page conflict.
     blocked = _upsert(con, table, list(kept.values()), now, sync_id, version_field)
     conflicts += [kept[pk] for pk in kept if pk in blocked]
     if conflicts:
-        renamed = [(Record(conflict_key(r.pk, p), r.cursor, r.context, r.payload), p) for r, p in conflicts]
+        renamed = [row._replace(pk=conflict_key(row.pk, row.payload)) for row in conflicts]
         _upsert(con, table, renamed, now, sync_id, version_field)
         log.warning("%s: %d record(s) delivered twice in one sync with conflicting content", table, len(conflicts))
     return len(kept) + len(conflicts)
 
 
-def _version(record: Record, version_field: str | None) -> object:
-    return dig(record.payload, version_field) if version_field else None
-
-
 def _upsert(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    rows: list[tuple[Record, str]],
+    rows: list[Row],
     loaded_at: datetime,
     sync_id: str,
     version_field: str | None,
@@ -169,10 +167,10 @@ def _upsert(
     is kept up to date on every insert nor held in memory."""
     frame = pd.DataFrame(
         {
-            "_pk": [r.pk for r, _ in rows],
-            "_cursor": pd.to_datetime([r.cursor for r, _ in rows], utc=True),
-            "_context": [orjson.dumps(r.context, option=orjson.OPT_SORT_KEYS).decode() for r, _ in rows],
-            "payload": [payload for _, payload in rows],
+            "_pk": [row.pk for row in rows],
+            "_cursor": pd.to_datetime([row.cursor for row in rows], utc=True),
+            "_context": [row.context for row in rows],
+            "payload": [row.payload for row in rows],
         }
     )
     con.register("_page", frame)

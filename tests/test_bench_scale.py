@@ -269,6 +269,7 @@ def test_process_tree_rss_is_sampled_per_process(tmp_path: Path) -> None:
     assert max(rss for _, _, rss in usage.rss_samples) == usage.peak_rss_mib["other"]
     assert proctree.process_kind(["/x/.venv/bin/python3.11", "/x/.venv/bin/dbt", "build"]) == "dbt"
     assert proctree.process_kind(["/x/.venv/bin/opmetrics", "run"]) == "opmetrics"
+    assert proctree.process_kind(["/x/.venv/bin/python", "-m", "orchestration.raw.reader"]) == "reader"
 
 
 def test_dlt_source_reads_the_connectors_endpoints() -> None:

@@ -18,6 +18,7 @@ from pydantic import Field
 from connectors.base import Connector
 from connectors.registry import CONNECTORS
 from orchestration.raw.checks import evaluate_raw_checks, raw_check_specs, skipped_checks
+from orchestration.raw.reader import reader_processes
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.warehouse import ensure_raw_table
@@ -71,6 +72,7 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
                 options = SyncOptions(
                     full_refresh=config.full_refresh,
                     since=date.fromisoformat(config.since) if config.since else None,
+                    reader_processes=reader_processes(),
                 )
                 merged = sync_source(con, connector, options, sync_id)
             for stream in connector_cls.streams:

@@ -1,8 +1,9 @@
 """Run one connector into the warehouse: pages merged in transactions of a few thousand records, each cursor saved
 in the transaction of the pages before it (or a later one), never before them.
 
-The connector reads in a thread of its own while this thread writes: HTTP waits and DuckDB's inserts (which
-release the GIL) overlap. A bounded queue between them keeps memory flat, whatever the history's size.
+The connector reads in processes of its own (`orchestration/raw/reader.py`), or with `reader_processes=0` in a
+thread of this one, while this thread writes: reading and DuckDB's inserts overlap. Bounded queues between them
+keep memory flat, whatever the history's size.
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ import gc
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import duckdb
 
-from connectors.base import Bookmark, Checkpoint, Connector, Page, Record
+from connectors.base import Bookmark, Checkpoint, Connector
 from connectors.prefetch import ReadAhead
+from orchestration.raw.reader import Bounds, read_in_processes
+from orchestration.raw.rows import Row, RowPage, as_rows
 from orchestration.warehouse import (
     ensure_raw_table,
     ensure_state_table,
     load_cursors,
-    merge_records,
+    merge_rows,
     save_cursors,
 )
 
@@ -41,6 +44,9 @@ class SyncOptions:
     full_refresh: bool = False
     since: date | None = None
     batch_records: int = BATCH_RECORDS  # records per transaction (1: every page its own)
+    # Processes the connector reads in (`orchestration/raw/reader.py`); 0: a thread of the sync's process. The run
+    # takes OPMETRICS_READER_PROCESSES; here 0, so a test's patches of a connector apply.
+    reader_processes: int = 0
 
 
 def sync_source(
@@ -51,21 +57,14 @@ def sync_source(
     for stream in connector.streams:
         ensure_raw_table(con, source, stream.name)
     ensure_state_table(con)
-    cursors = {} if options.full_refresh else load_cursors(con, source)
-    lookback = timedelta(days=connector.settings.lookback_days)
-
-    def since(stream: str, partition: str) -> Bookmark | None:
-        if options.since:
-            return datetime.combine(options.since, time(), UTC)
-        cursor = cursors.get((stream, partition))
-        if cursor is None or isinstance(cursor, int):
-            # A position is where reading resumes: the connector re-reads what may still change (a build still
-            # running) by checkpointing below it. Only a time is rewound by the lookback.
-            return cursor
-        return cursor - lookback
+    bounds = Bounds(
+        cursors={} if options.full_refresh else load_cursors(con, source),
+        lookback=timedelta(days=connector.settings.lookback_days),
+        since=options.since,
+    )
 
     merged: Counter[str] = Counter()
-    batch: dict[str, list[Record]] = {}
+    batch: dict[str, list[Row]] = {}
     checkpoints: dict[tuple[str, str], Bookmark] = {}  # reached since the last commit, the furthest of each
 
     def commit_batch() -> None:
@@ -79,9 +78,9 @@ def sync_source(
             return
         con.begin()
         try:
-            for stream_name, records in batch.items():
+            for stream_name, rows in batch.items():
                 table, version = f"raw_{source}.{stream_name}", connector.stream(stream_name).version_path
-                merged[stream_name] += merge_records(con, table, records, sync_id, version)
+                merged[stream_name] += merge_rows(con, table, rows, sync_id, version)
             save_cursors(con, source, checkpoints, sync_id)
             con.commit()
         except BaseException:
@@ -91,15 +90,21 @@ def sync_source(
         checkpoints.clear()
 
     with fewer_collections():
-        for event in ReadAhead(lambda: connector.sync(since), depth=8, name="connector-reader"):
-            if isinstance(event, Page):
-                batch.setdefault(event.stream, []).extend(event.records)
-                if sum(map(len, batch.values())) >= options.batch_records:
-                    commit_batch()
-            elif isinstance(event, Checkpoint):
-                key = (event.stream, event.partition)
-                previous = checkpoints.get(key)
-                checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
+        events = (
+            read_in_processes(connector, bounds, options.reader_processes)
+            if options.reader_processes
+            else ReadAhead(lambda: as_rows(connector, connector.sync(bounds)), depth=8, name="connector-reader")
+        )
+        with closing(events):  # a failed write stops the readers at once
+            for event in events:
+                if isinstance(event, RowPage):
+                    batch.setdefault(event.stream, []).extend(event.rows)
+                    if sum(map(len, batch.values())) >= options.batch_records:
+                        commit_batch()
+                elif isinstance(event, Checkpoint):
+                    key = (event.stream, event.partition)
+                    previous = checkpoints.get(key)
+                    checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
         commit_batch()
     log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
     return merged

@@ -3,7 +3,8 @@
     python -m tests.raw.sync_child CONFIG WAREHOUSE [KILL_AT_PAGE]
 
 SYNC_BATCH_RECORDS in the environment sets the records per transaction (1: every page its own transaction, the most
-places to die in); by default the loader's own batching.
+places to die in); by default the loader's own batching. SYNC_READER_PROCESSES: the connectors read in that many
+processes (`SyncOptions.reader_processes`; by default in a thread).
 
 With KILL_AT_PAGE = n, the process kills itself right after the n-th page's rows were inserted and before its
 transaction commits: the hardest moment to die, deterministic because pages come in a fixed order. Each page and
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
     config, warehouse = argv[0], Path(argv[1])
     kill_at = int(argv[2]) if len(argv) > 2 else None
     pages = 0
-    merge = sync_module.merge_records
+    merge = sync_module.merge_rows
 
     def counting_merge(*args: Any, **kwargs: Any) -> int:
         nonlocal pages
@@ -50,13 +51,16 @@ def main(argv: list[str]) -> int:
             print(f"checkpoint: raw_{source}.{stream} [{partition}] {cursor}", file=sys.stderr)
 
     save = sync_module.save_cursors
-    sync_module.merge_records = counting_merge  # the sync engine looks the functions up at call time
+    sync_module.merge_rows = counting_merge  # the sync engine looks the functions up at call time
     sync_module.save_cursors = tracing_save
     catalog, _ = load_catalog(config)
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):
             mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            options = SyncOptions(batch_records=int(os.environ.get("SYNC_BATCH_RECORDS") or BATCH_RECORDS))
+            options = SyncOptions(
+                batch_records=int(os.environ.get("SYNC_BATCH_RECORDS") or BATCH_RECORDS),
+                reader_processes=int(os.environ.get("SYNC_READER_PROCESSES") or 0),
+            )
             sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), options, f"run-{os.getpid()}")
     print(json.dumps({"pages": pages}))
     return 0

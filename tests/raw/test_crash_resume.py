@@ -19,6 +19,7 @@ from pathlib import Path
 from subprocess import PIPE
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
@@ -70,11 +71,12 @@ class Run:
         kill_at_page: int | None = None,
         secrets: dict[str, str] = ENV,
         batch_records: int | None = None,
+        reader_processes: int = 0,
     ) -> None:
         args = [sys.executable, "-m", "tests.raw.sync_child", str(config), str(warehouse)]
         if kill_at_page is not None:
             args.append(str(kill_at_page))
-        env = {**os.environ, **secrets, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, **secrets, "PYTHONPATH": str(ROOT), "SYNC_READER_PROCESSES": str(reader_processes)}
         if batch_records is not None:
             env["SYNC_BATCH_RECORDS"] = str(batch_records)
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True)
@@ -90,8 +92,18 @@ def sync(
     kill_at_page: int | None = None,
     secrets: dict[str, str] = ENV,
     batch_records: int | None = None,
+    reader_processes: int = 0,
 ) -> tuple[int, str, str]:
-    return Run(config, warehouse, kill_at_page, secrets, batch_records).wait()
+    return Run(config, warehouse, kill_at_page, secrets, batch_records, reader_processes).wait()
+
+
+def reading_processes() -> list[psutil.Process]:
+    """The reading processes alive on this machine (`orchestration/raw/reader.py`)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if "orchestration.raw.reader" in (process.info["cmdline"] or []):
+            found.append(process)
+    return found
 
 
 def first_page(trace: str, table: str) -> int:
@@ -103,13 +115,15 @@ def first_page(trace: str, table: str) -> int:
     raise AssertionError(f"no page of {table} in the clean run")
 
 
-def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("readers", [0, 2], ids=["read-in-a-thread", "read-in-2-processes"])
+def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path, readers: int) -> None:
     # The kill points come from a clean run's trace, so the test follows the sample data: the first run dies in
     # the first repository's pull requests, in the transaction after the one that stored its deployments'
     # checkpoint; the resumed run re-reads from the cursors it finds and dies in PagerDuty's log entries, after
     # the other sources committed; the third run completes. Transactions of 50 records batch pages and
     # checkpoints as the default does, small enough that this organisation's few hundred records commit often.
-    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", batch_records=BATCH)
+    # Read in processes, the pages arrive in the same order, so the same kill points apply.
+    code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", batch_records=BATCH, reader_processes=readers)
     assert code == 0, clean_trace
     pages = json.loads(out)["pages"]
     first_kill = page_after_first_checkpoint(clean_trace)
@@ -120,17 +134,19 @@ def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path) 
     assert len(clean_rows) == 12 and all(clean_rows.values()), "every stream of the four sources has rows"
 
     crashed = tmp_path / "crashed.duckdb"
-    code, _, first_err = sync(config, crashed, kill_at_page=first_kill, batch_records=BATCH)
+    code, _, first_err = sync(config, crashed, kill_at_page=first_kill, batch_records=BATCH, reader_processes=readers)
     assert code == -signal.SIGKILL, first_err
+    _, alive = psutil.wait_procs(reading_processes(), timeout=10)
+    assert not alive, "the killed sync's reading processes died with it"
     assert f"page {first_kill}: raw_github.pull_requests" in first_err
     partial = row_counts(crashed)  # opening the file rolls the page that was in flight back
     assert 0 < sum(partial.values()) < sum(map(len, clean_rows.values()))
 
-    code, _, second_err = sync(config, crashed, kill_at_page=second_kill, batch_records=BATCH)
+    code, _, second_err = sync(config, crashed, kill_at_page=second_kill, batch_records=BATCH, reader_processes=readers)
     assert code == -signal.SIGKILL, second_err
     assert f"page {second_kill}: raw_pagerduty.log_entries" in second_err
     assert row_counts(crashed) != partial, "the second run made progress before it died"
-    code, _, third_err = sync(config, crashed, batch_records=BATCH)
+    code, _, third_err = sync(config, crashed, batch_records=BATCH, reader_processes=readers)
     assert code == 0, third_err
 
     assert raw_rows(crashed) == clean_rows
