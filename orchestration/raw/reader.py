@@ -153,6 +153,7 @@ class _Reader:
         self.requests = 0
         self.finished = False
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=MESSAGES_AHEAD)
+        self._stop = threading.Event()
         job = _Job(
             type(connector),
             connector.settings,
@@ -186,9 +187,18 @@ class _Reader:
             if isinstance(message, logging.LogRecord):
                 logging.getLogger(message.name).handle(message)
                 continue
-            self._queue.put(message)
-            if not isinstance(message, list):
+            if not self._put(message) or not isinstance(message, list):
                 return
+
+    def _put(self, message: object) -> bool:
+        """Queue `message` unless the sync has stopped listening (then False)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def next(self) -> list[RowPage | Checkpoint | PartitionDone] | Finished:
         """The process's next message; raises what it failed with."""
@@ -215,6 +225,7 @@ class _Reader:
 
     def close(self) -> None:
         """Stop the process if it is still reading (the sync stopped early), and reap it."""
+        self._stop.set()
         if self._process.poll() is None and not self.finished:
             self._process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -44,8 +44,9 @@ class SyncOptions:
     full_refresh: bool = False
     since: date | None = None
     batch_records: int = BATCH_RECORDS  # records per transaction (1: every page its own)
-    # Processes the connector reads in (`orchestration/raw/reader.py`); 0: a thread of the sync's process. The run
-    # takes OPMETRICS_READER_PROCESSES; here 0, so a test's patches of a connector apply.
+    # Processes a backfill reads in (`orchestration/raw/reader.py`); 0: a thread of the sync's process, as does a
+    # sync that resumes from stored cursors. The run takes OPMETRICS_READER_PROCESSES; here 0, so a test's patches
+    # of a connector apply.
     reader_processes: int = 0
 
 
@@ -57,11 +58,16 @@ def sync_source(
     for stream in connector.streams:
         ensure_raw_table(con, source, stream.name)
     ensure_state_table(con)
+    stored = load_cursors(con, source)
     bounds = Bounds(
-        cursors={} if options.full_refresh else load_cursors(con, source),
+        cursors={} if options.full_refresh else stored,
         lookback=timedelta(days=connector.settings.lookback_days),
         since=options.since,
     )
+    # Reading processes pay for starting (about half a second each, most of a daily sync's time for most sources)
+    # on a backfill: a first sync, a full refresh, `--since`. A sync resuming from stored cursors reads in a thread.
+    backfill = options.full_refresh or options.since is not None or not stored
+    processes = options.reader_processes if backfill else 0
 
     merged: Counter[str] = Counter()
     batch: dict[str, list[Row]] = {}
@@ -91,8 +97,8 @@ def sync_source(
 
     with fewer_collections():
         events = (
-            read_in_processes(connector, bounds, options.reader_processes)
-            if options.reader_processes
+            read_in_processes(connector, bounds, processes)
+            if processes
             else ReadAhead(lambda: as_rows(connector, connector.sync(bounds)), depth=8, name="connector-reader")
         )
         with closing(events):  # a failed write stops the readers at once

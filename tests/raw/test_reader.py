@@ -233,3 +233,19 @@ def test_reader_processes_come_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OPMETRICS_READER_PROCESSES", "two")
     with pytest.raises(ValueError, match="OPMETRICS_READER_PROCESSES must be a whole number, got 'two'"):
         reader_processes()
+
+
+def test_a_backfill_reads_in_processes_and_a_sync_from_stored_cursors_in_a_thread(
+    httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def reading_pids(options: SyncOptions) -> set[int]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="connectors"), connect(tmp_path / "w.duckdb") as con:
+            sync_source(con, build("github", httpserver), options, "s")
+        return {r.process for r in caplog.records if r.name == "connectors.github"}
+
+    first = reading_pids(SyncOptions(reader_processes=2))
+    assert first and os.getpid() not in first, "the first sync read in processes"
+    assert reading_pids(SyncOptions(reader_processes=2)) == {os.getpid()}, "the next resumed from its cursors"
+    again = reading_pids(SyncOptions(reader_processes=2, full_refresh=True))
+    assert again and os.getpid() not in again, "a full refresh is a backfill"
