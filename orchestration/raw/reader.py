@@ -98,7 +98,7 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    """The connector raised `error` (or, if it could not be pickled, `text` says what it was)."""
+    """The connector raised `error` (None if it could not be pickled); `text` is its traceback."""
 
     error: BaseException | None
     text: str
@@ -116,8 +116,10 @@ def read_in_processes(connector: Connector, bounds: Bounds, processes: int) -> I
     connector splits by partition), in the order one reader would yield them. Adds the processes' requests to
     `connector.client.requests_made`."""
     count = max(1, processes) if connector.splits_by_partition else 1
-    readers = [_Reader(connector, bounds, (index, count) if count > 1 else None) for index in range(count)]
+    readers: list[_Reader] = []
     try:
+        for index in range(count):  # inside the `try`: a reader that fails to start stops those started before it
+            readers.append(_Reader(connector, bounds, (index, count) if count > 1 else None))
         position = 0  # the partition being taken; from reader `position % count`
         while True:
             reader = readers[position % count]
@@ -209,9 +211,10 @@ class _Reader:
             return message
         if isinstance(message, Failed):
             if message.error is not None:
-                message.error.add_note(f"raised in {self.label}")
+                # Unpickling drops the traceback: the reading process's own, as text, goes with the error.
+                message.error.add_note(f"raised in {self.label}:\n{message.text}")
                 raise message.error
-            raise ReaderError(f"{self.label} failed: {message.text}")
+            raise ReaderError(f"{self.label} failed:\n{message.text}")
         code = self._process.wait()
         if isinstance(message, Exception):
             raise ReaderError(f"{self.label} sent a message that could not be read ({message}), exit code {code}")
@@ -226,10 +229,13 @@ class _Reader:
     def close(self) -> None:
         """Stop the process if it is still reading (the sync stopped early), and reap it."""
         self._stop.set()
-        if self._process.poll() is None and not self.finished:
+        if not self.finished:
             self._process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()  # finished, yet still alive: it has nothing left to send
+            self._process.wait()
         self._thread.join(timeout=5)
 
 
@@ -262,7 +268,9 @@ class _Forward(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             record.msg, record.args = record.getMessage(), None
-            record.exc_info = record.exc_text = None
+            if record.exc_info:  # a traceback pickles as text only
+                record.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
             self._send(record)
         except Exception:
             self.handleError(record)
@@ -289,11 +297,11 @@ def _main() -> None:
     root = logging.getLogger()
     root.handlers[:] = [_Forward(send)]
     root.setLevel(job.log_level)
-    connector = job.connector(job.settings, job.mappings)
-    connector.share = job.share
     batch: list[Any] = []
     rows = 0
     try:
+        connector = job.connector(job.settings, job.mappings)
+        connector.share = job.share
         for event in as_rows(connector, connector.sync(job.bounds)):
             batch.append(event)
             rows += len(event.rows) if isinstance(event, RowPage) else 0
@@ -311,7 +319,7 @@ def _main() -> None:
             error: BaseException | None = pickle.loads(pickle.dumps(exc))
         except Exception:
             error = None
-        send(Failed(error, "".join(traceback.format_exception_only(exc)).strip()))
+        send(Failed(error, "".join(traceback.format_exception(exc)).strip()))
 
 
 if __name__ == "__main__":

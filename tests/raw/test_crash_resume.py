@@ -97,12 +97,16 @@ def sync(
     return Run(config, warehouse, kill_at_page, secrets, batch_records, reader_processes).wait()
 
 
-def reading_processes() -> list[psutil.Process]:
-    """The reading processes alive on this machine (`orchestration/raw/reader.py`)."""
+def reading_processes(parent: int) -> list[psutil.Process]:
+    """The reading processes (`orchestration/raw/reader.py`) started by the process `parent`, alive or orphaned."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         if "orchestration.raw.reader" in (process.info["cmdline"] or []):
-            found.append(process)
+            try:
+                if process.environ().get("OPMETRICS_READER_PARENT") == str(parent):
+                    found.append(process)
+            except psutil.Error:  # ended meanwhile, or another user's
+                continue
     return found
 
 
@@ -122,7 +126,8 @@ def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path, 
     # checkpoint; the resumed run re-reads from the cursors it finds and dies in PagerDuty's log entries, after
     # the other sources committed; the third run completes. Transactions of 50 records batch pages and
     # checkpoints as the default does, small enough that this organisation's few hundred records commit often.
-    # Read in processes, the pages arrive in the same order, so the same kill points apply.
+    # Read in processes (a first sync's; a resumed sync reads in a thread), the pages arrive in the same order, so
+    # the same kill points apply.
     code, out, clean_trace = sync(config, tmp_path / "clean.duckdb", batch_records=BATCH, reader_processes=readers)
     assert code == 0, clean_trace
     pages = json.loads(out)["pages"]
@@ -134,9 +139,10 @@ def test_killed_sync_resumed_equals_one_clean_run(config: Path, tmp_path: Path, 
     assert len(clean_rows) == 12 and all(clean_rows.values()), "every stream of the four sources has rows"
 
     crashed = tmp_path / "crashed.duckdb"
-    code, _, first_err = sync(config, crashed, kill_at_page=first_kill, batch_records=BATCH, reader_processes=readers)
+    killed = Run(config, crashed, kill_at_page=first_kill, batch_records=BATCH, reader_processes=readers)
+    code, _, first_err = killed.wait()
     assert code == -signal.SIGKILL, first_err
-    _, alive = psutil.wait_procs(reading_processes(), timeout=10)
+    _, alive = psutil.wait_procs(reading_processes(killed.process.pid), timeout=10)
     assert not alive, "the killed sync's reading processes died with it"
     assert f"page {first_kill}: raw_github.pull_requests" in first_err
     partial = row_counts(crashed)  # opening the file rolls the page that was in flight back

@@ -10,8 +10,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def test_a_split_connector_reads_its_partitions_in_several_processes(
 
 
 def test_a_failure_in_a_reading_process_is_the_connectors_own(httpserver: HTTPServer, tmp_path: Path) -> None:
-    """The same error type and message as reading in a thread, and a re-run completes."""
+    """The same error type and message as reading in a thread, with the reading process's traceback as a note."""
     httpserver.expect_request("/incidents").respond_with_json({"error": {"message": "Invalid token"}}, status=401)
     errors = []
     for readers in (0, 2):
@@ -131,7 +132,9 @@ def test_a_failure_in_a_reading_process_is_the_connectors_own(httpserver: HTTPSe
             sync_source(con, build("pagerduty", httpserver), SyncOptions(reader_processes=readers), "s1")
         errors.append(str(failed.value))
     assert errors[0] == errors[1] and "401" in errors[0]
-    assert TOKEN not in errors[1]
+    (note,) = failed.value.__notes__
+    assert note.startswith("raised in pagerduty reading process 0:\nTraceback") and "connectors/" in note
+    assert TOKEN not in errors[1] + note
 
 
 def test_progress_lines_of_a_reading_process_reach_this_process_log(
@@ -156,25 +159,33 @@ def test_a_write_that_fails_stops_the_reading_processes(
     monkeypatch.setattr(sync_module, "merge_rows", failing_merge)
     with connect(tmp_path / "w.duckdb") as con, pytest.raises(OSError, match="disk full"):
         sync_source(con, connector, SyncOptions(reader_processes=2, batch_records=1), "s1")
-    assert not reading_processes()
+    assert not reading_processes(os.getpid())
+
+
+@pytest.fixture
+def stall() -> Iterator[Callable[[Request], Response]]:
+    """A handler that answers only when the test ends (pytest-httpserver serves one request at a time)."""
+    release = threading.Event()
+
+    def handler(request: Request) -> Response:
+        release.wait(30)
+        return Response("[]", content_type="application/json")
+
+    yield handler
+    release.set()
 
 
 def test_a_reading_process_that_dies_fails_the_sync_naming_it(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    httpserver: HTTPServer, stall: Callable[[Request], Response]
 ) -> None:
     connector = build("pagerduty", httpserver)
-
-    def stall(request: Request) -> Response:
-        time.sleep(30)
-        return Response("{}", content_type="application/json")
-
     httpserver.clear()
     httpserver.expect_request("/incidents").respond_with_handler(stall)
     events = read_in_processes(connector, Bounds(), processes=1)
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(next, events)  # starts the reading process, which waits on the API
         deadline = time.monotonic() + 10
-        while not (readers := reading_processes()):
+        while not (readers := reading_processes(os.getpid())):
             assert time.monotonic() < deadline, "the reading process did not start"
             time.sleep(0.05)
         for process in readers:
@@ -184,8 +195,7 @@ def test_a_reading_process_that_dies_fails_the_sync_naming_it(
 
 
 _PARENT = """
-import os, sys
-from orchestration.config import Catalog, parse_catalog
+import sys
 from orchestration.raw.reader import Bounds, read_in_processes
 from tests.raw.test_reader import build_for_child
 connector = build_for_child(sys.argv[1])
@@ -202,21 +212,18 @@ def build_for_child(url: str) -> Connector:
     return cls(settings, mappings)
 
 
-def test_killing_the_sync_kills_its_reading_processes(httpserver: HTTPServer) -> None:
+def test_killing_the_sync_kills_its_reading_processes(
+    httpserver: HTTPServer, stall: Callable[[Request], Response]
+) -> None:
     """Linux: a reading process waiting on the API dies with the sync's process."""
     if not sys.platform.startswith("linux"):
         pytest.skip("the kernel's parent-death signal is Linux's")
-
-    def stall(request: Request) -> Response:
-        time.sleep(30)
-        return Response("[]", content_type="application/json")
-
     httpserver.expect_request("/repos/org/r1/deployments").respond_with_handler(stall)
     httpserver.expect_request("/repos/org/r2/deployments").respond_with_handler(stall)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen([sys.executable, "-c", _PARENT, httpserver.url_for("/")], cwd=ROOT, env=env)
     deadline = time.monotonic() + 20
-    while len(readers := [p for p in reading_processes() if p.ppid() == parent.pid]) < 2:
+    while len(readers := reading_processes(parent.pid)) < 2:
         assert time.monotonic() < deadline and parent.poll() is None, "the reading processes did not start"
         time.sleep(0.05)
     os.kill(parent.pid, signal.SIGKILL)
