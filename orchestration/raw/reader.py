@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import pickle
-import queue
 import subprocess
 import sys
 import threading
@@ -27,9 +26,11 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import IO, Any
 
 from connectors.base import Bookmark, Checkpoint, Connector, PartitionDone, ServiceMapping, SourceSettings
+from connectors.prefetch import ReadAhead
 from orchestration.raw.rows import RowPage, as_rows
 
 log = logging.getLogger("orchestration.reader")
@@ -147,15 +148,13 @@ def read_in_processes(connector: Connector, bounds: Bounds, processes: int) -> I
 
 
 class _Reader:
-    """One reading process, and the thread that unpickles its messages into a bounded queue."""
+    """One reading process, and the thread that unpickles its messages (a `ReadAhead`)."""
 
     def __init__(self, connector: Connector, bounds: Bounds, share: tuple[int, int] | None) -> None:
         self.source = connector.name
         self.label = f"{connector.name} reading process {share[0] if share else 0}"
         self.requests = 0
         self.finished = False
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=MESSAGES_AHEAD)
-        self._stop = threading.Event()
         job = _Job(
             type(connector),
             connector.settings,
@@ -175,36 +174,29 @@ class _Reader:
         pickle.dump(sys.path, self._process.stdin)
         pickle.dump(job, self._process.stdin)
         self._process.stdin.close()
-        self._thread = threading.Thread(target=self._pump, args=(self._process.stdout,), name=self.label, daemon=True)
-        self._thread.start()
+        # Unpickled in a thread of its own, up to MESSAGES_AHEAD messages ahead of the sync.
+        self._ahead = ReadAhead(partial(self._read, self._process.stdout), depth=MESSAGES_AHEAD, name=self.label)
+        self._messages = iter(self._ahead)
 
-    def _pump(self, stream: IO[bytes]) -> None:
+    def _read(self, stream: IO[bytes]) -> Iterator[Any]:
+        """The process's messages up to its last; its log records are logged here as they come."""
         while True:
             try:
                 message = pickle.load(stream)
             except EOFError:
-                message = None
+                return
             except Exception as exc:  # a message cut short by the process's death
-                message = exc
+                raise ReaderError(f"{self.label} sent a message that could not be read ({exc})") from None
             if isinstance(message, logging.LogRecord):
                 logging.getLogger(message.name).handle(message)
                 continue
-            if not self._put(message) or not isinstance(message, list):
+            yield message
+            if not isinstance(message, list):
                 return
-
-    def _put(self, message: object) -> bool:
-        """Queue `message` unless the sync has stopped listening (then False)."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(message, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def next(self) -> list[RowPage | Checkpoint | PartitionDone] | Finished:
         """The process's next message; raises what it failed with."""
-        message = self._queue.get()
+        message = next(self._messages, None)
         if isinstance(message, list | Finished):
             if isinstance(message, Finished):
                 self.requests, self.finished = message.requests, True
@@ -216,8 +208,6 @@ class _Reader:
                 raise message.error
             raise ReaderError(f"{self.label} failed:\n{message.text}")
         code = self._process.wait()
-        if isinstance(message, Exception):
-            raise ReaderError(f"{self.label} sent a message that could not be read ({message}), exit code {code}")
         raise ReaderError(f"{self.label} ended without finishing (exit code {code})")
 
     def finish(self) -> None:
@@ -228,7 +218,6 @@ class _Reader:
 
     def close(self) -> None:
         """Stop the process if it is still reading (the sync stopped early), and reap it."""
-        self._stop.set()
         if not self.finished:
             self._process.kill()
         try:
@@ -236,7 +225,7 @@ class _Reader:
         except subprocess.TimeoutExpired:
             self._process.kill()  # finished, yet still alive: it has nothing left to send
             self._process.wait()
-        self._thread.join(timeout=5)
+        self._ahead.close()
 
 
 # The reading process.
