@@ -23,6 +23,7 @@ from connectors.prefetch import ReadAhead
 from orchestration.raw.reader import Bounds, read_in_processes
 from orchestration.raw.rows import Row, RowPage, as_rows
 from orchestration.warehouse import (
+    WrittenKeys,
     ensure_raw_table,
     ensure_state_table,
     load_cursors,
@@ -55,8 +56,12 @@ def sync_source(
 ) -> Counter[str]:
     """Read every stream of `connector` into its raw tables; returns records merged per stream."""
     source = connector.name
+    # Into a table empty at the start only this sync writes: its merges need not search the table for its keys.
+    written: dict[str, WrittenKeys] = {}
     for stream in connector.streams:
-        ensure_raw_table(con, source, stream.name)
+        table = ensure_raw_table(con, source, stream.name)
+        if con.execute(f"select not exists (select 1 from {table})").fetchall() == [(True,)]:
+            written[stream.name] = WrittenKeys()
     ensure_state_table(con)
     stored = load_cursors(con, source)
     bounds = Bounds(
@@ -86,7 +91,7 @@ def sync_source(
         try:
             for stream_name, rows in batch.items():
                 table, version = f"raw_{source}.{stream_name}", connector.stream(stream_name).version_path
-                merged[stream_name] += merge_rows(con, table, rows, sync_id, version)
+                merged[stream_name] += merge_rows(con, table, rows, sync_id, version, written.get(stream_name))
             save_cursors(con, source, checkpoints, sync_id)
             con.commit()
         except BaseException:

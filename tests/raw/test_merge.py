@@ -7,25 +7,33 @@ import json
 from collections.abc import Iterator
 
 import duckdb
+import numpy as np
 import pytest
 
 from connectors.base import Record
-from orchestration.warehouse import ensure_raw_table, merge_records
+from orchestration.raw.rows import to_row
+from orchestration.warehouse import WrittenKeys, ensure_raw_table, merge_records, merge_rows
 
 CREATED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TABLE = "raw_test.incidents"
+# Each sync's `WrittenKeys`, when the tests merge as `sync_source` does: one for a sync that finds the table empty.
+WRITTEN: dict[str, WrittenKeys | None] | None = None
 
 
 def incident(pk: str, status: str, updated_at: str = "2026-01-01T10:00:00Z") -> Record:
     return Record(pk, CREATED, {}, {"id": pk, "status": status, "updated_at": updated_at})
 
 
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
+@pytest.fixture(params=["searching the table", "with the keys a first sync wrote"])
+def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every merge test runs both ways: `WrittenKeys` must never change what lands."""
+    global WRITTEN
+    WRITTEN = {} if request.param == "with the keys a first sync wrote" else None
     con = duckdb.connect()
     ensure_raw_table(con, "test", "incidents")
     yield con
     con.close()
+    WRITTEN = None
 
 
 def rows(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -34,8 +42,15 @@ def rows(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {pk: json.loads(payload)["status"] for pk, payload in found}
 
 
-def merge(con: duckdb.DuckDBPyConnection, records: list[Record], sync_id: str = "s1") -> int:
-    return merge_records(con, TABLE, records, sync_id, "updated_at")
+def merge(
+    con: duckdb.DuckDBPyConnection, records: list[Record], sync_id: str = "s1", version: str | None = "updated_at"
+) -> int:
+    if WRITTEN is None:
+        return merge_records(con, TABLE, records, sync_id, version)
+    if sync_id not in WRITTEN:
+        empty = con.execute(f"select not exists (select 1 from {TABLE})").fetchall() == [(True,)]
+        WRITTEN[sync_id] = WrittenKeys() if empty else None
+    return merge_rows(con, TABLE, [to_row(r, version) for r in records], sync_id, version, WRITTEN[sync_id])
 
 
 def test_identical_copies_collapse_into_one_row(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,8 +90,8 @@ def test_a_later_sync_with_other_content_is_an_update_not_a_conflict(con: duckdb
 
 
 def test_without_a_version_field_any_other_content_in_one_sync_conflicts(con: duckdb.DuckDBPyConnection) -> None:
-    merge_records(con, TABLE, [incident("A", "resolved")], "s1")
-    merge_records(con, TABLE, [incident("A", "triggered", "2026-01-02T00:00:00Z")], "s1")
+    merge(con, [incident("A", "resolved")], "s1", None)
+    merge(con, [incident("A", "triggered", "2026-01-02T00:00:00Z")], "s1", None)
     assert sorted(rows(con).values()) == ["resolved", "triggered"]
 
 
@@ -106,3 +121,56 @@ def test_a_table_from_before_unindexed_keys_is_rebuilt_with_its_rows() -> None:
     merge(con, [incident("A", "resolved", "2026-01-01T12:00:00Z")], "new")
     assert rows(con) == {"A": "resolved"}
     con.close()
+
+
+def test_written_keys_answer_certainly_not_for_keys_never_added() -> None:
+    written = WrittenKeys()
+    assert not written.may_hold_any(["A"])
+    written.add(["B", "A", "B"])
+    written.add(["A", "C"])
+    assert len(written) == 3
+    assert written.may_hold_any(["X", "C"])
+    assert not written.may_hold_any(["X", "Y", ""])
+    assert not written.may_hold_any([])
+
+
+def test_with_written_keys_a_first_sync_searches_the_table_only_for_a_key_it_wrote_before() -> None:
+    """The scan is what `WrittenKeys` saves: a page of new keys skips it, a key delivered again does not."""
+    con = duckdb.connect()
+    ensure_raw_table(con, "test", "incidents")
+    searches: list[str] = []
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(con, name)
+
+        def execute(self, query: str, *args: object) -> duckdb.DuckDBPyConnection:
+            if query.startswith("select _pk, _sync_id"):
+                searches.append(query)
+            return con.execute(query, *args)
+
+    written = WrittenKeys()
+    spy = Spy()
+    for page in (["A", "B"], ["C"], ["D", "A"]):
+        rows = [to_row(incident(pk, "triggered"), "updated_at") for pk in page]
+        merge_rows(spy, TABLE, rows, "s1", "updated_at", written)  # type: ignore[arg-type]
+    assert len(searches) == 1  # the third page, which delivers A again
+    assert sorted(pk for (pk,) in con.execute(f"select _pk from {TABLE}").fetchall()) == ["A", "B", "C", "D"]
+    con.close()
+
+
+def test_keys_sharing_a_hash_are_searched_for_and_merge_alike(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every key hashing alike is the worst case: every page searches the table, and the rows are the same."""
+    monkeypatch.setattr(WrittenKeys, "_hash", staticmethod(lambda keys: np.zeros(len(keys), dtype=np.int64)))
+    merge(con, [incident("A", "triggered"), incident("B", "triggered")])
+    merge(con, [incident("C", "triggered"), incident("A", "resolved", "2026-01-01T12:00:00Z")])
+    merge(con, [incident("B", "acknowledged")])  # same version, other content: a conflict
+    found = rows(con)
+    assert {pk: status for pk, status in found.items() if not pk.startswith("conflict:")} == {
+        "A": "resolved",
+        "B": "triggered",
+        "C": "triggered",
+    }
+    assert [status for pk, status in found.items() if pk.startswith("conflict:B:")] == ["acknowledged"]
