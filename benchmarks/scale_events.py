@@ -10,10 +10,11 @@ How each figure is derived (the event log is all it reads, so it keeps working a
 - requests per source: the `requests` metadata of the source's raw assets (the connector's count for the sync).
 - raw checks inside a sync step: from the sync's last log line before its first materialization (the connector's
   and the sync's progress lines are Dagster-managed loggers) to the step's end; that covers the row counts, the
-  checks and Dagster writing their events. Without such a line: the first materialization minus the mean gap
-  between the step's materializations.
-- dbt tests: dbt runs its nodes on several threads, so the tests get the span of the dbt nodes' events (first
-  node's start to last node's end) in proportion to their share of the nodes' summed `Execution Duration`.
+  checks and Dagster writing their events. The sync's last line comes after it has checkpointed the warehouse, so
+  that write counts as the sync's. Without such a line: the first materialization minus the mean gap between the
+  step's materializations.
+- dbt tests: the tests get the span of the dbt nodes' events (first node's start to last node's end) in proportion
+  to their share of the nodes' summed `Execution Duration` (dbt's time between nodes is shared out alike).
 - check steps (Great Expectations suites, the catalog, quarantine and serving checks) count whole.
 """
 

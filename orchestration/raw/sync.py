@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -34,8 +35,10 @@ from orchestration.warehouse import (
 log = logging.getLogger("orchestration.sync")
 
 # Pages are merged in transactions of about this many records: few enough to keep memory flat, many enough that the
-# per-transaction cost does not dominate a backfill of millions of records.
-BATCH_RECORDS = 5_000
+# per-transaction cost does not dominate a backfill of millions of records. GitHub's first sync alone, two reading
+# processes, 5,000 -> 20,000: at 300 services its merges 11.1-12.9 -> 7.1-8.7 s (the sync's time the same: the
+# reading bounds it there), 18 MiB more at the process's peak; at 1,000 its merges 44.8 -> 34.7 s.
+BATCH_RECORDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,17 @@ def sync_source(
                     previous = checkpoints.get(key)
                     checkpoints[key] = event.cursor if previous is None else max(previous, event.cursor)
         commit_batch()
-    log.info("%s: merged %s (%d requests)", source, dict(merged), connector.client.requests_made)
+    # What the sync committed goes into the file's blocks now rather than when the warehouse closes after the raw
+    # checks: the same work either way (a first sync's biggest write), but logged as the sync's.
+    started = time.perf_counter()
+    con.execute("checkpoint")
+    log.info(
+        "%s: merged %s (%d requests); checkpointed in %.1fs",
+        source,
+        dict(merged),
+        connector.client.requests_made,
+        time.perf_counter() - started,
+    )
     return merged
 
 
