@@ -107,7 +107,7 @@ def test_a_slow_stream_logs_progress_by_time_as_well_as_by_pages(
     fixture = fake_opsgenie(api)
     settings = OpsgenieConnector.settings_model.model_validate({**fixture.settings, "token": None})
     connector = OpsgenieConnector(settings, {"shop": OpsgenieMapping(team="shop-oncall")})
-    with caplog.at_level(logging.INFO, logger="connectors.opsgenie"):
+    with caplog.at_level(logging.DEBUG, logger="connectors.opsgenie"):
         params = {"query": "teams:shop-oncall", "limit": 3}
         list(connector.read(connector.stream("alerts"), {"team": "shop-oncall"}, params))
     lines = [r.getMessage() for r in caplog.records if r.name == "connectors.opsgenie"]
@@ -117,6 +117,8 @@ def test_a_slow_stream_logs_progress_by_time_as_well_as_by_pages(
         "opsgenie.alerts [shop-oncall]: reading 3 pages, 7 records, " + lines[2].rsplit(", ", 1)[1],
     ]
     assert lines[-1].startswith("opsgenie.alerts [shop-oncall]: read 3 pages, 7 records")
+    levels = [r.levelno for r in caplog.records if r.name == "connectors.opsgenie"]
+    assert levels == [logging.INFO] * 3 + [logging.DEBUG]  # a partition's end is a detail; its progress is not
 
 
 def test_range_paginator_walks_jenkins_ranges_and_refuses_a_server_ignoring_them(httpserver: HTTPServer) -> None:
