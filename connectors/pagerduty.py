@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from pydantic import Field
 
@@ -92,17 +93,26 @@ class PagerdutyConnector(Connector):
         assert isinstance(settings, PagerdutySettings)
         now = datetime.now(UTC)
         service_ids = sorted({m.service_id for m in self.mappings.values()})  # type: ignore[attr-defined]
+        windows = []
         for stream_name, extra in (("incidents", {"service_ids[]": service_ids}), ("log_entries", {})):
             start = since(stream_name, ALL) or now - timedelta(days=settings.history_days)
             window = timedelta(days=settings.window_days)
             lower = start
             while lower < now:
                 upper = min(lower + window, now)
-                yield from self._window(stream_name, extra, lower, upper)
-                # Everything created before `upper` has been read and committed: the cursor may move there.
-                yield Checkpoint(stream_name, ALL, upper)
+                windows.append(partial(self._window_then_checkpoint, stream_name, extra, lower, upper))
                 lower = upper
+        # Windows are read `partitions_ahead` at a time (a sync is otherwise one request after another), and their
+        # events come in the windows' order, so each checkpoint still follows every window before it.
+        yield from self.read_partitions(windows)
         yield from self._users(now)
+
+    def _window_then_checkpoint(
+        self, stream_name: str, extra: dict, lower: datetime, upper: datetime
+    ) -> Iterator[SyncEvent]:
+        yield from self._window(stream_name, extra, lower, upper)
+        # Everything created before `upper` has been read and committed: the cursor may move there.
+        yield Checkpoint(stream_name, ALL, upper)
 
     def _users(self, now: datetime) -> Iterator[SyncEvent]:
         """Every user with their teams; the checkpoint only commits the pages (nothing reads its cursor)."""
