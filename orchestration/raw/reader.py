@@ -232,17 +232,23 @@ class _Reader:
 
 
 class _Send:
-    """Pickled messages on stdout, one writer at a time (the connector's threads log too)."""
+    """Pickled messages on stdout, one writer at a time (the connector's threads log too).
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    Each message is written with `os.write` until every byte is out. `pickle.dump` into Python's buffered stdout
+    lost bytes of a message when the process was stopped and continued mid-write (SIGSTOP and SIGCONT: a shell's
+    Ctrl-Z and `fg`, a profiler sampling it), and the sync could read no further.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
         self._lock = threading.Lock()
 
     def __call__(self, message: object) -> None:
+        data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         with self._lock:
             try:
-                pickle.dump(message, self._stream, protocol=pickle.HIGHEST_PROTOCOL)
-                self._stream.flush()
+                while data:
+                    data = data[os.write(self._fd, data) :]
             except BrokenPipeError:
                 os._exit(1)  # the sync stopped listening (it failed or was killed): nothing to read for
 
@@ -279,7 +285,7 @@ def _die_with_parent() -> None:
 
 def _main() -> None:
     _die_with_parent()
-    out, sys.stdout = sys.stdout.buffer, sys.stderr  # stray prints must not corrupt the message stream
+    out, sys.stdout = sys.stdout.fileno(), sys.stderr  # stray prints must not corrupt the message stream
     send = _Send(out)
     sys.path[:] = pickle.load(sys.stdin.buffer)
     job: _Job = pickle.load(sys.stdin.buffer)

@@ -3,6 +3,7 @@ and fails, logs and stops the way it does."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -23,11 +24,21 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import orchestration.raw.sync as sync_module
-from connectors.base import Connector
-from connectors.http import ConnectorError
+from connectors.base import (
+    Bookmark,
+    Connector,
+    LinkHeaderPaginator,
+    Page,
+    ServiceMapping,
+    SourceSettings,
+    Stream,
+    SyncEvent,
+)
+from connectors.http import ConnectorError, HttpClient
 from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.reader import Bounds, ReaderError, read_in_processes, reader_processes
+from orchestration.raw.rows import RowPage
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
 from sample_org import SampleServer, generate, sample_tokens, token_environment
@@ -258,3 +269,56 @@ def test_a_backfill_reads_in_processes_and_a_sync_from_stored_cursors_in_a_threa
     assert reading_pids(SyncOptions(reader_processes=2)) == {os.getpid()}, "the next resumed from its cursors"
     again = reading_pids(SyncOptions(reader_processes=2, full_refresh=True))
     assert again and os.getpid() not in again, "a full refresh is a backfill"
+
+
+class Bulky(Connector):
+    """A connector without an API: many pages of half-kilobyte records, messages far larger than a pipe holds."""
+
+    name = "bulky"
+    mapping_model = ServiceMapping
+    streams = (Stream("items", "items", ("id",), "at", LinkHeaderPaginator()),)
+    pages = 400
+
+    @classmethod
+    def make_client(cls, settings: SourceSettings) -> HttpClient:
+        return HttpClient(settings.api_url)
+
+    def sync(self, since: Callable[[str, str], Bookmark | None]) -> Iterator[SyncEvent]:
+        stream = self.stream("items")
+        at = "2026-01-01T00:00:00Z"
+        for page in range(self.pages):
+            raw = [{"id": page * 250 + i, "at": at, "text": "é" * 250} for i in range(250)]
+            yield Page("items", [stream.to_record(r, {}) for r in raw])
+
+
+def test_a_reading_process_stopped_and_continued_loses_no_message() -> None:
+    """SIGSTOP and SIGCONT (a shell's Ctrl-Z then `fg`, a profiler sampling the process) interrupt its writes:
+    every message still arrives whole. Python's buffered writer lost bytes of an interrupted message."""
+    connector = Bulky(SourceSettings(api_url="http://127.0.0.1:9"), {})
+    stop = threading.Event()
+
+    def stop_and_continue() -> None:
+        while not (readers := reading_processes(os.getpid())) and not stop.is_set():
+            time.sleep(0.01)
+        while not stop.is_set():
+            for reader in readers:
+                with contextlib.suppress(psutil.Error):
+                    reader.suspend()
+            time.sleep(0.002)
+            for reader in readers:
+                with contextlib.suppress(psutil.Error):
+                    reader.resume()
+            time.sleep(0.004)
+
+    pauser = threading.Thread(target=stop_and_continue, daemon=True)
+    pauser.start()
+    ids: list[str] = []
+    try:
+        for message in read_in_processes(connector, Bounds(), processes=1):
+            if isinstance(message, RowPage):
+                ids.extend(row.pk for row in message.rows)
+                time.sleep(0.001)  # a writer slower than the reader: the pipe fills, writes block
+    finally:
+        stop.set()
+        pauser.join()
+    assert ids == [str(i) for i in range(Bulky.pages * 250)]
