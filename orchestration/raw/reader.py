@@ -57,6 +57,15 @@ def reader_processes() -> int:
     return count
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of `data` to the pipe `fd`. `pickle.dump` into Python's buffered pipe lost bytes of a
+    message when the writing process was stopped and continued mid-write (SIGSTOP and SIGCONT: a shell's Ctrl-Z and
+    `fg`, a profiler sampling it), and the reading side could read no further."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Where each stream's partition starts reading: `since(stream, partition)` of `Connector.sync`.
@@ -171,8 +180,7 @@ class _Reader:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         # The path first, so the job's classes (a connector outside this package: a test's) can be unpickled.
-        pickle.dump(sys.path, self._process.stdin)
-        pickle.dump(job, self._process.stdin)
+        _write_all(self._process.stdin.fileno(), pickle.dumps(sys.path) + pickle.dumps(job))
         self._process.stdin.close()
         # Unpickled in a thread of its own, up to MESSAGES_AHEAD messages ahead of the sync.
         self._ahead = ReadAhead(partial(self._read, self._process.stdout), depth=MESSAGES_AHEAD, name=self.label)
@@ -232,23 +240,17 @@ class _Reader:
 
 
 class _Send:
-    """Pickled messages on stdout, one writer at a time (the connector's threads log too).
-
-    Each message is written with `os.write` until every byte is out. `pickle.dump` into Python's buffered stdout
-    lost bytes of a message when the process was stopped and continued mid-write (SIGSTOP and SIGCONT: a shell's
-    Ctrl-Z and `fg`, a profiler sampling it), and the sync could read no further.
-    """
+    """Pickled messages on stdout (`_write_all`), one writer at a time (the connector's threads log too)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
 
     def __call__(self, message: object) -> None:
-        data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
             try:
-                while data:
-                    data = data[os.write(self._fd, data) :]
+                _write_all(self._fd, data)
             except BrokenPipeError:
                 os._exit(1)  # the sync stopped listening (it failed or was killed): nothing to read for
 
