@@ -31,7 +31,8 @@ from connectors.timeparse import parse_timestamp
 
 NO_KEY_PREFIX = "nokey:"  # the `_pk` of a record that arrived without its primary key
 
-# Events (pages, checkpoints) a partition read ahead may hold: its memory is this many pages at most.
+# Events (pages, checkpoints) a partition read ahead may hold: its memory is this many pages at most, besides what a
+# connector holds itself while reading it (PagerDuty a whole window, up to 10,000 records).
 PARTITION_EVENTS_AHEAD = 8
 
 # Progress lines at INFO are few on purpose: each is an event the run stores (about 0.75 ms in the sync's process).

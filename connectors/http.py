@@ -175,6 +175,7 @@ class HttpClient:
         self.sleep = sleep
         self._local = threading.local()
         self.requests_made = 0
+        self._count_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -260,7 +261,8 @@ class HttpClient:
                     ) from None
                 self._pause(url, broken, f"connection broke mid-body ({type(exc).__name__})")
                 continue
-            self.requests_made += 1
+            with self._count_lock:  # several threads share a client (children, partitions read ahead)
+                self.requests_made += 1
             wait = self._rate_limit_wait(response)
             if wait is not None:
                 rate_limited += 1

@@ -111,7 +111,8 @@ class PagerdutyConnector(Connector):
         self, stream_name: str, extra: dict, lower: datetime, upper: datetime
     ) -> Iterator[SyncEvent]:
         yield from self._window(stream_name, extra, lower, upper)
-        # Everything created before `upper` has been read and committed: the cursor may move there.
+        # Everything created before `upper` has been read: the cursor may move there, in the transaction of these
+        # pages or a later one.
         yield Checkpoint(stream_name, ALL, upper)
 
     def _users(self, now: datetime) -> Iterator[SyncEvent]:

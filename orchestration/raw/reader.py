@@ -180,8 +180,15 @@ class _Reader:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         # The path first, so the job's classes (a connector outside this package: a test's) can be unpickled.
-        _write_all(self._process.stdin.fileno(), pickle.dumps(sys.path) + pickle.dumps(job))
-        self._process.stdin.close()
+        try:
+            _write_all(self._process.stdin.fileno(), pickle.dumps(sys.path) + pickle.dumps(job))
+            self._process.stdin.close()
+        except BaseException as exc:  # it died first, or this process is interrupted: it is not left behind
+            self._process.kill()
+            code = self._process.wait()
+            if isinstance(exc, OSError):
+                raise ReaderError(f"{self.label} ended before it took its job (exit code {code})") from exc
+            raise
         # Unpickled in a thread of its own, up to MESSAGES_AHEAD messages ahead of the sync.
         self._ahead = ReadAhead(partial(self._read, self._process.stdout), depth=MESSAGES_AHEAD, name=self.label)
         self._messages = iter(self._ahead)

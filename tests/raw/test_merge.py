@@ -73,6 +73,12 @@ def test_same_version_with_other_content_in_one_page_keeps_both(con: duckdb.Duck
     assert len(conflict) == 1 and found[conflict[0]] == "triggered"
 
 
+def test_one_conflicting_version_delivered_twice_in_a_page_is_one_row(con: duckdb.DuckDBPyConnection) -> None:
+    merge(con, [incident("A", "resolved"), incident("A", "triggered"), incident("A", "triggered")])
+    found = con.execute(f"select _pk, count(*) from {TABLE} group by _pk order by _pk").fetchall()
+    assert [n for _, n in found] == [1, 1] and found[0][0] == "A" and found[1][0].startswith("conflict:A:")
+
+
 def test_same_version_with_other_content_on_a_later_page_keeps_both(con: duckdb.DuckDBPyConnection) -> None:
     merge(con, [incident("A", "resolved")])
     merge(con, [incident("A", "triggered")])

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+import orchestration.raw.reader as reader_module
 import orchestration.raw.sync as sync_module
 from connectors.base import (
     Bookmark,
@@ -296,8 +298,10 @@ def test_a_reading_process_stopped_and_continued_loses_no_message() -> None:
     every message still arrives whole. Python's buffered writer lost bytes of an interrupted message."""
     connector = Bulky(SourceSettings(api_url="http://127.0.0.1:9"), {})
     stop = threading.Event()
+    pauses = 0
 
     def stop_and_continue() -> None:
+        nonlocal pauses
         while not (readers := reading_processes(os.getpid())) and not stop.is_set():
             time.sleep(0.01)
         while not stop.is_set():
@@ -308,6 +312,7 @@ def test_a_reading_process_stopped_and_continued_loses_no_message() -> None:
             for reader in readers:
                 with contextlib.suppress(psutil.Error):
                     reader.resume()
+            pauses += 1
             time.sleep(0.004)
 
     pauser = threading.Thread(target=stop_and_continue, daemon=True)
@@ -322,3 +327,29 @@ def test_a_reading_process_stopped_and_continued_loses_no_message() -> None:
         stop.set()
         pauser.join()
     assert ids == [str(i) for i in range(Bulky.pages * 250)]
+    assert pauses >= 20, f"the reader was stopped only {pauses} times"
+
+
+def test_a_message_written_a_few_bytes_at_a_time_arrives_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe may take part of a write (a stopped and continued process, a full pipe): the rest is written."""
+    sizes = iter([1, 3, 2] * 1000)
+    real_write = os.write
+    monkeypatch.setattr(reader_module.os, "write", lambda fd, data: real_write(fd, bytes(data[: next(sizes)])))
+    read_end, write_end = os.pipe()
+    message = {"rows": ["é" * 20, 42]}
+    reader_module._write_all(write_end, pickle.dumps(message))
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        assert pickle.load(pipe) == message and pipe.read() == b""
+
+
+def test_a_reading_process_that_cannot_take_its_job_is_reaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int, data: bytes) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(reader_module, "_write_all", broken)
+    connector = Bulky(SourceSettings(api_url="http://127.0.0.1:9"), {})
+    with pytest.raises(ReaderError, match="ended before it took its job"):
+        for _ in read_in_processes(connector, Bounds(), processes=2):
+            pass
+    assert not reading_processes(os.getpid())
