@@ -40,7 +40,7 @@ from connectors.http import ConnectorError, HttpClient
 from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.reader import Bounds, ReaderError, read_in_processes, reader_processes
-from orchestration.raw.rows import RowPage
+from orchestration.raw.rows import Row, RowPage
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
 from sample_org import SampleServer, generate, sample_tokens, token_environment
@@ -353,3 +353,14 @@ def test_a_reading_process_that_cannot_take_its_job_is_reaped(monkeypatch: pytes
         for _ in read_in_processes(connector, Bounds(), processes=2):
             pass
     assert not reading_processes(os.getpid())
+
+
+def test_a_page_of_rows_crosses_the_pipe_as_rows() -> None:
+    """A reading process pickles its pages with plain tuples for rows (`RowPage.__reduce__`): they come back as
+    `Row`s, field for field, empty cursors and versions included."""
+    cursor = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
+    rows = [Row("a", cursor, '{"repo":"o/r"}', '{"id":1}', "2026-11-30"), Row("b", None, "{}", "{}", None)]
+    back = pickle.loads(pickle.dumps(RowPage("commits", rows), protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == RowPage("commits", rows)
+    assert [type(row) for row in back.rows] == [Row, Row]
+    assert back.rows[0].cursor == cursor and back.rows[1].version is None
