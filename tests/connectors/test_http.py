@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 
 from connectors.base import LinkHeaderPaginator
@@ -239,3 +240,24 @@ def test_the_environments_proxy_and_ca_bundle_are_honoured(httpserver: HTTPServe
     body, _ = http.get_json("projects")
     assert body == [{"id": 1}]
     assert http._session().verify == "/etc/opmetrics-test/ca.pem"
+
+
+def test_every_request_carries_the_clients_headers_and_its_own_query_and_body(httpserver: HTTPServer) -> None:
+    """Requests are copies of one prepared template (`HttpClient._prepare`): the query is encoded as requests
+    encodes it (None left out, lists repeated, spaces as `+`), a POST's JSON body and Content-Type stay its own,
+    and the credentials go with each one."""
+    params = {"q": "a b/ü", "state": None, "labels": ["x", "y&z"], "per_page": 100, "all": True}
+    expected = requests.Request("GET", httpserver.url_for("/search"), params=params).prepare().url.split("?")[1]
+    httpserver.expect_request("/search").respond_with_json({"ok": 1})
+    httpserver.expect_request("/graphql", method="POST").respond_with_json({"data": {}})
+    http = client(httpserver)
+    http.get_json("search", params)
+    http.post_json("graphql", {"query": "{ viewer { login } }"})
+    http.get_json("search")
+    (first, _), (post, _), (last, _) = httpserver.log
+    assert first.query_string.decode() == expected
+    assert "state" not in first.args and first.args.getlist("labels") == ["x", "y&z"]
+    assert post.get_json() == {"query": "{ viewer { login } }"}
+    assert post.headers["Content-Type"] == "application/json"
+    assert last.query_string == b"" and last.method == "GET" and "Content-Type" not in last.headers
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r, _ in httpserver.log)
