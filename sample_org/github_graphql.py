@@ -113,6 +113,8 @@ class Document:
     # (selection set, type, node's actual type) -> its fields with fragments spread: worked out once per document,
     # not once per node of every answer.
     flat: dict[tuple[int, str, str | None], list[tuple[Selection, str]]] = field(default_factory=dict)
+    # the same, each field with how `_select` answers it (`_steps`)
+    steps: dict[tuple[int, str, str | None], list[tuple[str, int, Any, Selection]]] = field(default_factory=dict)
 
 
 class _Reader:
@@ -346,6 +348,7 @@ class _Field:
     find: Callable[[Any, Any, dict[str, Any]], Any] | None = None  # an object field that takes arguments
     total: Callable[[Any, Any, list[Any]], int] | None = None  # totalCount, when not len(items)
     args: frozenset[str] = frozenset()  # the arguments it takes besides first/after
+    key: str | None = None  # a scalar read as `record.get(key)`: looked up in place, not through `get`
 
 
 def _scalar(get: Callable[[Any], Any]) -> _Field:
@@ -353,7 +356,7 @@ def _scalar(get: Callable[[Any], Any]) -> _Field:
 
 
 def _key(name: str) -> _Field:
-    return _Field(get=lambda record: record.get(name))
+    return _Field(get=lambda record: record.get(name), key=name)
 
 
 def _deployment_items(repo: _Repo, _: Any, args: dict[str, Any]) -> list[dict]:
@@ -497,6 +500,10 @@ SCHEMA: dict[str, dict[str, _Field]] = {
 CONNECTION = {"pageInfo": "PageInfo", "nodes": None, "totalCount": None}  # fields of every `...Connection`
 # Interfaces and the types behind them: a value of one is (its type, its repository, its record).
 INTERFACES = {"Node": ("Deployment", "PullRequest", "Commit"), "GitObject": ("Commit",)}
+
+
+# How `_select` answers a field (`GraphqlApi._steps`).
+_KEY, _GET, _TYPENAME, _ROOT, _CONNECTION, _OBJECT = 0, 1, 2, 3, 4, 5
 
 
 def _enum(value: Any) -> str:
@@ -732,6 +739,32 @@ class GraphqlApi:
 
     # The run: each object's selected fields, read from its record.
 
+    def _steps(
+        self, document: Document, kind: str, selections: list[Selection], concrete: str | None
+    ) -> list[tuple[str, int, Any, Selection]]:
+        """`_flat`'s fields as (alias, how, what, selection), worked out once per document: a first sync's answers
+        hold millions of fields, and most are a key of the record."""
+        cache_key = (id(selections), kind, concrete)
+        steps = document.steps.get(cache_key)
+        if steps is None:
+            steps = []
+            for sel, on in self._flat(document, kind, selections, concrete):
+                spec = None if sel.name == "__typename" else self.schema[on][sel.name]
+                if spec is None:
+                    steps.append((sel.alias, _TYPENAME, None, sel))
+                elif kind == "Query" and sel.name in self.roots:
+                    steps.append((sel.alias, _ROOT, spec, sel))
+                elif spec.node:
+                    steps.append((sel.alias, _CONNECTION, spec, sel))
+                elif spec.object:
+                    steps.append((sel.alias, _OBJECT, spec, sel))
+                elif spec.key is not None:
+                    steps.append((sel.alias, _KEY, spec.key, sel))
+                else:
+                    steps.append((sel.alias, _GET, spec.get or (lambda _: None), sel))
+            document.steps[cache_key] = steps
+        return steps
+
     def _select(
         self,
         kind: str,
@@ -747,30 +780,28 @@ class GraphqlApi:
         concrete = None
         if kind in self.interfaces:
             concrete, repo, record = record
-        for sel, on in self._flat(document, kind, selections, concrete):
-            if sel.name == "__typename":
-                out[sel.alias] = (record.get("__typename") if kind == "Actor" else None) or concrete or kind
-                continue
-            spec = self.schema[on][sel.name]
-            if kind == "Query" and sel.name in self.roots:
-                out[sel.alias] = self._root(sel, document, plan, errors, path)
-            elif spec.node:
+        for alias, how, what, sel in self._steps(document, kind, selections, concrete):
+            if how is _KEY:
+                out[alias] = record.get(what)
+            elif how is _GET:
+                out[alias] = what(record)
+            elif how is _TYPENAME:
+                out[alias] = (record.get("__typename") if kind == "Actor" else None) or concrete or kind
+            elif how is _ROOT:
+                out[alias] = self._root(sel, document, plan, errors, path)
+            elif how is _CONNECTION:
                 args = {k: _resolve(v, plan.variables) for k, v in sel.args.items()}
-                out[sel.alias] = self._connection(
-                    spec, sel, record, repo, args, document, plan, errors, [*path, sel.alias]
-                )
-            elif spec.object:
-                if spec.find is not None:
-                    value = spec.find(repo, record, {k: _resolve(v, plan.variables) for k, v in sel.args.items()})
+                out[alias] = self._connection(what, sel, record, repo, args, document, plan, errors, [*path, alias])
+            else:
+                if what.find is not None:
+                    value = what.find(repo, record, {k: _resolve(v, plan.variables) for k, v in sel.args.items()})
                 else:
-                    value = spec.get(record) if spec.get else None
-                out[sel.alias] = (
+                    value = what.get(record) if what.get else None
+                out[alias] = (
                     None
                     if value is None
-                    else self._select(spec.object, value, repo, sel.selections or [], document, plan, errors, path)
+                    else self._select(what.object, value, repo, sel.selections or [], document, plan, errors, path)
                 )
-            else:
-                out[sel.alias] = spec.get(record) if spec.get else None
         return out
 
     def _root(
