@@ -215,12 +215,15 @@ class HttpClient:
             self._local.template = session.prepare_request(requests.Request("GET", self.base_url))
         return session
 
-    def _prepare(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None) -> Any:
+    def _prepare(
+        self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None
+    ) -> requests.PreparedRequest:
         """The request to send: a copy of this thread's template with its method, URL and body.
 
         `Session.request` merges the session's settings, validates every header and builds a cookie header on each
-        call: a third of the client's CPU per request on loopback (0.55 -> 0.38 ms). An API client sends the same
-        headers every time, so they are prepared once. No cookies are sent: none of the APIs read them.
+        call: a third of the client's CPU per request on loopback (0.38 ms a request this way, 0.55 through
+        `Session.request`). An API client sends the same headers every time, so they are prepared once. No cookies
+        are sent: none of the APIs reads one.
         """
         self._session()
         prepared = self._local.template.copy()

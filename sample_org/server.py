@@ -1304,7 +1304,7 @@ SOURCES: list[type[Source]] = [GitHub, PagerDuty, Jira, Opsgenie, GitLab, Jenkin
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries its Content-Length
-    disable_nagle_algorithm = True  # a client's request can come in two writes: without this each costs ~40 ms
+    disable_nagle_algorithm = True  # else a response's last partial segment can wait ~40 ms for a delayed ACK
     server: _HTTPServer
 
     def do_GET(self) -> None:

@@ -36,7 +36,8 @@ class RowPage:
 
     def __reduce__(self) -> tuple[object, tuple[str, list[tuple[object, ...]]]]:
         # A reading process pickles every row it sends: as plain tuples, pickle writes and reads them in C, where a
-        # NamedTuple goes through Python per row (2.7 -> 6.0 ms a 1,000-row page, both ends together).
+        # NamedTuple goes through Python per row (a 1,000-row page 2.5 ms this way, 6.0 ms as NamedTuples, both
+        # ends together).
         return _row_page, (self.stream, [tuple(row) for row in self.rows])
 
 
