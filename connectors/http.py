@@ -210,9 +210,10 @@ class HttpClient:
             session.trust_env = False
             session.proxies = requests.utils.get_environ_proxies(self.base_url)
             session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            self._local.session = session
-            # The session's headers and auth applied once; each request copies this (`_prepare`).
+            # The session's headers and auth applied once; each request copies this (`_prepare`). Built before the
+            # session is kept: a header it refuses (a token ending in a newline) fails every request alike.
             self._local.template = session.prepare_request(requests.Request("GET", self.base_url))
+            self._local.session = session
         return session
 
     def _prepare(

@@ -1327,6 +1327,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in resp.headers.items():
             self.send_header(name, value)
+        if self.request_version == "HTTP/0.9":  # no headers at all (send_header wrote none)
+            self.wfile.write(data)
+            return
         # Headers and body in one write: one system call and one segment a response, not two.
         self._headers_buffer.extend((b"\r\n", data))
         self.flush_headers()

@@ -261,3 +261,14 @@ def test_every_request_carries_the_clients_headers_and_its_own_query_and_body(ht
     assert post.headers["Content-Type"] == "application/json"
     assert last.query_string == b"" and last.method == "GET" and "Content-Type" not in last.headers
     assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r, _ in httpserver.log)
+
+
+def test_a_header_requests_refuses_fails_every_request_the_same_way(httpserver: HTTPServer) -> None:
+    """A token with a trailing newline (a secret file read as is) is refused by requests before anything is sent:
+    each request names the problem, not only the first."""
+    http = HttpClient(httpserver.url_for("/"), headers={"Authorization": f"Bearer {TOKEN}\n"}, settings=FAST)
+    for _ in range(2):
+        with pytest.raises(ConnectorError, match="InvalidHeader") as info:
+            http.get_json("anything")
+        assert TOKEN not in str(info.value)
+    assert not httpserver.log
