@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -229,7 +229,7 @@ class HttpClient:
         self._session()
         prepared = self._local.template.copy()
         prepared.method = method
-        prepared.prepare_url(url, _query(params))
+        prepared.prepare_url(url, params)
         if data is not None:
             prepared.headers["Content-Type"] = "application/json"
             prepared.prepare_body(data, None)
@@ -327,19 +327,6 @@ class HttpClient:
         if reset is None:
             return None
         return max(0.0, reset - time.time()) + 1.0
-
-
-def _query(params: Mapping[str, Any] | None) -> str:
-    """`params` as requests encodes them: None left out, a list repeated (`a=1&a=2`), spaces as `+`."""
-    if not params:
-        return ""
-    pairs = [
-        (key, item)
-        for key, value in params.items()
-        for item in (value if isinstance(value, list | tuple) else [value])
-        if item is not None
-    ]
-    return urlencode(pairs)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

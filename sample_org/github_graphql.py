@@ -113,7 +113,7 @@ class Document:
     # (selection set, type, node's actual type) -> its fields with fragments spread: worked out once per document,
     # not once per node of every answer.
     flat: dict[tuple[int, str, str | None], list[tuple[Selection, str]]] = field(default_factory=dict)
-    # the same, each field with how `_select` answers it (`_steps`)
+    # the same for objects, each field with how `_select` answers it (`_steps`)
     steps: dict[tuple[int, str, str | None], list[tuple[str, int, Any, Selection]]] = field(default_factory=dict)
 
 
@@ -742,13 +742,13 @@ class GraphqlApi:
     def _steps(
         self, document: Document, kind: str, selections: list[Selection], concrete: str | None
     ) -> list[tuple[str, int, Any, Selection]]:
-        """`_flat`'s fields as (alias, how, what, selection), worked out once per document: a first sync's answers
-        hold millions of fields, and most are a key of the record."""
+        """`_fields` as (alias, how, what, selection), worked out once per document: a first sync's answers hold
+        millions of fields, and most are a key of the record."""
         cache_key = (id(selections), kind, concrete)
         steps = document.steps.get(cache_key)
         if steps is None:
             steps = []
-            for sel, on in self._flat(document, kind, selections, concrete):
+            for sel, on in self._fields(document, kind, selections, concrete):
                 spec = None if sel.name == "__typename" else self.schema[on][sel.name]
                 if spec is None:
                     steps.append((sel.alias, _TYPENAME, None, sel))
