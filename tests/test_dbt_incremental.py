@@ -1,13 +1,16 @@
-"""The incremental models type each raw record once: a run reads what was loaded since the last one.
+"""The incremental models type each raw record once, and the unions of event kinds re-read only what was typed
+since their last run.
 
-These tests tamper with a raw record behind the loader's back (its payload changes, its `_loaded_at` does not), which
-no real sync does: that is what shows whether a run re-read the record or kept what it typed before.
+These tests tamper with a record behind the loader's back (its payload, or its typed row, changes; its `_loaded_at`
+does not), which no real sync does: that is what shows whether a run re-read the record or kept what it had.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,6 +18,7 @@ import pytest
 
 from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
+from orchestration.dbt.project import DBT_PROJECT_DIR
 from orchestration.raw.catalog import write_catalog
 from orchestration.warehouse import connect, ensure_raw_table
 from tests.test_config import GOOD
@@ -120,3 +124,78 @@ def test_timestamps_are_checked_once_and_again_when_redelivered(warehouse: Path,
     rows = query(warehouse, "select count(*) from intermediate.int_raw_timestamp_checks"
                             " where source_table = 'raw_github.deployments'")  # fmt: skip
     assert rows == [(2,)], "one row per raw record, however often it was checked"
+
+
+def test_a_change_of_a_macro_the_model_calls_types_every_record_again(warehouse: Path, tmp_path: Path) -> None:
+    """The digest covers the macros a model calls, not only its own SQL: a new `to_utc_timestamp` re-types."""
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00")])
+    run(warehouse, tmp_path)
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z", "tampered"), "2026-06-02 00:00:00+00")])
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    macro = project / "macros" / "to_utc_timestamp.sql"
+    header = "{% macro to_utc_timestamp(expression) -%}"
+    macro.write_text(macro.read_text().replace(header, header + "\n    {#- a new version -#}", 1))
+
+    result = dbt(["run", "--select", *MODELS], warehouse, tmp_path / "target-new", project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert environments(warehouse) == {"1": "tampered"}
+
+
+UNION = ["+int_deployments_unioned"]
+
+
+def run_union(warehouse: Path, tmp_path: Path, *extra: str) -> None:
+    result = dbt(["run", "--select", *UNION, *extra], warehouse, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def unioned(warehouse: Path) -> dict[str, tuple[str, str]]:
+    return {
+        record_id: (service, environment)
+        for record_id, service, environment in query(
+            warehouse, "select record_id, service, environment from intermediate.int_deployments_unioned"
+        )
+    }
+
+
+def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(warehouse: Path, tmp_path: Path) -> None:
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00"),
+                     ("2", deployment(2, "2026-06-01T11:00:00Z"), "2026-06-02 00:00:00+00")])  # fmt: skip
+    run_union(warehouse, tmp_path)
+    assert unioned(warehouse) == {"1": ("checkout", "production"), "2": ("checkout", "production")}
+
+    # record 1's typed row changed behind the union's back: a run that unioned everything again would show it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update staging.base_github__deployments set environment = 'tampered' where record_id = '1'")
+    # record 2 updated by a later sync, record 3 new: a run unions both again
+    load(warehouse, [("2", deployment(2, "2026-06-01T11:00:00Z", "staging"), "2026-06-03 00:00:00+00"),
+                     ("3", deployment(3, "2026-06-02T09:00:00Z"), "2026-06-03 00:00:00+00")])  # fmt: skip
+    run_union(warehouse, tmp_path)
+    assert unioned(warehouse) == {
+        "1": ("checkout", "production"),
+        "2": ("checkout", "staging"),
+        "3": ("checkout", "production"),
+    }
+
+    # a later sync delivers record 3 in two conflicting versions: it is quarantined whole, so it leaves the union
+    load(warehouse, [("3", deployment(3, "2026-06-02T09:00:00Z", "canary"), "2026-06-04 00:00:00+00"),
+                     ("conflict:3:0123456789ab", deployment(3, "2026-06-02T09:00:00Z", "blue"),
+                      "2026-06-04 00:00:00+00")])  # fmt: skip
+    run_union(warehouse, tmp_path)
+    assert set(unioned(warehouse)) == {"1", "2"}
+
+    # the catalog maps the repository to another service: every row is unioned again, record 1's tampering too
+    moved = copy.deepcopy(GOOD)
+    moved["services"][0]["github"] = {"repo": "acme/checkout-legacy"}
+    moved["services"][1]["github"] = {"repo": "acme/checkout"}
+    with connect(warehouse) as con:
+        write_catalog(con, parse_catalog(moved))
+    run_union(warehouse, tmp_path)
+    assert unioned(warehouse) == {"1": ("search", "tampered"), "2": ("search", "staging")}
+
+    # which is what unioning everything again gives (the base model left as it is)
+    before = sorted(query(warehouse, "select * from intermediate.int_deployments_unioned"))
+    result = dbt(["run", "--select", "int_deployments_unioned", "--full-refresh"], warehouse, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(query(warehouse, "select * from intermediate.int_deployments_unioned")) == before

@@ -127,10 +127,19 @@
 {%- endmacro %}
 
 {#- Every conforming model of `kind`, its contract's columns in order and cast to their types, unioned (after an
-    empty, typed row set, so a kind no source feeds yet still has its columns). -#}
+    empty, typed row set, so a kind no source feeds yet still has its columns). Incremental: a run unions again only
+    what the base models typed since the last (macros/incremental_union.sql). -#}
 -- noqa: disable=LT02
 {% macro union_event_sources(kind) -%}
     {%- set columns = event_contracts()[kind] %}
+    {%- do config(
+        materialized='incremental',
+        incremental_strategy='append',
+        meta={'event_kind': kind},
+        pre_hook="{{ delete_event_rows_to_union('" ~ kind ~ "') }}",
+    ) %}
+    {%- set state = event_union_state(kind) %}
+    {%- set branches = event_union_branches(kind) if state is not none else [] %}
     select
     {%- for name, type in columns %}
         cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
@@ -145,6 +154,9 @@
         cast({{ name }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ ref(model_name) }}
+    {%- if state is not none %}
+    where {{ event_union_rows_to_read(branches[loop.index0], state) }}
+    {%- endif %}
     {%- endfor %}
 {%- endmacro %}
 -- noqa: enable=LT02

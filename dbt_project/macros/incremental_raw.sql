@@ -33,26 +33,39 @@
 
 {#- An MD5 of the running model's SQL and of every macro it calls, down to three levels of calls. -#}
 {% macro code_digest() -%}
-    {%- set macro_ids = [] -%}
-    {%- set level = model.depends_on.macros -%}
-    {%- for _ in range(3) -%}
-        {%- set next_level = [] -%}
-        {%- for macro_id in level if macro_id not in macro_ids and macro_id in graph.macros -%}
-            {%- do macro_ids.append(macro_id) -%}
-            {%- do next_level.extend(graph.macros[macro_id].depends_on.macros) -%}
-        {%- endfor -%}
-        {%- set level = next_level -%}
-    {%- endfor -%}
-    {%- set code = [model.raw_code] -%}
-    {%- for macro_id in macro_ids | sort -%}
-        {%- do code.append(graph.macros[macro_id].macro_sql) -%}
-    {%- endfor -%}
-    {{- return(local_md5(code | join('\n'))) -}}
+    {{- return(local_md5(([model.raw_code] + macro_code(model.depends_on.macros)) | join('\n'))) -}}
 {%- endmacro %}
 
-{#- Post-hook of every model: an incremental one remembers the digest of the code that built it. -#}
+{#- The code of the macros `macro_ids` name (this project's and dbt's) and of those they call, three levels down.
+    dbt's `graph` has no macros: a macro's code is read from its package's namespace (`opmetrics.json_fields`). -#}
+{% macro macro_code(macro_ids) -%}
+    {%- set namespaces = {'opmetrics': opmetrics, 'dbt': dbt} -%}
+    {%- set found = [] -%}
+    {%- set code = [] -%}
+    {#- a namespace: a plain `set` inside a loop does not outlive the iteration -#}
+    {%- set walk = namespace(level=macro_ids | unique | sort) -%}
+    {%- for _ in range(3) -%}
+        {%- set next_level = [] -%}
+        {%- for macro_id in walk.level if macro_id not in found -%}
+            {%- do found.append(macro_id) -%}
+            {%- set package, name = macro_id.split('.')[1:3] -%}
+            {%- if package in namespaces and name in namespaces[package] -%}
+                {%- set called = namespaces[package][name].macro -%}
+                {%- do code.append(called.macro_sql) -%}
+                {%- do next_level.extend(called.depends_on.macros) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set walk.level = next_level | unique | sort -%}
+    {%- endfor -%}
+    {{- return(code) -}}
+{%- endmacro %}
+
+{#- Post-hook of every model: an incremental one remembers the digest of the code that built it (a union of an event
+    kind, also what it has read: macros/incremental_union.sql). -#}
 {% macro remember_code_digest() -%}
-    {%- if model.config.materialized == 'incremental' -%}
+    {%- if model.config.meta.get('event_kind') -%}
+        comment on table {{ this }} is '{{ event_union_comment(model.config.meta.event_kind) }}'
+    {%- elif model.config.materialized == 'incremental' -%}
         comment on table {{ this }} is '{{ code_digest() }}'
     {%- endif -%}
 {%- endmacro %}

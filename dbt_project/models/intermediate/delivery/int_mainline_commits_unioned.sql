@@ -1,5 +1,4 @@
 -- Commits reachable from each service's mainline branch, with their parents, from every code host.
 -- Every source's conforming staging model (var event_sources), in the `mainline_commits` contract's columns.
-{{ config(materialized='table') }}
 
 {{ union_event_sources('mainline_commits') }}
