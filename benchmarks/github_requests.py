@@ -8,7 +8,9 @@ times). Prints per path the sync time, the requests made (GraphQL queries and RE
 requests per record, and the GraphQL points charged (`rateLimit.cost`), from another hourly budget than REST's.
 
 Mainline commits are REST's `/commits` on the REST path and the branch's `history` on the GraphQL path (100 commits
-a query either way): the queries and points GraphQL spent on them are printed apart.
+a page either way). On the GraphQL path a repository's first page of history comes in its `Repository` query, with
+its first pages of deployments and pull requests; the queries of its further pages (`Commits`) and their points are
+printed apart.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class Sync:
     queries: int  # GraphQL queries
     points: int  # GraphQL points charged
     records: int  # records landed, all streams
-    history_queries: int  # GraphQL queries of mainline commits (`history`)
+    repository_queries: int  # GraphQL `Repository` queries: each repository's first page of every listing
+    history_queries: int  # GraphQL queries of mainline commits past the first page (`Commits`)
     history_points: int
 
 
@@ -65,6 +68,7 @@ def first_sync(catalog: dict[str, Any], api: str, folder: Path) -> Sync:
         sum(graphql.queries.values()),
         sum(graphql.points.values()),
         sum(merged.values()),
+        graphql.queries["Repository"],
         graphql.queries["Commits"],
         graphql.points["Commits"],
     )
@@ -103,7 +107,11 @@ def main() -> None:
               f" {last.points / last.records:>14.4f}")  # fmt: skip
     print(f"GraphQL makes {per_record['rest'] / per_record['graphql']:.1f} times fewer requests per record than REST")
     last = runs["graphql"][-1]
-    print(f"of which mainline commits (GraphQL history): {last.history_queries} queries, {last.history_points} points")
+    print(
+        f"of which mainline commits (GraphQL history): the first page of each repository in its `Repository` query"
+        f" ({last.repository_queries}, with its deployments and pull requests), then {last.history_queries}"
+        f" `Commits` queries, {last.history_points} points"
+    )
 
 
 if __name__ == "__main__":

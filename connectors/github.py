@@ -1,9 +1,9 @@
 """GitHub: deployments with their statuses, pull requests with their commits, and mainline commits.
 
 `api: graphql` (the default) reads deployments and pull requests with GitHub's GraphQL API, a page of 100 with
-their statuses or commits in one query, and the branch's commits from its `history`, and lands them in REST's shape
-(`connectors/github_graphql.py`); `api: rest` reads them with one REST request per deployment and per merged pull
-request, and the branch's commits from `/commits`.
+their statuses or commits in one query, and the branch's commits from its `history`, the first page of all three
+in one query a repository, and lands them in REST's shape (`connectors/github_graphql.py`); `api: rest` reads them
+with one REST request per deployment and per merged pull request, and the branch's commits from `/commits`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from connectors.github_graphql import (
     PULL_COMMITS,
     PULL_COMMITS_NESTED,
     PULL_REQUESTS,
+    REPOSITORY,
     graphql_endpoint,
     rest_commit,
     rest_deployment,
@@ -177,9 +178,7 @@ class GithubConnector(Connector):
     def _repository(self, repo: str, branch: str, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
         """Every stream of one repository."""
         if self.api == "graphql":
-            yield from self._graphql_deployments(repo, since("deployments", repo))
-            yield from self._graphql_pull_requests(repo, since("pull_requests", repo))
-            yield from self._graphql_commits(repo, branch, since("commits", repo))
+            yield from self._graphql_repository(repo, branch, since)
         else:
             yield from self._deployments(repo, since("deployments", repo))
             yield from self._pull_requests(repo, since("pull_requests", repo))
@@ -268,17 +267,58 @@ class GithubConnector(Connector):
         of every repository."""
         return page_size if lower is None else min(page_size, INCREMENTAL_FIRST_PAGE)
 
-    def _graphql_deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
-        """Deployments newest first with their statuses, 100 and their statuses a query; stops at `lower`."""
+    def _graphql_repository(
+        self, repo: str, branch: str, since: Callable[[str, str], datetime | None]
+    ) -> Iterator[SyncEvent]:
+        """Every stream of one repository through GraphQL: the first page of its deployments, of its pull requests
+        and of its branch's history in one query (`Repository`), then each listing read on with its own query only
+        as far as it needs (most repositories' new records fit their first pages: one request a repository)."""
+        # Every lower bound before the query: it asks each listing's first page from its own.
+        bounds = {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")}
+        owner, name = repo.split("/", 1)
+        size = self.settings.page_size
+        commits_since = bounds["commits"]
+        variables = {
+            "owner": owner,
+            "name": name,
+            "deployments": self._first_page(size, bounds["deployments"]),
+            "statuses": size,
+            "pulls": self._first_page(size, bounds["pull_requests"]),
+            "commits": min(size, PULL_COMMITS_NESTED),
+            "branch": branch,
+            # The history has its own lower bound (`since`): its first page is a whole one on any sync.
+            "history": size,
+            "since": isoformat_z(commits_since) if commits_since else None,
+        }
+        # Asked before anything is yielded: a failed query lands nothing of the repository.
+        repository = dig(self.graphql.query("Repository", REPOSITORY, variables), "repository")
+        deployments = self._listing(repository, "deployments")
+        pulls = self._listing(repository, "pullRequests")
+        yield from self._graphql_deployments(repo, bounds["deployments"], deployments)
+        yield from self._graphql_pull_requests(repo, bounds["pull_requests"], pulls)
+        yield from self._graphql_commits(repo, branch, commits_since, repository)
+
+    def _listing(self, repository: Any, connection: str) -> Mapping[str, Any]:
+        """The first page of one of `repository`'s connections in the `Repository` answer."""
+        page = dig(repository, connection)
+        if not isinstance(page, Mapping):
+            raise ConnectorError(f"{self.graphql.api} Repository: the answer has no repository.{connection}")
+        return page
+
+    def _graphql_deployments(
+        self, repo: str, lower: datetime | None, first_page: Mapping[str, Any]
+    ) -> Iterator[SyncEvent]:
+        """Deployments newest first with their statuses, from `first_page` (read by `Repository`) on, 100 and their
+        statuses a query; stops at `lower`."""
         owner, name = repo.split("/", 1)
         repo_url = self._repo_url(repo)
         nodes: dict[str, Mapping[str, Any]] = {}  # node id -> node, for the statuses of the page being read
 
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
             size = self.settings.page_size
-            variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "statuses": size}
+            variables = {"owner": owner, "name": name, "first": size, "statuses": size}
             path = "repository.deployments"
-            for page in self.graphql.pages("Deployments", DEPLOYMENTS, variables, path, later={"first": size}):
+            for page in self.graphql.pages("Deployments", DEPLOYMENTS, variables, path, first_page):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_deployment(n, repo_url) for n in found]
@@ -311,9 +351,11 @@ class GithubConnector(Connector):
             if node
         ]
 
-    def _graphql_pull_requests(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
-        """Closed pull requests by last update, newest first, with the commits of the merged ones; stops at
-        `lower`."""
+    def _graphql_pull_requests(
+        self, repo: str, lower: datetime | None, first_page: Mapping[str, Any]
+    ) -> Iterator[SyncEvent]:
+        """Closed pull requests by last update, newest first, from `first_page` (read by `Repository`) on, with the
+        commits of the merged ones; stops at `lower`."""
         owner, name = repo.split("/", 1)
         repo_url = self._repo_url(repo)
         nodes: dict[str, Mapping[str, Any]] = {}
@@ -321,9 +363,9 @@ class GithubConnector(Connector):
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
             size = self.settings.page_size
             commits = min(size, PULL_COMMITS_NESTED)
-            variables = {"owner": owner, "name": name, "first": self._first_page(size, lower), "commits": commits}
+            variables = {"owner": owner, "name": name, "first": size, "commits": commits}
             path = "repository.pullRequests"
-            for page in self.graphql.pages("PullRequests", PULL_REQUESTS, variables, path, later={"first": size}):
+            for page in self.graphql.pages("PullRequests", PULL_REQUESTS, variables, path, first_page):
                 found = [n for n in page.get("nodes") or [] if n]
                 nodes.update((n["id"], n) for n in found)
                 yield [rest_pull(n, repo, repo_url) for n in found]
@@ -356,10 +398,13 @@ class GithubConnector(Connector):
         partition = {"repo": repo, "pull_number": pull["number"]}
         return [stream.to_record(rest_commit(c, repo_url, self._parents(c)), partition) for c in commits]
 
-    def _graphql_commits(self, repo: str, branch: str, lower: datetime | None) -> Iterator[SyncEvent]:
+    def _graphql_commits(
+        self, repo: str, branch: str, lower: datetime | None, repository: Mapping[str, Any]
+    ) -> Iterator[SyncEvent]:
         """The branch's commits, newest first, from `lower` (their committer date) on, 100 a query, as REST's
-        `/commits?sha={branch}&since=` lists them: the same requests, a sixth of the bytes (REST's commit carries
-        its author's and committer's accounts, its tree and its signature, which staging never reads)."""
+        `/commits?sha={branch}&since=` lists them, in a sixth of the bytes (REST's commit carries its author's and
+        committer's accounts, its tree and its signature, which staging never reads). The first page is the
+        `repository` answer's (`Repository`, asked with `since` at `lower`)."""
         owner, name = repo.split("/", 1)
         repo_url = self._repo_url(repo)
         variables = {
@@ -371,12 +416,13 @@ class GithubConnector(Connector):
         }
 
         def raw_pages() -> Iterator[list[dict[str, Any]]]:
-            repository = dig(self.graphql.query("Commits", COMMITS, {**variables, "after": None}), "repository")
             ref = dig(repository, "ref")
             if not isinstance(ref, Mapping):
                 if dig(repository, "isEmpty"):  # nothing pushed yet: no branch, no commits
                     return
-                raise ConnectorError(f"GitHub GraphQL Commits: {repo} has no branch {branch!r}")
+                # Raised when the history is reached, not when the answer came: the repository's deployments and
+                # pull requests are delivered first, as on the REST path (whose `/commits` answers 404).
+                raise ConnectorError(f"{self.graphql.api} Repository: {repo} has no branch {branch!r}")
             history = dig(ref, "target.history")
             path = "repository.ref.target.history"
             for page in self.graphql.pages("Commits", COMMITS, variables, path, first_page=history):

@@ -3,20 +3,31 @@
 
 REST reads one deployment's statuses, or one pull request's commits, per request; GraphQL reads a page of 100
 deployments with their statuses, or of 100 pull requests with their commits, in one query (nested connections).
-Mainline commits come from the branch's `history`, 100 a query (a point each) as REST's `/commits` lists 100 a
-request: the same number of requests, but a sixth of the bytes to parse, store and type (about 500 bytes a commit
-against the 3,017 of GitHub's REST example, which carries its author's and committer's accounts with their URLs,
-its tree and its signature: staging reads none of them).
+Mainline commits come from the branch's `history`, 100 a page as REST's `/commits` lists 100 a request, in a sixth
+of the bytes to parse, store and type (about 500 bytes a commit against the 3,017 of GitHub's REST example, which
+carries its author's and committer's accounts with their URLs, its tree and its signature: staging reads none of
+them).
+
+Requests: the first page of a repository's three listings (deployments, pull requests, the branch's history) comes
+in one query, `Repository`; a listing with more pages, when the reader still wants them (a newest-first listing
+stops at its lower bound), continues from its cursor with a query of its own (`Deployments`, `PullRequests`,
+`Commits`), and a nested connection past its first page with `DeploymentStatuses`, `PullRequestCommits` or
+`CommitParents`. A daily run, whose new records of a repository mostly fit those first pages, makes one request a
+repository (three before `Repository`); a first sync saves the same two.
 
 Endpoint: `POST {api_url}/graphql` for api.github.com; `https://host/api/graphql` for GitHub Enterprise Server
 (`api_url` `https://host/api/v3`); the source setting `graphql_url` overrides it (same host: the token goes there).
 
-Budget: GitHub charges each query (roughly) the number of nested connections it asks for, divided by 100, at least
-one point, from 5,000 points an hour. Every query asks for `rateLimit { cost remaining resetAt }`; the client
-records the cost and, when the points left would not cover the next query, waits until `resetAt` (through the
-HTTP client's `sleep`). Pull requests list 10 commits each (`min(page_size, 10)`): 100 pull requests then cost 11
-points rather than the 101 of `commits(first: 100)`, whose cost the `parents` connection of every commit drives;
-a longer pull request has its commits read in a query of its own.
+Budget: GitHub charges each query (roughly) the number of connections it asks for, each counted once per node of
+the connections it is nested in, summed over all of them, divided by 100 and rounded, at least one point, from
+5,000 points an hour. Every query asks for `rateLimit { cost remaining resetAt }`; the client records the cost and,
+when the points left would not cover the next query, waits until `resetAt` (through the HTTP client's `sleep`).
+Pull requests list 10 commits each (`min(page_size, 10)`): 100 pull requests then cost 11 points rather than the
+101 of `commits(first: 100)`, whose cost the `parents` connection of every commit drives; a longer pull request has
+its commits read in a query of its own. `Repository` costs what its three listings would apart when they are pages
+of 100 (1 + 100 statuses, 1 + 100 commits + 1,000 parents, 1 + 100 parents: 13 points, as 1 + 11 + 1), and less on
+a later sync, whose first pages of deployments and pull requests are 10 (11 + 111 + 101 connections: 2 points, where
+three queries cost at least one each).
 
 Errors come with HTTP 200 in `errors`: `RATE_LIMITED` is waited out (the `x-ratelimit-reset` header, else the last
 `resetAt`) and the query asked again; any other error fails the sync with a ConnectorError naming the query and
@@ -76,48 +87,34 @@ fragment CommitFields on Commit {
   parents(first: 2) { totalCount nodes { oid } }
 }"""
 
-DEPLOYMENTS = f"""
-query Deployments($owner: String!, $name: String!, $first: Int!, $statuses: Int!, $after: String) {{
-  {_RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+
+def _paged(first: str, after: bool) -> str:
+    """The paging arguments of a listing: its page size from the variable named `first`, and `$after` when the query
+    continues one (a first page has no cursor, and GitHub refuses a declared variable the query does not use)."""
+    return f"first: ${first}, after: $after" if after else f"first: ${first}"
+
+
+# The listings' selections, shared by the `Repository` query (each one's first page) and the query each listing
+# continues with (`Deployments`, `PullRequests`, `Commits`): the arguments name the variables of the page sizes.
+
+
+def _deployments(first: str, statuses: str, after: bool) -> str:
+    """A repository's deployments, newest first, each with a page of its statuses."""
+    return f"""deployments({_paged(first, after)}, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
       {_PAGE_INFO}
       nodes {{
         id databaseId commitOid environment originalEnvironment task description createdAt updatedAt
         ref {{ name }}
         creator {_ACTOR}
-        statuses(first: $statuses) {{ {_STATUSES_PAGE} }}
+        statuses(first: ${statuses}) {{ {_STATUSES_PAGE} }}
       }}
-    }}
-  }}
-}}
-{_STATUS_FIELDS}"""
+    }}"""
 
-# The branch's history (`git log`, newest first) from `since` (a committer date), as REST's `/commits?sha=&since=`.
-COMMITS = f"""
-query Commits(
-  $owner: String!, $name: String!, $branch: String!, $first: Int!, $since: GitTimestamp, $after: String
-) {{
-  {_RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    isEmpty
-    ref(qualifiedName: $branch) {{
-      target {{
-        ... on Commit {{
-          history(first: $first, after: $after, since: $since) {{ {_PAGE_INFO} nodes {{ ...CommitFields }} }}
-        }}
-      }}
-    }}
-  }}
-}}
-{COMMIT_FIELDS}"""
 
-PULL_REQUESTS = f"""
-query PullRequests($owner: String!, $name: String!, $first: Int!, $commits: Int!, $after: String) {{
-  {_RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    pullRequests(
-      first: $first, after: $after, states: [MERGED, CLOSED], orderBy: {{field: UPDATED_AT, direction: DESC}}
+def _pull_requests(first: str, commits: str, after: bool) -> str:
+    """A repository's closed pull requests by last update, newest first, each with a page of its commits."""
+    return f"""pullRequests(
+      {_paged(first, after)}, states: [MERGED, CLOSED], orderBy: {{field: UPDATED_AT, direction: DESC}}
     ) {{
       {_PAGE_INFO}
       nodes {{
@@ -126,9 +123,65 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $commits: Int!
         mergeCommit {{ oid }}
         potentialMergeCommit {{ oid }}
         author {_ACTOR}
-        commits(first: $commits) {{ {_COMMITS_PAGE} }}
+        commits(first: ${commits}) {{ {_COMMITS_PAGE} }}
       }}
-    }}
+    }}"""
+
+
+def _history(first: str, after: bool) -> str:
+    """Branch `$branch`'s history (`git log`, newest first) from `$since` (a committer date), as REST's
+    `/commits?sha=&since=`; with `isEmpty` beside it, which tells an empty repository from a missing branch."""
+    return f"""isEmpty
+    ref(qualifiedName: $branch) {{
+      target {{
+        ... on Commit {{
+          history({_paged(first, after)}, since: $since) {{ {_PAGE_INFO} nodes {{ ...CommitFields }} }}
+        }}
+      }}
+    }}"""
+
+
+# The first page of every listing of a repository, in one query (see the module docstring).
+REPOSITORY = f"""
+query Repository(
+  $owner: String!, $name: String!, $deployments: Int!, $statuses: Int!, $pulls: Int!, $commits: Int!,
+  $branch: String!, $history: Int!, $since: GitTimestamp
+) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    {_deployments("deployments", "statuses", after=False)}
+    {_pull_requests("pulls", "commits", after=False)}
+    {_history("history", after=False)}
+  }}
+}}
+{_STATUS_FIELDS}
+{COMMIT_FIELDS}"""
+
+DEPLOYMENTS = f"""
+query Deployments($owner: String!, $name: String!, $first: Int!, $statuses: Int!, $after: String) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    {_deployments("first", "statuses", after=True)}
+  }}
+}}
+{_STATUS_FIELDS}"""
+
+PULL_REQUESTS = f"""
+query PullRequests($owner: String!, $name: String!, $first: Int!, $commits: Int!, $after: String) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    {_pull_requests("first", "commits", after=True)}
+  }}
+}}
+{COMMIT_FIELDS}"""
+
+COMMITS = f"""
+query Commits(
+  $owner: String!, $name: String!, $branch: String!, $first: Int!, $since: GitTimestamp, $after: String
+) {{
+  {_RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    {_history("first", after=True)}
   }}
 }}
 {COMMIT_FIELDS}"""

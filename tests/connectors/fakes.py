@@ -171,23 +171,25 @@ def legacy_node_id(kind: str, key: object) -> str:
     return base64.b64encode(f"0{len(kind)}:{kind}{key}".encode()).decode()
 
 
-def github_repo() -> GitHubRepo:
+def github_repo(full_name: str = "acme/shop", shift: int = 0) -> GitHubRepo:
     """One repository's records in their REST shapes, from the recorded examples: what both GitHub fakes serve.
 
     Pages are 3 records: deployment 98 has 4 statuses and pull request 11 has 4 commits, so nested lists page too.
+    `shift` is added to every id and commit number: repositories served together share none, as on GitHub.
     """
     deployment = example("github/deployments")[0]
     status = example("github/deployment_statuses")[0]
     pull = example("github/pulls")[0]
     commit = example("github/commits")[0]
-    repo = GitHubRepo("acme/shop")
+    repo = GitHubRepo(full_name)
     for i in range(7):  # newest first, as GitHub lists them
         d = copy.deepcopy(deployment)
-        d.update(id=100 - i, node_id=legacy_node_id("Deployment", 100 - i), sha=f"{i:040x}")
+        deployment_id = shift + 100 - i
+        d.update(id=deployment_id, node_id=legacy_node_id("Deployment", deployment_id), sha=f"{shift + i:040x}")
         d.update(created_at=ts(-60 * i), updated_at=ts(-60 * i))
         repo.deployments.append(d)
         repo.statuses[d["id"]] = []
-        for j, state in enumerate(("success", "in_progress", "queued", "queued")[: 4 if d["id"] == 98 else 2]):
+        for j, state in enumerate(("success", "in_progress", "queued", "queued")[: 4 if i == 2 else 2]):
             s = copy.deepcopy(status)
             s.update(id=d["id"] * 10 + j, node_id=legacy_node_id("DeploymentStatus", d["id"] * 10 + j))
             s.update(state=state, created_at=ts(5 - j))
@@ -195,18 +197,20 @@ def github_repo() -> GitHubRepo:
     for i in range(5):
         p = copy.deepcopy(pull)
         # Closed, as `state=closed` lists them (the example is open); #12 was closed without being merged.
-        p.update(id=500 + i, node_id=legacy_node_id("PullRequest", 500 + i), number=10 + i, state="closed")
+        pull_id = shift + 500 + i
+        p.update(id=pull_id, node_id=legacy_node_id("PullRequest", pull_id), number=10 + i, state="closed")
         p.update(updated_at=ts(-30 * i), merged_at=ts(-30 * i) if i != 2 else None)
         p["base"] = {"ref": "main", "sha": f"{p['number']:036x}ba5e"}  # the example elides its base
         repo.pulls.append(p)
         repo.pull_commits[p["number"]] = []
         for j in range(4 if p["number"] == 11 else 2):
             c = copy.deepcopy(commit)
-            c.update(sha=f"{p['number'] * 100 + j:040x}", node_id=legacy_node_id("Commit", p["number"] * 100 + j))
+            n = shift + p["number"] * 100 + j
+            c.update(sha=f"{n:040x}", node_id=legacy_node_id("Commit", n))
             repo.pull_commits[p["number"]].append(c)
     for i in range(6):
         c = copy.deepcopy(commit)
-        c.update(sha=f"{1000 + i:040x}", node_id=legacy_node_id("Commit", 1000 + i))
+        c.update(sha=f"{shift + 1000 + i:040x}", node_id=legacy_node_id("Commit", shift + 1000 + i))
         c["commit"]["committer"]["date"] = c["commit"]["author"]["date"] = ts(-20 * i)
         repo.commits.append(c)
     return repo

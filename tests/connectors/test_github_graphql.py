@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +29,7 @@ from tests.conftest import example
 from tests.connectors.fakes import (
     START,
     FakeApi,
+    Handler,
     collect,
     fake_github,
     fake_github_graphql,
@@ -35,6 +37,7 @@ from tests.connectors.fakes import (
     graphql_variables,
     json_response,
     legacy_node_id,
+    link_page,
     serve_github_graphql,
     ts,
 )
@@ -91,7 +94,8 @@ def test_deployments_stop_paging_past_the_cursor_minus_lookback(httpserver: HTTP
     gh = connector(httpserver, "acme/big", page_size=5)
     records, checkpoints = collect(gh, lambda s, p: lower if s == "deployments" else None)
 
-    assert gh.graphql.queries["Deployments"] == 3
+    assert gh.graphql.queries["Repository"] == 1, "page 1, with the repository's other listings"
+    assert gh.graphql.queries["Deployments"] == 2, "pages 2 and 3, from page 1's cursor"
     assert [r.payload["id"] for r in records["deployments"]] == [500 - i for i in range(13)]
     assert Checkpoint("deployments", "acme/big", START) in checkpoints
 
@@ -101,12 +105,16 @@ def test_a_later_sync_asks_a_small_first_page_then_whole_pages(httpserver: HTTPS
     more new than that is read on in whole pages, and every new deployment lands either way."""
     serve_github_graphql(FakeApi(httpserver), hourly_deployments("acme/busy"))
 
+    # The page size of deployments each query asks: the first page's in `Repository`, the next ones' in `Deployments`.
+    size_of = {"Repository": "deployments", "Deployments": "first"}
+
     def deployments_asked(lower: datetime | None) -> tuple[list[int], list[Record]]:
         httpserver.clear_log()
         gh = connector(httpserver, "acme/busy")
         records, _ = collect(gh, lambda s, p: lower if s == "deployments" else None)
         bodies = [json.loads(request.get_data()) for request, _ in httpserver.log if request.method == "POST"]
-        return [b["variables"]["first"] for b in bodies if "Deployments" in b["query"]], records["deployments"]
+        asked = [(re.search(r"query (\w+)", b["query"])[1], b["variables"]) for b in bodies]
+        return [variables[size_of[op]] for op, variables in asked if op in size_of], records["deployments"]
 
     first_sync, landed = deployments_asked(None)
     assert (first_sync, len(landed)) == ([100], 25)
@@ -114,6 +122,56 @@ def test_a_later_sync_asks_a_small_first_page_then_whole_pages(httpserver: HTTPS
     assert (quiet_day, [r.payload["id"] for r in landed]) == ([10], [500, 499, 498, 497])
     busy_day, landed = deployments_asked(START - timedelta(minutes=60 * 12 + 30))
     assert (busy_day, [r.payload["id"] for r in landed]) == ([10, 100], [500 - i for i in range(13)])
+
+
+def serve_github_rest(api: FakeApi, *repos: GitHubRepo) -> None:
+    """GitHub's REST routes over `repos`, as `fake_github` serves its one, `/commits` with GitHub's `since` (the
+    commits committed since then, as GraphQL's `history(since:)` lists them)."""
+    by_name = {repo.full_name: repo for repo in repos}
+
+    def listed(items: Callable[[GitHubRepo, re.Match], list[dict[str, Any]]]) -> Handler:
+        return lambda request, m: link_page(request, items(by_name[m["repo"]], m), api.server)
+
+    def commits(request: Request, m: re.Match) -> Response:
+        # Every timestamp has the same format: comparing the strings compares the times.
+        since = request.args.get("since") or ""
+        found = [c for c in by_name[m["repo"]].commits if c["commit"]["committer"]["date"] >= since]
+        return link_page(request, found, api.server)
+
+    path = r"/repos/(?P<repo>[\w.-]+/[\w.-]+)"
+    api.route(path + "/deployments", listed(lambda repo, m: repo.deployments))
+    api.route(path + r"/deployments/(?P<dep>\d+)/statuses", listed(lambda repo, m: repo.statuses[int(m["dep"])]))
+    api.route(path + "/pulls", listed(lambda repo, m: repo.pulls))
+    api.route(path + r"/pulls/(?P<n>\d+)/commits", listed(lambda repo, m: repo.pull_commits[int(m["n"])]))
+    api.route(path + "/commits", commits)
+
+
+def test_a_later_sync_reads_each_repository_in_one_query(httpserver: HTTPServer) -> None:
+    """A daily run: repositories whose new records fit the first pages (a few deployments with their statuses, pull
+    requests with their commits, commits) are read in one query each, `Repository`, and land what REST lands from
+    the same lower bounds, with the same checkpoints."""
+    repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
+    api = FakeApi(httpserver)
+    serve_github_rest(api, *repos)
+    serve_github_graphql(api, *repos)
+    lower = START - timedelta(minutes=70)  # 2 deployments, 3 pull requests (2 merged), 4 commits since
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+
+    def later_sync(kind: str) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
+        gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), api=kind), mappings)
+        return gh, *collect(gh, lambda s, p: lower)
+
+    _, rest_records, rest_checkpoints = later_sync("rest")
+    gh, records, checkpoints = later_sync("graphql")
+
+    assert gh.graphql.queries == {"Repository": 3}
+    assert gh.client.requests_made == 3
+    assert {s: len(r) for s, r in records.items()} == {
+        "deployments": 3 * 2, "deployment_statuses": 3 * 4, "pull_requests": 3 * 3, "pull_commits": 3 * 6,
+        "commits": 3 * 4,
+    }  # fmt: skip
+    assert by_stream(records) == by_stream(rest_records)
+    assert checkpoints == rest_checkpoints
 
 
 def commit(n: int, parents: int = 1) -> dict[str, Any]:
@@ -184,14 +242,15 @@ def test_mainline_commits_come_from_the_branch_history_since_the_cursor(httpserv
     gh = connector(httpserver, "acme/shop", page_size=4)
     records, checkpoints = collect(gh, lambda s, p: None)
     assert [r.payload["sha"] for r in records["commits"]] == [f"{1000 + i:040x}" for i in range(6)]
-    assert gh.graphql.queries["Commits"] == 2, "6 commits at 4 a page"
+    assert gh.graphql.queries["Commits"] == 1, "6 commits at 4 a page: the first read by `Repository`"
     assert Checkpoint("commits", "acme/shop", START) in checkpoints
 
     lower = START - timedelta(minutes=45)  # commits are 20 minutes apart: the three newest are committed since
     later = connector(httpserver, "acme/shop", page_size=4)
     records, _ = collect(later, lambda s, p: lower if s == "commits" else None)
     assert [r.payload["sha"] for r in records["commits"]] == [f"{1000 + i:040x}" for i in range(3)]
-    asked = [graphql_variables(r) for r in api.requests if "query Commits" in r.get_data(as_text=True)]
+    assert later.graphql.queries["Commits"] == 0, "3 commits: `Repository`'s first page holds them"
+    asked = [graphql_variables(r) for r in api.requests if "query Repository" in r.get_data(as_text=True)]
     assert asked[-1]["since"] == "2026-01-05T08:15:00Z"  # START minus 45 minutes, in GitHub's format
 
 
@@ -260,8 +319,9 @@ def test_costs_are_logged(httpserver: HTTPServer, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.INFO, logger="connectors.github"):
         collect(gh, lambda s, p: None)
     assert (
-        "github GraphQL: 9 queries, 9 points: Commits 2 (2 points), DeploymentStatuses 1 (1 points), Deployments 3"
-        " (3 points)" in caplog.text
+        "github GraphQL: 7 queries, 7 points: Commits 1 (1 points), DeploymentStatuses 1 (1 points), Deployments 2"
+        " (2 points), PullRequestCommits 1 (1 points), PullRequests 1 (1 points), Repository 1 (1 points)"
+        in caplog.text
     )
     assert sum(gh.graphql.points.values()) == sum(gh.graphql.queries.values()), "every query of pages of 3: 1 point"
 
@@ -390,8 +450,9 @@ def literal_answers(
     rest: dict[str, list[dict[str, Any]]], low_budget: bool = False
 ) -> dict[tuple[str, str | None, str | None], tuple[dict[str, Any], int]]:
     """GitHub's answers to the connector's queries at page size 1, by (operation, node id, after): each its `data`
-    and the points left after it. Every nested connection has a second page, which needs a follow-up query.
-    `low_budget`: 10 points are left before the second page of pull requests, whose first page cost 11."""
+    and the points left after it. `Repository` holds the first page of each listing; every listing but the
+    deployments, and every nested connection, has a second page, which needs a follow-up query. `low_budget`: 10
+    points are left after the last query of a sync, where the next sync's (or repository's) `Repository` cost 14."""
     deployment, (second_status, first_status) = rest["deployments"][0], rest["deployment_statuses"]
     merged, unmerged = rest["pull_requests"]
     branch_commit, merge_commit = rest["pull_commits"]
@@ -412,49 +473,45 @@ def literal_answers(
     }
     commits = {"totalCount": 2, "pageInfo": page_info("MQ", True), "nodes": [commit_node(branch_commit)]}
     history_cursor = f"{MERGE_SHA} 0"  # GitHub's history cursors: the sha the listing started from, and an offset
+
+    # Each listing's first page, which `Repository` answers together.
+    deployments = {"pageInfo": page_info("Y3Vyc29yOnYyOpHOAAAAKg==", False), "nodes": [deployment_node]}
+    pulls = {"pageInfo": page_info("Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNg==", True), "nodes": [pull_node(merged, commits)]}
+    # the mainline's history, newest first, a commit a page
+    history = {"pageInfo": page_info(history_cursor, True), "nodes": [commit_node(merge_commit)["commit"]]}
     return {
-        ("Deployments", None, None): (
-            {"repository": {"deployments": {"pageInfo": page_info("Y3Vyc29yOnYyOpHOAAAAKg==", False),
-                                            "nodes": [deployment_node]}}},
-            4998,
+        ("Repository", None, None): (
+            {"repository": {"deployments": deployments, "pullRequests": pulls,
+                            "isEmpty": False, "ref": {"target": {"history": history}}}},
+            4986,
         ),
         ("DeploymentStatuses", deployment["node_id"], "Y3Vyc29yOnYyOpHOAAAAAQ=="): (
             {"node": {"statuses": {"pageInfo": page_info("Y3Vyc29yOnYyOpHOAAAAAg==", False),
                                    "nodes": [status_node(second_status)]}}},
-            4997,
-        ),
-        ("PullRequests", None, None): (
-            {"repository": {"pullRequests": {"pageInfo": page_info("Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNg==", True),
-                                             "nodes": [pull_node(merged, commits)]}}},
-            11 if low_budget else 4980,
-        ),
-        ("PullRequests", None, "Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNg=="): (
-            {"repository": {"pullRequests": {"pageInfo": page_info("Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNQ==", False),
-                "nodes": [pull_node(unmerged, {"totalCount": 0, "pageInfo": page_info(None, False), "nodes": []})]}}},
-            4968,
+            4985,
         ),
         ("PullRequestCommits", merged["node_id"], "MQ"): (
             {"node": {"commits": {"totalCount": 2, "pageInfo": page_info("Mg", False),
                                   "nodes": [commit_node(merge_commit)]}}},
-            10 if low_budget else 4979,
+            4984,
         ),
-        # the mainline's history, newest first, a commit a page
-        ("Commits", None, None): (
-            {"repository": {"isEmpty": False, "ref": {"target": {"history": {
-                "pageInfo": page_info(history_cursor, True), "nodes": [commit_node(merge_commit)["commit"]]}}}}},
-            4967,
+        ("PullRequests", None, "Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNg=="): (
+            {"repository": {"pullRequests": {"pageInfo": page_info("Y3Vyc29yOnYyOpK5MjAxMS0wMS0yNQ==", False),
+                "nodes": [pull_node(unmerged, {"totalCount": 0, "pageInfo": page_info(None, False), "nodes": []})]}}},
+            4973,
         ),
         ("Commits", None, history_cursor): (
             {"repository": {"isEmpty": False, "ref": {"target": {"history": {
                 "pageInfo": page_info(f"{MERGE_SHA} 1", False), "nodes": [commit_node(branch_commit)["commit"]]}}}}},
-            4966,
+            10 if low_budget else 4972,
         ),
     }  # fmt: skip
 
 
 # What GitHub charges each query (`rateLimit.cost`): a page of pull requests with their commits and each commit's
-# parents opens more connections than a page of deployments with their statuses.
-COSTS = {"Deployments": 2, "DeploymentStatuses": 1, "PullRequests": 11, "PullRequestCommits": 1, "Commits": 1}
+# parents opens more connections (11) than a page of deployments with their statuses (2) or of the history (1);
+# `Repository`, which asks a page of all three, is charged their sum.
+COSTS = {"Repository": 2 + 11 + 1, "DeploymentStatuses": 1, "PullRequests": 11, "PullRequestCommits": 1, "Commits": 1}
 RESET_IN = 40
 
 
@@ -477,7 +534,8 @@ def serve_literally(
             answer, headers = before[operation].pop(0)
             return json_response(answer, headers=headers)
         found = answers.get((operation, variables.get("id"), variables.get("after")))
-        if found is None or variables["first"] != 1 or variables.get("commits", 1) != 1:
+        # Every integer variable is a page size (`first`, `statuses`, `history`, ...): the answers are pages of 1.
+        if found is None or any(v != 1 for v in variables.values() if isinstance(v, int)):
             message = f"the test serves no answer to {operation} {variables}"
             return json_response({"data": None, "errors": [{"type": "UNEXPECTED", "message": message}]})
         data, remaining = found
@@ -520,7 +578,7 @@ def test_literal_answers_land_rest_records_following_every_nested_page(httpserve
     records, checkpoints = collect(gh, lambda s, p: None)
 
     assert [operation for operation, _ in asked] == [
-        "Deployments", "DeploymentStatuses", "PullRequests", "PullRequestCommits", "PullRequests", "Commits", "Commits",
+        "Repository", "DeploymentStatuses", "PullRequestCommits", "PullRequests", "Commits",
     ]  # fmt: skip
     assert {s: len(r) for s, r in records.items()} == {
         "deployments": 1, "deployment_statuses": 2, "pull_requests": 2, "pull_commits": 2, "commits": 2,
@@ -549,17 +607,14 @@ def test_the_cost_of_each_query_is_read_from_rate_limit(httpserver: HTTPServer) 
     gh.client.sleep = waits.append
     collect(gh, lambda s, p: None)
 
-    assert dict(gh.graphql.points) == {op: COSTS[op] * (2 if op in ("PullRequests", "Commits") else 1) for op in COSTS}
-    assert dict(gh.graphql.queries) == {
-        "Deployments": 1,
-        "DeploymentStatuses": 1,
-        "PullRequests": 2,
-        "PullRequestCommits": 1,
-        "Commits": 2,
-    }
-    # 10 points left before the second page of pull requests, the first of which cost 11: it waits for the reset.
+    assert dict(gh.graphql.points) == COSTS
+    assert dict(gh.graphql.queries) == dict.fromkeys(COSTS, 1)
+    assert waits == [], "10 points left after the last query: nothing else was asked"
+    # The next sync's first query, `Repository`, cost 14 the last time, and 10 points are left: it waits for the
+    # reset, as a daily run's next repository would.
+    collect(gh, lambda s, p: None)
     assert len(waits) == 1 and RESET_IN - 5 <= waits[0] <= RESET_IN + 2, waits
-    assert gh.graphql.summary().startswith("7 queries, 28 points: ")
+    assert gh.graphql.summary().startswith("10 queries, 56 points: ")
 
 
 @pytest.mark.parametrize(
@@ -588,7 +643,7 @@ def test_the_cost_of_each_query_is_read_from_rate_limit(httpserver: HTTPServer) 
         ),
         (
             {"errors": [{
-                "path": ["query Deployments", "repository", "deployments", "nodes", "commitOid"],
+                "path": ["query Repository", "repository", "deployments", "nodes", "commitOid"],
                 "extensions": {"code": "undefinedField", "typeName": "Deployment", "fieldName": "commitOid"},
                 "locations": [{"line": 7, "column": 21}],
                 "message": "Field 'commitOid' doesn't exist on type 'Deployment'",
@@ -600,34 +655,39 @@ def test_the_cost_of_each_query_is_read_from_rate_limit(httpserver: HTTPServer) 
 )  # fmt: skip
 def test_an_error_with_a_200_fails_the_sync_naming_it(httpserver: HTTPServer, answer: dict, shown: str) -> None:
     """GitHub answers a query's errors with HTTP 200: the sync fails at once (no retry) with the query and GitHub's
-    message, and lands nothing of the answer, even the data beside the error."""
+    message, and lands nothing of the answer, even the data beside the error: here the repository's first query,
+    `Repository`, so nothing of the repository."""
     rest = rest_payloads(repo_url(httpserver))
-    asked = serve_literally(httpserver, literal_answers(rest), rest, before={"Deployments": [(answer, {})]})
+    asked = serve_literally(httpserver, literal_answers(rest), rest, before={"Repository": [(answer, {})]})
     gh = connector(httpserver, "acme/shop", page_size=1)
     delivered: list[Any] = []
     with pytest.raises(ConnectorError) as failed:
         for event in gh.sync(lambda s, p: None):
             delivered.append(event)
-    assert str(failed.value).startswith("GitHub GraphQL Deployments at http://"), failed.value
+    assert str(failed.value).startswith("GitHub GraphQL Repository at http://"), failed.value
     assert shown in str(failed.value)
     assert delivered == [] and len(asked) == 1
 
 
-def test_rate_limited_with_a_200_is_waited_out_and_asked_again(httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize("operation", ["Repository", "PullRequests"])
+def test_rate_limited_with_a_200_is_waited_out_and_asked_again(httpserver: HTTPServer, operation: str) -> None:
     """GraphQL's exhausted budget: HTTP 200, `errors: [{type: RATE_LIMITED}]` and no data, the reset in the headers.
-    The client waits until the reset, asks the same query again, and the sync completes."""
+    The client waits until the reset, asks the same query again (a repository's first, or a listing's next page),
+    and the sync completes."""
     rest = rest_payloads(repo_url(httpserver))
     limited = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}
     headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
                "x-ratelimit-reset": str(int(time.time()) + RESET_IN), "x-ratelimit-resource": "graphql"}  # fmt: skip
-    asked = serve_literally(httpserver, literal_answers(rest), rest, before={"PullRequests": [(limited, headers)]})
+    asked = serve_literally(httpserver, literal_answers(rest), rest, before={operation: [(limited, headers)]})
     gh = connector(httpserver, "acme/shop", page_size=1)
     waits: list[float] = []
     gh.client.sleep = waits.append
     records, _ = collect(gh, lambda s, p: None)
 
     assert len(waits) == 1 and RESET_IN - 5 <= waits[0] <= RESET_IN + 2, waits
-    pulls = [variables for operation, variables in asked if operation == "PullRequests"]
-    assert len(pulls) == 3 and pulls[0] == pulls[1], "the rate-limited query, asked again as it was"
-    assert len(records["pull_commits"]) == 2
-    assert gh.graphql.queries["PullRequests"] == 2, "the refused query is not counted as answered"
+    again = [variables for asked_operation, variables in asked if asked_operation == operation]
+    assert len(again) == 2 and again[0] == again[1], "the rate-limited query, asked again as it was"
+    assert {s: len(r) for s, r in records.items()} == {
+        "deployments": 1, "deployment_statuses": 2, "pull_requests": 2, "pull_commits": 2, "commits": 2,
+    }  # fmt: skip
+    assert gh.graphql.queries[operation] == 1, "the refused query is not counted as answered"

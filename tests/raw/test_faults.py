@@ -241,7 +241,7 @@ def test_github_rate_limit_reset_is_waited_for(fakes: dict[str, Fake], tmp_path:
 
 
 def graphql_operation(request: Request) -> str | None:
-    """The operation a GraphQL request runs (`Deployments`, `PullRequests`, ...), or None for a REST request."""
+    """The operation a GraphQL request runs (`Repository`, `Deployments`, ...), or None for a REST request."""
     if graphql_variables(request) is None:
         return None
     found = re.search(r"query (\w+)", json.loads(request.get_data())["query"])
@@ -276,7 +276,8 @@ def test_github_graphql_budget_running_out_waits_for_its_reset(fakes: dict[str, 
         body["data"]["rateLimit"].update(remaining=0, resetAt=reset_at)
         return json_response(body)
 
-    # Deployments: other queries always follow, and each of them is what waits.
+    # Deployments' later pages (the first comes with the repository's other listings, in `Repository`): other
+    # queries always follow, and each of them is what waits.
     fault = Injected(exhausted, only=lambda request: graphql_operation(request) == "Deployments")
     waits = faulty_run(fakes["github_graphql"], fault, tmp_path)
     assert len(waits) == fault.pages == 2, "two later pages of deployments, each leaving no budget for the next query"

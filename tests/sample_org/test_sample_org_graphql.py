@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from connectors.github_graphql import DEPLOYMENT_STATUSES, DEPLOYMENTS, PULL_COMMITS, PULL_REQUESTS
+from connectors.github_graphql import (
+    COMMITS,
+    DEPLOYMENT_STATUSES,
+    DEPLOYMENTS,
+    PULL_COMMITS,
+    PULL_REQUESTS,
+    REPOSITORY,
+)
 from sample_org import Organisation, SampleServer
 from sample_org.generator import GitHubRepo
 from sample_org.github_graphql import MAX_NODES, GraphqlApi
@@ -98,6 +105,31 @@ def test_cost_is_the_connections_opened_over_100(server: SampleServer) -> None:
     assert pulls["cost"] == 11
     assert pulls["remaining"] == deployments["remaining"] - 11, "each query's cost comes off the budget"
     assert pulls["resetAt"].endswith("Z")
+
+
+def test_every_listing_in_one_query_costs_their_connections_summed(server: SampleServer) -> None:
+    """`Repository` asks the first page of deployments, pull requests and the branch's history at once: each is the
+    page its own query answers, and the query is charged as GitHub charges several connections, their requests
+    summed before they are divided by 100."""
+    asked = {"owner": "acme", "name": "checkout", "statuses": 100, "commits": 10, "branch": "main", "since": None}
+    answer = ask(server, REPOSITORY, deployments=100, pulls=100, history=100, **asked)
+    assert "errors" not in answer
+    repository = answer["data"]["repository"]
+    apart = {
+        "deployments": ask(server, DEPLOYMENTS, owner="acme", name="checkout", first=100, statuses=100),
+        "pullRequests": ask(server, PULL_REQUESTS, owner="acme", name="checkout", first=100, commits=10),
+        "ref": ask(server, COMMITS, owner="acme", name="checkout", branch="main", first=100),
+    }
+    for listing, alone in apart.items():
+        assert repository[listing] == alone["data"]["repository"][listing], listing
+    assert repository["isEmpty"] is False and repository["ref"]["target"]["history"]["nodes"]
+    # 1 + 100 statuses, 1 + 100 commits + 1,000 parents, 1 + 100 parents: 1,303 requests, 13 points, what the three
+    # queries cost apart (1 + 11 + 1).
+    assert answer["data"]["rateLimit"]["cost"] == 13 == sum(a["data"]["rateLimit"]["cost"] for a in apart.values())
+    # A later sync's first pages, 10 deployments and 10 pull requests: 11 + 111 + 101 requests, 2 points (apart,
+    # three queries of at least one point each).
+    later = ask(server, REPOSITORY, deployments=10, pulls=10, history=100, **asked)
+    assert later["data"]["rateLimit"]["cost"] == 2
 
 
 def test_pagination_limits_as_github_refuses_them(server: SampleServer) -> None:
