@@ -4,9 +4,9 @@
     run and replacing the base model's rows on `record_id` (delete+insert) gives the table that typing every record
     would: a daily run parses a day of JSON, not the whole history.
 
-    Rows typed by other code are not kept: when a base model's code (its SQL and every macro it calls, dbt's own
-    included) differs from the code that last built it, the next run types every record again. The code's digest is
-    the table's comment.
+    Rows typed by other code are not kept: when a base model's code (its SQL, the project's macros, dbt's version)
+    differs from the code that last built it, the next run types every record again. The code's digest is the
+    table's comment.
 -#}
 
 {#- The raw records a base model has yet to type: every record on its first run, after a code change or with
@@ -31,31 +31,20 @@
     {{- return(stored.rows | length == 1 and stored.rows[0][0] == code_digest()) -}}
 {%- endmacro %}
 
-{#- An MD5 of the running model's SQL and of every macro it calls, down to three levels of calls. -#}
+{#- An MD5 of the running model's SQL, of every macro of this project and of dbt's version (which stands for dbt's own
+    macros). Every macro, not only those the model calls: dbt lists a model's macros as its parse found them, and
+    one called only in a branch the parse did not take (`typed_by_this_code` behind `is_incremental()`) joins the
+    list during the run, so the model and its post-hook would hash different lists. -#}
 {% macro code_digest() -%}
-    {{- return(local_md5(([model.raw_code] + macro_code(model.depends_on.macros)) | join('\n'))) -}}
+    {{- return(local_md5(([model.raw_code] + project_code()) | join('\n'))) -}}
 {%- endmacro %}
 
-{#- The code of the macros `macro_ids` name (this project's and dbt's) and of those they call, three levels down.
-    dbt's `graph` has no macros: a macro's code is read from its package's namespace (`opmetrics.json_fields`). -#}
-{% macro macro_code(macro_ids) -%}
-    {%- set namespaces = {'opmetrics': opmetrics, 'dbt': dbt} -%}
-    {%- set found = [] -%}
-    {%- set code = [] -%}
-    {#- a namespace: a plain `set` inside a loop does not outlive the iteration -#}
-    {%- set walk = namespace(level=macro_ids | unique | sort) -%}
-    {%- for _ in range(3) -%}
-        {%- set next_level = [] -%}
-        {%- for macro_id in walk.level if macro_id not in found -%}
-            {%- do found.append(macro_id) -%}
-            {%- set package, name = macro_id.split('.')[1:3] -%}
-            {%- if package in namespaces and name in namespaces[package] -%}
-                {%- set called = namespaces[package][name].macro -%}
-                {%- do code.append(called.macro_sql) -%}
-                {%- do next_level.extend(called.depends_on.macros) -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- set walk.level = next_level | unique | sort -%}
+{#- dbt's version and the code of every macro of this project, by name. dbt's `graph` has no macros: they are read
+    from the project's namespace. -#}
+{% macro project_code() -%}
+    {%- set code = ['dbt ' ~ dbt_version] -%}
+    {%- for name in opmetrics.keys() | sort -%}
+        {%- do code.append(opmetrics[name].macro.macro_sql) -%}
     {%- endfor -%}
     {{- return(code) -}}
 {%- endmacro %}

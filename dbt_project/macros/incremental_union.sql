@@ -81,12 +81,12 @@
     {{ return(found | reject('equalto', node_id) | list) }}
 {%- endmacro %}
 
-{#- The MD5 of what decides a union's rows besides the base models' records: its code and the code above it, the
-    macros they call (three levels down), the branches, and the content of every other table they read (the catalog). -#}
+{#- The MD5 of what decides a union's rows besides the base models' records: its code and the code of the models
+    above it, the project's macros (macros/incremental_raw.sql says why all of them), the branches, and the content
+    of every other table they read (the catalog). -#}
 {% macro event_union_digest(kind) -%}
     {%- set node_ids = [model.unique_id] + upstream_node_ids(model.unique_id) -%}
-    {%- set parts = [event_models(kind) | join(',')] -%}
-    {%- set macro_ids = [] -%}
+    {%- set parts = [event_models(kind) | join(',')] + project_code() -%}
     {%- set read_tables = [] -%}
     {%- for node_id in node_ids | sort -%}
         {%- if node_id.startswith('source.') -%}
@@ -95,11 +95,7 @@
         {%- else -%}
             {%- set node = graph.nodes[node_id] -%}
             {%- do parts.append(node.checksum.checksum) -%}
-            {%- do macro_ids.extend(node.depends_on.macros) -%}
         {%- endif -%}
-    {%- endfor -%}
-    {%- for macro_sql in macro_code(macro_ids) -%}
-        {%- do parts.append(macro_sql) -%}
     {%- endfor -%}
     {#- the raw tables a staging view reads beside its base models: the catalog's, rewritten by every run. One row,
         in a fixed order: a union's rows come back in any order. -#}
