@@ -204,3 +204,21 @@ def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(war
     result = dbt(["run", "--select", "int_deployments_unioned", "--full-refresh"], warehouse, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
     assert sorted(query(warehouse, "select * from intermediate.int_deployments_unioned")) == before
+
+
+def test_a_union_built_before_the_models_above_it_unions_again_once_they_are(warehouse: Path, tmp_path: Path) -> None:
+    """The union's digest is what the warehouse holds above it, not what the project's files say: built alone after a
+    change of a staging model, it reads the old view; built with it, it unions everything again."""
+    load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00")])
+    run_union(warehouse, tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "staging" / "github" / "stg_github__deployments.sql"
+    model.write_text(
+        model.read_text().replace("    renamed.environment,", "    upper(renamed.environment) as environment,")
+    )
+
+    for selected in ("int_deployments_unioned", "+int_deployments_unioned"):
+        result = dbt(["run", "--select", selected], warehouse, tmp_path / "target-new", project)
+        assert result.returncode == 0, result.stdout[-3000:]
+    assert unioned(warehouse) == {"1": ("checkout", "PRODUCTION")}

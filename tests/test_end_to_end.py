@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -286,9 +287,10 @@ KINDS = ("deployments", "deployment_statuses", "mainline_commits", "changes", "c
 
 
 def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_path: Path) -> None:
-    """Every branch of every union, incremental against whole: one raw record in 40 of every source delivered again
-    by a later sync (a GitHub commit's message changed), then the base models and the unions built again, hold
-    what the unions built from scratch hold."""
+    """Every branch of every union, incremental against whole. One raw record in 40 of every source delivered again
+    by a later sync (a GitHub commit's message changed) and typed again; then one typed record in 5 of every base
+    model changed behind the loader's back, as if typed anew (its text columns marked, its `_loaded_at` moved): the
+    unions built again hold those changes, and what the unions built from scratch hold."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse, copy)
     with duckdb.connect(str(copy)) as con:
@@ -302,16 +304,62 @@ def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_
             """update raw_github.commits set payload = json_merge_patch(payload, '{"commit": {"message": "reworded"}}')
             where hash(_pk) % 40 = 0"""
         )
-    result = dbt(["run", "--select", "base_*", "*_unioned"], copy, tmp_path / "target")
+    result = dbt(["run", "--select", "base_*"], copy, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(copy)) as con:
+        text_columns: dict[str, list[str]] = {}
+        for table, column in con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'staging'"
+            " and table_name like 'base_%' and data_type = 'VARCHAR'"
+            " and column_name not in ('record_id', '_sync_id', 'source', 'source_table')"
+        ).fetchall():
+            text_columns.setdefault(table, []).append(column)
+        for table, columns in text_columns.items():
+            marked = ", ".join(f"{c} = {c} || ' (retyped)'" for c in columns)
+            con.execute(f"update staging.{table} set _loaded_at = now(), {marked} where hash(record_id) % 5 = 1")
+    result = dbt(["run", "--select", "*_unioned"], copy, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
 
-    def unions() -> dict[str, list[str]]:
-        with duckdb.connect(str(copy), read_only=True) as con:
-            tables = {kind: con.execute(f"select * from {UNIONS.format(kind)}").fetchall() for kind in KINDS}
-        return {kind: sorted(map(str, rows)) for kind, rows in tables.items()}
+    def unions(path: Path) -> dict[tuple[str, str], list[tuple]]:
+        """Each union's rows by (kind, source)."""
+        by_source: dict[tuple[str, str], list[tuple]] = {}
+        with duckdb.connect(str(path), read_only=True) as con:
+            for kind in KINDS:
+                for row in con.execute(f"select * from {UNIONS.format(kind)}").fetchall():
+                    by_source.setdefault((kind, row[0]), []).append(row)
+        return {key: sorted(rows, key=str) for key, rows in by_source.items()}
 
-    later = unions()
-    assert sum("reworded" in row for row in later["mainline_commits"]) > 0, "the re-delivered commits were read"
+    before, later = unions(warehouse), unions(copy)
+    assert any("reworded" in str(row) for row in later["mainline_commits", "github"]), "re-delivered commits read"
+    # the changes reach both kinds of branch: records re-read one by one, and sources re-read whole
+    changed = {
+        source
+        for kind, source in before.keys() | later.keys()
+        if before.get((kind, source)) != later.get((kind, source))
+    }
+    assert changed >= {"github", "gitlab", "jira", "github_actions", "jenkins", "pagerduty"}
     result = dbt(["run", "--select", "*_unioned", "--full-refresh"], copy, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert later == unions()
+    assert later == unions(copy)
+
+    # what a per-record branch's delete relies on: its rows carry its one base model's raw table and record ids
+    nodes = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    declared = [n for n in nodes["nodes"].values() if n["config"].get("meta", {}).get("derived_per_record")]
+    assert len(declared) >= 10
+    for node in declared:
+        bases, pending = set(), list(node["depends_on"]["nodes"])
+        while pending:
+            above = nodes["nodes"].get(pending.pop())
+            if above and above["name"].startswith("base_"):
+                bases.add(above["unique_id"])
+            elif above and not above["name"].startswith("stg_catalog__"):
+                pending.extend(above["depends_on"]["nodes"])
+        assert len(bases) == 1, f"{node['name']} reads {len(bases)} base models"
+        base = nodes["nodes"][bases.pop()]
+        raw = nodes["sources"][next(d for d in base["depends_on"]["nodes"] if d.startswith("source."))]
+        with duckdb.connect(str(copy), read_only=True) as con:
+            found = con.execute(
+                f"select distinct source_table, record_id in (select record_id from staging.{base['name']})"
+                f" from staging.{node['name']}"
+            ).fetchall()
+        assert set(found) <= {(f"{raw['schema']}.{raw['identifier']}", True)}, node["name"]

@@ -139,7 +139,10 @@
         pre_hook="{{ delete_event_rows_to_union('" ~ kind ~ "') }}",
     ) %}
     {%- set state = event_union_state(kind) %}
-    {%- set branches = event_union_branches(kind) if state is not none else [] %}
+    {%- set branches = {} %}
+    {%- for branch in (event_union_branches(kind) if state is not none else []) %}
+        {%- do branches.update({branch.model: branch}) %}
+    {%- endfor %}
     select
     {%- for name, type in columns %}
         cast(null as {{ type }}) as {{ name }}{{ "," if not loop.last }}
@@ -155,7 +158,7 @@
     {%- endfor %}
     from {{ ref(model_name) }}
     {%- if state is not none %}
-    where {{ event_union_rows_to_read(branches[loop.index0], state) }}
+    where {{ event_union_rows_to_read(branches[model_name], state) }}
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -24,17 +24,23 @@
     {%- if execute is not sameas true -%}
         {{- return(true) -}}
     {%- endif -%}
+    {{- return(stored_comment(relation) == code_digest()) -}}
+{%- endmacro %}
+
+{#- The comment on a table of the warehouse: what an incremental model keeps of the run that built it ('' if none). -#}
+{% macro stored_comment(relation) -%}
     {%- set stored = run_query(
         "select comment from duckdb_tables() where database_name = '" ~ relation.database
         ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
     ) -%}
-    {{- return(stored.rows | length == 1 and stored.rows[0][0] == code_digest()) -}}
+    {{- return((stored.rows[0][0] if stored.rows | length == 1 else none) or '') -}}
 {%- endmacro %}
 
-{#- An MD5 of the running model's SQL, of every macro of this project and of dbt's version (which stands for dbt's own
-    macros). Every macro, not only those the model calls: dbt lists a model's macros as its parse found them, and
-    one called only in a branch the parse did not take (`typed_by_this_code` behind `is_incremental()`) joins the
-    list during the run, so the model and its post-hook would hash different lists. -#}
+{#- An MD5 of the running model's SQL, of every macro of this project and of dbt's version (for dbt's own macros;
+    an upgrade of dbt-duckdb or DuckDB alone needs `--full-refresh`). Every macro, not only those the model calls:
+    dbt lists a model's macros as its parse found them, and one called only in a branch the parse did not take
+    (`typed_by_this_code` behind `is_incremental()`) joins the list during the run, so the model and its post-hook
+    would hash different lists. The price: any macro's change types every record again, once. -#}
 {% macro code_digest() -%}
     {{- return(local_md5(([model.raw_code] + project_code()) | join('\n'))) -}}
 {%- endmacro %}
@@ -49,13 +55,13 @@
     {{- return(code) -}}
 {%- endmacro %}
 
-{#- Post-hook of every model: an incremental one remembers the digest of the code that built it (a union of an event
-    kind, also what it has read: macros/incremental_union.sql). -#}
+{#- Post-hook of every model: an incremental model or a view remembers the digest of the code that built it (a union
+    of an event kind, also what it has read: macros/incremental_union.sql, which reads the views' too). -#}
 {% macro remember_code_digest() -%}
     {%- if model.config.meta.get('event_kind') -%}
         comment on table {{ this }} is '{{ event_union_comment(model.config.meta.event_kind) }}'
-    {%- elif model.config.materialized == 'incremental' -%}
-        comment on table {{ this }} is '{{ code_digest() }}'
+    {%- elif model.config.materialized in ('incremental', 'view') -%}
+        comment on {{ 'view' if model.config.materialized == 'view' else 'table' }} {{ this }} is '{{ code_digest() }}'
     {%- endif -%}
 {%- endmacro %}
 

@@ -11,10 +11,17 @@
     - any other (rows that combine records: a window over run attempts, an incident's log entries) is re-unioned
       whole when one of its base models loaded anything since the last run, and left alone when none did.
 
-    What the union last read is kept in the table's comment: the digest of the code (this model's, every model's
-    above it up to the raw tables, the macros they call), of the catalog's content and of the list of branches,
-    then each base model's latest `_loaded_at`. A different digest (new code, an edited catalog, a source added)
-    re-unions everything; so does `--full-refresh`.
+    What the union last read is kept in the table's comment: a digest (its code, the project's macros, the list of
+    branches, and what the warehouse holds above it: the code digests its views and base tables were built with,
+    the catalog's content), then each base model's latest `_loaded_at`. A different digest (new code, an edited catalog, a source
+    added) re-unions everything; so does `--full-refresh`.
+
+    The rows to union again are worked out twice from that state, and must agree: the pre-hook deletes them (the
+    changed records as a subquery), the model selects them (the same records, listed). Both read the comment and
+    the base tables before anything of this model is written, inside its one transaction.
+
+    A per-record branch must carry its base model's raw table in `source_table` and the raw `_pk` in `record_id`:
+    the delete finds its rows by them (tests/test_end_to_end.py checks every declared model).
 -#}
 -- noqa: disable=LT02
 
@@ -23,12 +30,7 @@
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set stored = run_query(
-        "select comment from duckdb_tables() where database_name = '" ~ this.database
-        ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'"
-    ) -%}
-    {%- set comment = (stored.rows[0][0] if stored.rows | length == 1 else none) or '' -%}
-    {%- set digest, _, watermarks = comment.partition(' ') -%}
+    {%- set digest, _, watermarks = stored_comment(this).partition(' ') -%}
     {%- if digest != event_union_digest(kind) or not watermarks -%}
         {{ return(none) }}
     {%- endif -%}
@@ -78,39 +80,57 @@
         {%- endfor -%}
         {%- set walk.level = next_level -%}
     {%- endfor -%}
+    {%- if walk.level -%}
+        {{ exceptions.raise_compiler_error("more than 10 levels of models above " ~ node_id) }}
+    {%- endif -%}
     {{ return(found | reject('equalto', node_id) | list) }}
 {%- endmacro %}
 
-{#- The MD5 of what decides a union's rows besides the base models' records: its code and the code of the models
-    above it, the project's macros (macros/incremental_raw.sql says why all of them), the branches, and the content
-    of every other table they read (the catalog). -#}
+{#- The MD5 of what decides a union's rows besides the base models' records: its own code, the project's macros
+    (macros/incremental_raw.sql says why all of them), the branches, and what the warehouse holds above it: the code
+    digest each view and base table was built with (their comments; not a view's SQL, which DuckDB writes back in
+    no fixed order), the content of every other table they read (the catalog) and DuckDB's version. The
+    warehouse's, not the project's: a run that builds the union without the models above it reads what they were,
+    not what their files say. -#}
 {% macro event_union_digest(kind) -%}
-    {%- set node_ids = [model.unique_id] + upstream_node_ids(model.unique_id) -%}
-    {%- set parts = [event_models(kind) | join(',')] + project_code() -%}
+    {%- set parts = [event_models(kind) | join(','), model.checksum.checksum] + project_code() -%}
+    {%- set relations = [] -%}
     {%- set read_tables = [] -%}
-    {%- for node_id in node_ids | sort -%}
-        {%- if node_id.startswith('source.') -%}
-            {%- set source_node = graph.sources[node_id] -%}
-            {%- do read_tables.append(source_node.schema ~ '.' ~ source_node.identifier) -%}
-        {%- else -%}
+    {%- for node_id in upstream_node_ids(model.unique_id) | sort -%}
+        {%- if node_id in graph.sources -%}
+            {%- do read_tables.append(graph.sources[node_id].schema ~ '.' ~ graph.sources[node_id].identifier) -%}
+        {%- elif node_id in graph.nodes -%}
             {%- set node = graph.nodes[node_id] -%}
-            {%- do parts.append(node.checksum.checksum) -%}
+            {%- do relations.append("('" ~ node.database ~ "', '" ~ node.schema ~ "', '" ~ node.alias ~ "')") -%}
         {%- endif -%}
     {%- endfor -%}
-    {#- the raw tables a staging view reads beside its base models: the catalog's, rewritten by every run. One row,
-        in a fixed order: a union's rows come back in any order. -#}
-    {%- if read_tables -%}
-        {%- set contents -%}
-            select string_agg(digest, ',' order by name) from (
+    {#- one row, its parts in a fixed order: a union's rows come back in any order -#}
+    {%- set held -%}
+        select string_agg(part, chr(10) order by position, name) from (
+            select 0 as position, '' as name, version() as part
+            {%- if relations %}
+            union all
+            select 1, above.name, coalesce(views.comment, tables.comment, 'missing')
+            from (values {{ relations | join(', ') }}) as above (database_name, schema_name, name)
+            left join duckdb_views() as views
+                on
+                    views.database_name = above.database_name
+                    and views.schema_name = above.schema_name
+                    and views.view_name = above.name
+            left join duckdb_tables() as tables
+                on
+                    tables.database_name = above.database_name
+                    and tables.schema_name = above.schema_name
+                    and tables.table_name = above.name
+            {%- endif %}
             {%- for table in read_tables | unique | sort %}
-                select '{{ table }}' as name, md5(coalesce(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar)), '')) as digest
-                from {{ table }} as t
-                {{- " union all" if not loop.last }}
+            union all
+            select 2, '{{ table }}', md5(coalesce(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar)), ''))
+            from {{ table }} as t
             {%- endfor %}
-            )
-        {%- endset -%}
-        {%- do parts.append(run_query(contents).rows[0][0]) -%}
-    {%- endif -%}
+        )
+    {%- endset -%}
+    {%- do parts.append(run_query(held).rows[0][0]) -%}
     {{- return(local_md5(parts | join('\n'))) -}}
 {%- endmacro %}
 
@@ -131,7 +151,10 @@
             "select 1 from " ~ base.relation ~ " where _loaded_at > '" ~ state.get(base.name, '-infinity') ~ "'::timestamptz"
         ) -%}
     {%- endfor -%}
-    {{- return(newer and run_query("select exists (" ~ newer | join(' union all ') ~ ")").rows[0][0]) -}}
+    {%- if not newer -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {{- return(run_query("select exists (" ~ newer | join(' union all ') ~ ")").rows[0][0]) -}}
 {%- endmacro %}
 
 {#- A branch's rows to union again, as a condition on its staging model's rows (`state`: event_union_state).
