@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -289,16 +291,31 @@ class _Repo:
     name: str
     data: GitHubRepo  # deployments newest first, statuses newest first, pull commits oldest first, as REST lists them
     pulls_by_key: dict[tuple[Any, ...], list[dict]] = field(default_factory=dict)  # filtered, sorted listings
-    by_sha: dict[str, dict] = field(default_factory=dict)  # every commit, on first need (a commit's parents)
+    by_sha: dict[str, dict] = field(default_factory=dict)  # every commit (a commit's parents)
+    # The mainline's committer dates oldest first, when the mainline lists them newest first (as the generator
+    # writes it): `history(since:)` is then a prefix found by bisection. None: filter commit by commit.
+    dates_ascending: list[str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def of(cls, name: str, data: GitHubRepo) -> _Repo:
+        """A repository with its lookups built now, at start-up: built on a first request instead, they cost the
+        daily run a walk of every repository's whole history (0.6-1 s at 1,000 services x 730 days)."""
+        by_sha = {c["sha"]: c for listed in [*data.pull_commits.values(), data.commits] for c in listed}
+        dates = [c["commit"]["committer"]["date"] for c in reversed(data.commits)]
+        ordered = all(a <= b for a, b in itertools.pairwise(dates))
+        return cls(name, data, by_sha=by_sha, dates_ascending=dates if ordered else None)
 
     def commit(self, sha: str) -> dict:
         """The commit `sha` (of the mainline or of a pull request's branch)."""
-        with self.lock:
-            if not self.by_sha:
-                for listed in [*self.data.pull_commits.values(), self.data.commits]:
-                    self.by_sha.update((c["sha"], c) for c in listed)
         return self.by_sha.get(sha) or {"sha": sha}
+
+    def history_since(self, since: str) -> list[dict]:
+        """The mainline's commits committed at or after `since`, newest first."""
+        commits = self.data.commits
+        if self.dates_ascending is None:
+            return [c for c in commits if c["commit"]["committer"]["date"] >= since]
+        return commits[: len(commits) - bisect.bisect_left(self.dates_ascending, since)]
 
     def pulls(self, states: frozenset[str], order: str, descending: bool) -> list[dict]:
         key = (states, order, descending)
@@ -401,7 +418,7 @@ def _history_items(repo: _Repo, commit: dict, args: dict[str, Any]) -> list[dict
         raise GraphqlError("The sample organisation serves the history of a branch head only")
     since = args.get("since")
     # Every timestamp has the same fixed-width format, so string comparison is time comparison.
-    return [c for c in commits if c["commit"]["committer"]["date"] >= since] if since else commits
+    return repo.history_since(since) if since else commits
 
 
 SCHEMA: dict[str, dict[str, _Field]] = {
@@ -552,7 +569,7 @@ class GraphqlApi:
     default_first: ClassVar[int | None] = None  # a connection's page without `first` (GitHub requires `first`)
 
     def __init__(self, repos: Mapping[str, GitHubRepo], points_per_hour: int = POINTS_PER_HOUR) -> None:
-        self.repos = {name: _Repo(name, repo) for name, repo in repos.items()}
+        self.repos = {name: _Repo.of(name, repo) for name, repo in repos.items()}
         self.points_per_hour = points_per_hour
         self._budget_lock = threading.Lock()
         self._used: dict[str, tuple[int, int]] = {}  # credential digest -> (window start, points used)

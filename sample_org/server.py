@@ -796,9 +796,18 @@ class Opsgenie(Source):
             message = "Could not authenticate"
         return Response(status, {"message": message, "took": 0.001, "requestId": _request_id()})
 
-    def _query(self, text: str) -> Callable[[dict], bool]:
-        """A small subset of Opsgenie's query language: terms joined with AND; times in epoch milliseconds."""
+    def __init__(self, org: Organisation, tokens: Mapping[str, str] | None) -> None:
+        super().__init__(org, tokens)
+        # Each listing's items by responder team, built at start-up: a query names a team, and filtering the
+        # whole organisation's alerts for each team's request made the sample server, not the connector, the slow
+        # side of a daily run (1.5 s of its CPU at 1,000 services x 730 days).
+        self._by_team = {id(items): _by_responder(items) for items in (org.opsgenie_alerts, org.opsgenie_incidents)}
+
+    def _query(self, text: str) -> tuple[Callable[[dict], bool], str | None]:
+        """A small subset of Opsgenie's query language: terms joined with AND; times in epoch milliseconds.
+        Also the team a `teams:` or `responders:` term requires (the first, if several)."""
         tests = []
+        team: str | None = None
         for term in filter(None, re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE)):
             m = _OG_TERM.fullmatch(term)
             if m is None:
@@ -806,6 +815,7 @@ class Opsgenie(Source):
             name, op, value = m.groups()
             if name in ("teams", "responders") and op == ":":
                 team_id = self.org.opsgenie_teams.get(value, value)
+                team = team or team_id
                 tests.append(lambda x, t=team_id: any(r["id"] == t for r in x["responders"]))
             elif name == "status" and op == ":":
                 tests.append(lambda x, v=value: x["status"] == v)
@@ -815,13 +825,16 @@ class Opsgenie(Source):
                 tests.append(lambda x, n=name, b=bound, c=compare: c(x[n], b))
             else:
                 raise ApiError(422, f"Invalid query: {term}")
-        return lambda x: all(t(x) for t in tests)
+        return (lambda x: all(t(x) for t in tests)), team
 
     def _list(self, req: Request, items: list[dict]) -> Response:
         sort, order = req.arg("sort", "createdAt"), req.arg("order", "desc")
         if sort not in ("createdAt", "updatedAt") or order not in ("asc", "desc"):
             raise ApiError(422, "Invalid sort or order")
-        items = sorted(filter(self._query(req.arg("query", "")), items), key=lambda x: (x[sort], x["id"]),
+        matches, team = self._query(req.arg("query", ""))
+        # The query tests every item it is given: given only the team's, it selects the same ones.
+        candidates = items if team is None else self._by_team[id(items)].get(team, [])
+        items = sorted(filter(matches, candidates), key=lambda x: (x[sort], x["id"]),
                        reverse=order == "desc")  # fmt: skip
         offset, limit = max(0, req.int_arg("offset", 0)), min(100, max(1, req.int_arg("limit", 20)))
         paging = {"first": req.url_with(offset=0, limit=limit)}
@@ -843,6 +856,15 @@ class Opsgenie(Source):
     def incidents(self, req: Request) -> Response:
         """GET /v1/incidents: same parameters as alerts."""
         return self._list(req, self.org.opsgenie_incidents)
+
+
+def _by_responder(items: list[dict]) -> dict[str, list[dict]]:
+    """`items` by the id of each of their responders (an item with two responders is under both)."""
+    by_team: dict[str, list[dict]] = {}
+    for item in items:
+        for team_id in dict.fromkeys(r["id"] for r in item["responders"]):
+            by_team.setdefault(team_id, []).append(item)
+    return by_team
 
 
 def _request_id() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from connectors.github_graphql import (
 )
 from sample_org import Organisation, SampleServer
 from sample_org.generator import GitHubRepo
-from sample_org.github_graphql import MAX_NODES, GraphqlApi
+from sample_org.github_graphql import MAX_NODES, GraphqlApi, _Repo
 
 GH = {"Authorization": "Bearer gh-secret"}
 
@@ -183,3 +184,22 @@ def test_an_exhausted_budget_answers_rate_limited() -> None:
     assert [a["data"]["rateLimit"]["remaining"] for a in answers[:2]] == [1, 0]
     assert answers[2]["errors"][0]["type"] == "RATE_LIMITED" and "data" not in answers[2]
     assert api.answer(body, "another token")[0]["data"]["rateLimit"]["remaining"] == 1, "budgets are per credential"
+
+
+def test_history_since_is_the_commits_committed_since(org: Organisation) -> None:
+    """`history(since:)` bisects the dates of a mainline listed newest first; any other order is filtered commit by
+    commit. Both select exactly the commits committed at or after `since`, newest first."""
+    data = next(iter(org.github.values()))
+    dates = [c["commit"]["committer"]["date"] for c in data.commits]
+    assert len(dates) > 10 and dates == sorted(dates, reverse=True)
+    ordered = _Repo.of("a/b", data)
+    shuffled_data = dataclasses.replace(data, commits=data.commits[1:] + data.commits[:1])
+    shuffled = _Repo.of("a/b", shuffled_data)
+    assert ordered.dates_ascending is not None and shuffled.dates_ascending is None
+    for since in [dates[0], dates[len(dates) // 2], dates[-1], "1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]:
+        for repo in (ordered, shuffled):
+            expected = [c for c in repo.data.commits if c["commit"]["committer"]["date"] >= since]
+            assert repo.history_since(since) == expected
+    # a date between two commits' dates, and one equal to several commits' (the bisection's left edge)
+    middle = dates[3][:-1] + "1Z" if dates[3] != dates[4] else dates[3]
+    assert ordered.history_since(middle) == [c for c in data.commits if c["commit"]["committer"]["date"] >= middle]

@@ -10,6 +10,7 @@ import requests
 import yaml
 
 from sample_org import Organisation, SampleServer, generate
+from sample_org.server import _by_responder
 from tests.conftest import example
 
 KEY = {"Authorization": "GenieKey og-secret"}
@@ -76,3 +77,12 @@ def test_paging_next_walk_query_and_auth(og_org: Organisation) -> None:
         assert bad.status_code == 422
         denied = session.get(f"{server.url}/opsgenie/v2/alerts")
         assert denied.status_code == 401 and denied.json()["message"] == "Could not authenticate"
+
+
+def test_items_are_found_under_each_of_their_responders() -> None:
+    """The server lists a team's alerts from an index built at start-up: an alert paged to two teams is under both,
+    once, in the organisation's order."""
+    a = {"id": "a", "responders": [{"id": "t1"}, {"id": "t2"}, {"id": "t1"}]}
+    b = {"id": "b", "responders": [{"id": "t2"}]}
+    c = {"id": "c", "responders": []}
+    assert _by_responder([a, b, c]) == {"t1": [a], "t2": [a, b]}
