@@ -9,10 +9,11 @@ For each history length (`--days` times each of `--history-multiples`), in a fre
 2. the full run: the real CLI, `opmetrics run`, in a child process, on an empty warehouse and a fresh
    DAGSTER_HOME, with `OPMETRICS_AS_OF` the end date; the RSS of its whole process tree is sampled every 0.3 s;
 3. for the base length only (multiple 1, else the first): dlt's `rest_api` source reads the GitHub endpoints of
-   the same server into DuckDB (`benchmarks/scale_dlt.py`, unless `--skip-dlt`); `opmetrics run` runs again on
-   the same warehouse and DAGSTER_HOME against the same history (an incremental run with no new day); then the
-   organisation is served again with one more day (same seed, end a day later) and `opmetrics run` runs once
-   more: the incremental run after one more day.
+   the same server into DuckDB (`benchmarks/scale_dlt.py`, unless `--skip-dlt`);
+4. at every length: `opmetrics run` runs again on the same warehouse and DAGSTER_HOME against the same history (an
+   incremental run with no new day); then the organisation is served again with one more day (same seed, end a
+   day later) and `opmetrics run` runs once more: the incremental run after one more day. Measured at every
+   length, the incremental runs show how they grow with the history (`incremental_growth`).
 Requests, records, step times and the checks' time come from the Dagster event log (`benchmarks/scale_events.py`).
 At the end, how close the one-more-day history is to the first is measured (`benchmarks/history_diff.py`), one
 table is printed (`benchmarks/scale_table.py`) and the same figures are written as JSON (`--json`).
@@ -178,7 +179,7 @@ def run_dlt(work: Path, catalog_yaml: str, tokens: dict[str, str], server_pid: i
 
 
 def measure_size(args: argparse.Namespace, days: int, base: bool, work: Path) -> dict[str, Any]:
-    """Full run (and, for the base size, dlt and the incremental run) at `days` days of history."""
+    """Full run and the incremental runs (and, for the base size, dlt) at `days` days of history."""
     from benchmarks.proctree import rss_mib
     from sample_org import sample_tokens
     from sample_org.process import serve_process
@@ -206,14 +207,14 @@ def measure_size(args: argparse.Namespace, days: int, base: bool, work: Path) ->
             size["dlt"] = run_dlt(work, served.catalog_yaml, tokens, served.pid, args.run_timeout)
         # A full run that failed a blocking check still ran every step it could: the incremental runs still tell.
         ran = "summary" in size["full"] and not size["full"]["usage"]["timed_out"]
-        if base and ran:
+        if ran:
             # The same history again: a lower bound of the incremental run, valid whatever the generator does
             # with one more day (see `history_diff`).
             size["incremental_same"] = run_cli(
                 work, home, served.catalog_yaml, tokens, args.end, served.pid, "incremental-same", args.run_timeout,
                 run_ids,
             )  # fmt: skip
-    if base and ran:
+    if ran:
         later = args.end + dt.timedelta(days=1)
         print(f"  serving {days + 1} days ending {later} (one more day) for the incremental run", flush=True)
         with serve_process(args.services, days + 1, args.seed, later, **serving) as served:

@@ -285,6 +285,27 @@ def rss_growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def incremental_growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The incremental run after one more day at the longest history over the same at the shortest: what of it
+    grows with the history (the goal: with the new data only), with the dbt step's share."""
+    done = [s for s in sizes if (s.get("incremental") or {}).get("ok")]
+    if len(done) < 2:
+        return None
+    short, long = min(done, key=lambda s: s["days"]), max(done, key=lambda s: s["days"])
+
+    def dbt_step(size: dict[str, Any]) -> float | None:
+        step = size["incremental"].get("summary", {}).get("steps", {}).get("opmetrics_dbt_assets")
+        return step["seconds"] if step else None
+
+    a, b = short["incremental"]["seconds"], long["incremental"]["seconds"]
+    return {
+        "days": [short["days"], long["days"]],
+        "seconds": [a, b],
+        "dbt_step_s": [dbt_step(short), dbt_step(long)],
+        "ratio": round(b / a, 3) if a else None,
+    }
+
+
 RUNS = ("full", "incremental_same", "incremental")
 NOT_MEASURED = "not measured"
 
@@ -365,6 +386,14 @@ def format_table(result: dict[str, Any]) -> str:
             f"peak RSS (largest process) at {growth['history_multiple']}x the history ({growth['days'][1]} vs "
             f"{growth['days'][0]} days): {growth['peak_rss_mib'][1]:.0f} / {growth['peak_rss_mib'][0]:.0f} MiB = "
             f"{growth['ratio']:.2f}x (goal <= {GOALS['rss_growth']}x{_mark(growth['ratio'], GOALS['rss_growth'])})"
+        )
+    grown = incremental_growth(sizes)
+    if grown:
+        dbt = grown["dbt_step_s"]
+        dbt_part = f" (dbt's step {dbt[1]:.1f} / {dbt[0]:.1f} s)" if None not in dbt else ""
+        out.append(
+            f"incremental run after one more day at {grown['days'][1]} vs {grown['days'][0]} days: "
+            f"{grown['seconds'][1]:.1f} / {grown['seconds'][0]:.1f} s = {grown['ratio']:.2f}x{dbt_part}"
         )
     for s in sizes:
         cmp = github_comparison(s)

@@ -14,7 +14,7 @@ from benchmarks.history_diff import compare, fingerprint
 from benchmarks.scale import github_repositories, history_lengths, parse_args
 from benchmarks.scale_dlt import RESOURCES
 from benchmarks.scale_events import Event, peak_rss_by_step, step_bucket, summarize_run
-from benchmarks.scale_table import format_table, github_comparison, goal_verdicts, rss_growth
+from benchmarks.scale_table import format_table, github_comparison, goal_verdicts, incremental_growth, rss_growth
 
 T0 = 1_000_000.0
 
@@ -218,6 +218,22 @@ def test_history_comparison_counts_identical_changed_dropped_and_added() -> None
     }  # fmt: skip
 
 
+def test_incremental_growth_compares_the_longest_history_with_the_shortest() -> None:
+    sizes = [sized(10, 30, 400.0, False), sized(10, 120, 450.0, True)]
+    assert incremental_growth(sizes) is None  # one length has incremental runs: nothing to compare
+    sizes[0]["incremental"] = {**sizes[1]["incremental"], "seconds": 10.0}
+    grown = incremental_growth(list(reversed(sizes)))  # by days, not by position
+    assert grown == {"days": [30, 120], "seconds": [10.0, 12.5], "dbt_step_s": [12.0, 12.0], "ratio": 1.25}
+    table = format_table({"sizes": sizes})
+    assert (
+        "incremental run after one more day at 120 vs 30 days: 12.5 / 10.0 s = 1.25x (dbt's step 12.0 / 12.0 s)"
+        in table
+    )
+    # A failed run's time is partial: it is not compared.
+    sizes[1]["incremental"] = {**sizes[1]["incremental"], "ok": False}
+    assert incremental_growth(sizes) is None
+
+
 def test_goal_verdicts_judge_only_what_was_measured() -> None:
     sizes = [sized(10, 30, 400.0, False), sized(10, 120, 450.0, True)]
     verdicts = {goal: (measured, verdict) for goal, measured, verdict in goal_verdicts({"sizes": sizes})}
@@ -243,7 +259,7 @@ def test_goal_verdicts_judge_only_what_was_measured() -> None:
 def test_arguments_fill_in_from_the_preset() -> None:
     preset = parse_args(["--preset", "1000"])
     assert (preset.services, preset.days, preset.history_multiples) == (1000, 730, [0.25, 1.0])
-    # The preset's 4x growth: 182 and 730 days, dlt and the incremental runs on the 730 days.
+    # The preset's 4x growth: 182 and 730 days, dlt on the 730 days (the incremental runs on both).
     assert history_lengths(preset.days, preset.history_multiples) == [(182, False), (730, True)]
     one = parse_args(["--preset", "1000", "--history-multiples", "1", "1"])
     assert (one.services, one.history_multiples) == (1000, [1.0])
