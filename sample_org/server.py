@@ -1293,7 +1293,7 @@ class Jenkins(Source):
                 None if build is None else {"_class": build["_class"], "number": build["number"], "url": build["url"]}
             )
 
-        completed = [b for b in builds if not b["building"]]
+        last_completed = next((b for b in builds if not b["building"]), None)
         body = {
             "_class": self.WORKFLOW_JOB,
             "name": name,
@@ -1305,7 +1305,7 @@ class Jenkins(Source):
             "nextBuildNumber": builds[0]["number"] + 1 if builds else 1,
             "firstBuild": ref(builds[-1] if builds else None),
             "lastBuild": ref(builds[0] if builds else None),
-            "lastCompletedBuild": ref(completed[0] if completed else None),
+            "lastCompletedBuild": ref(last_completed),
             "lastSuccessfulBuild": ref(next((b for b in builds if b["result"] == "SUCCESS"), None)),
             "lastFailedBuild": ref(next((b for b in builds if b["result"] == "FAILURE"), None)),
         }

@@ -303,6 +303,8 @@ def test_jenkins_builds_in_ranges_newest_first(
     plain = session.get(url, headers=JK).json()  # default depth: the newest 100 builds by reference
     assert "allBuilds" not in plain and set(plain["builds"][0]) == {"_class", "number", "url"}
     assert plain["lastBuild"]["number"] == job.builds[0]["number"] and len(plain["builds"]) <= 100
+    completed = [b["number"] for b in job.builds if not b["building"]]
+    assert plain["lastCompletedBuild"]["number"] == completed[0]
     build = session.get(url.replace("/api/json", f"/{job.builds[0]['number']}/api/json"), headers=JK).json()
     assert build == job.builds[0]
     assert session.get(url, params={"tree": "allBuilds[number"}, headers=JK).status_code == 400
