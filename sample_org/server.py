@@ -833,7 +833,8 @@ class Opsgenie(Source):
             raise ApiError(422, "Invalid sort or order")
         matches, team = self._query(req.arg("query", ""))
         # The query tests every item it is given: given only the team's, it selects the same ones.
-        candidates = items if team is None else self._by_team[id(items)].get(team, [])
+        by_team = self._by_team.get(id(items))  # none for a list the server did not start with: read it whole
+        candidates = items if team is None or by_team is None else by_team.get(team, [])
         items = sorted(filter(matches, candidates), key=lambda x: (x[sort], x["id"]),
                        reverse=order == "desc")  # fmt: skip
         offset, limit = max(0, req.int_arg("offset", 0)), min(100, max(1, req.int_arg("limit", 20)))
