@@ -37,6 +37,15 @@ class MartSuite:
     drift: bool = False  # row count compared with the previous run's
     coverage: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> values that must all appear
     row_count: int | None = None  # exact row count (the comparison: every measure x every model)
+    derived: tuple[str, ...] = ()  # columns validated that `gx_checks.prepare` derives, not the mart's own
+    derived_from: tuple[str, ...] = ()  # the mart's columns it derives them from
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The mart's columns the suite reads: those its ranges and coverage name, and those its derived columns
+        come from. Only these are read: a weekly mart's other columns cost the read and GX's work, nothing else."""
+        named = [r.column for r in self.ranges if r.column not in self.derived]
+        return tuple(dict.fromkeys([*named, *self.coverage, *self.derived_from]))
 
     @property
     def asset_path(self) -> list[str]:
@@ -93,5 +102,7 @@ SUITES: tuple[MartSuite, ...] = (
         ranges=(Range("percent_value", *PERCENT), Range("non_percent_value")),
         coverage={"measure": MEASURES, "operating_model": OPERATING_MODELS},
         row_count=len(MEASURES) * len(OPERATING_MODELS),
+        derived=("percent_value", "non_percent_value"),
+        derived_from=("unit", "value"),
     ),
 )

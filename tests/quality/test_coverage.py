@@ -86,6 +86,18 @@ def test_gx_asserts_only_marts_and_only_what_dbt_does_not(dbt_manifest: Path) ->
     assert not {k for _, _, k, _ in gx_properties()} & (dbt_kinds - {"row_count", "range", "coverage"})
 
 
+def test_gx_suites_read_columns_their_marts_have(dbt_manifest: Path) -> None:
+    """The suites read only the columns they validate (or derive from): each is a column of the mart's contract,
+    and a derived column never is."""
+    nodes = json.loads(dbt_manifest.read_text())["nodes"].values()
+    contracts = {f"{n['schema']}.{n['name']}": set(n["columns"]) for n in nodes if n["resource_type"] == "model"}
+    for suite in SUITES:
+        assert suite.columns and set(suite.columns) <= contracts[suite.table], suite.table
+        assert not set(suite.derived) & contracts[suite.table], suite.table
+        validated = {r.column for r in suite.ranges} | set(suite.coverage)
+        assert validated <= set(suite.columns) | set(suite.derived), suite.table
+
+
 def test_every_asset_has_a_check(dbt_manifest: Path) -> None:
     from orchestration.definitions import defs
 
