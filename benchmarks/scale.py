@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from benchmarks.scale_events import load_run_events, peak_rss_by_step, summarize_run
-from benchmarks.scale_table import format_table, github_comparison, rss_growth
+from benchmarks.scale_table import format_table, github_comparison, incremental_growth, rss_growth
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_END = dt.date(2026, 11, 1)
@@ -243,6 +243,7 @@ def resummarize(result: dict[str, Any]) -> dict[str, Any]:
                 size[key]["summary"] = summarize_run(events)
         size["github_vs_dlt"] = github_comparison(size)
     result["rss_growth"] = rss_growth(result["sizes"])
+    result["incremental_growth"] = incremental_growth(result["sizes"])
     return result
 
 
@@ -260,7 +261,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--history-multiples",
         type=float,
         nargs="+",
-        help="full runs at these multiples of --days (e.g. 1 4); the peak RSS growth is reported",
+        help="full and incremental runs at these multiples of --days (e.g. 1 4); their growth is reported",
     )
     parser.add_argument("--skip-dlt", action="store_true", help="leave out the dlt comparison")
     parser.add_argument("--seed", type=int, default=7)
@@ -288,8 +289,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def history_lengths(days: int, multiples: list[float]) -> list[tuple[int, bool]]:
-    """(days, is the base length) per multiple: the base is multiple 1, else the shortest; it gets dlt and the
-    incremental runs."""
+    """(days, is the base length) per multiple: the base is multiple 1, else the shortest; it gets dlt (every
+    length gets the incremental runs)."""
     base = 1.0 if 1.0 in multiples else min(multiples)
     return [(max(1, round(days * m)), m == base) for m in sorted(set(multiples))]
 
@@ -312,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     for days, base in lengths:
         result["sizes"].append(measure_size(args, days, base, args.work_dir / f"{args.services}x{days}"))
     result["rss_growth"] = rss_growth(result["sizes"])
+    result["incremental_growth"] = incremental_growth(result["sizes"])
     for size in result["sizes"]:
         size["github_vs_dlt"] = github_comparison(size)
     if args.history_diff_services > 0:

@@ -388,7 +388,7 @@ def format_table(result: dict[str, Any]) -> str:
             f"{growth['ratio']:.2f}x (goal <= {GOALS['rss_growth']}x{_mark(growth['ratio'], GOALS['rss_growth'])})"
         )
     grown = incremental_growth(sizes)
-    if grown:
+    if grown and grown["ratio"] is not None:
         dbt = grown["dbt_step_s"]
         dbt_part = f" (dbt's step {dbt[1]:.1f} / {dbt[0]:.1f} s)" if None not in dbt else ""
         out.append(

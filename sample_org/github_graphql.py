@@ -295,16 +295,18 @@ class _Repo:
     # The mainline's committer dates oldest first, when the mainline lists them newest first (as the generator
     # writes it): `history(since:)` is then a prefix found by bisection. None: filter commit by commit.
     dates_ascending: list[str] | None = None
+    indexed_commits: list[dict] | None = None  # the mainline list the dates were read from
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def of(cls, name: str, data: GitHubRepo) -> _Repo:
         """A repository with its lookups built now, at start-up: built on a first request instead, they cost the
-        daily run a walk of every repository's whole history (0.6-1 s at 1,000 services x 730 days)."""
+        daily run a walk of every repository's whole history (0.6-1 s at 1,000 services x 730 days). The
+        repository's commits must not change once the server has started (tests build their data before)."""
         by_sha = {c["sha"]: c for listed in [*data.pull_commits.values(), data.commits] for c in listed}
         dates = [c["commit"]["committer"]["date"] for c in reversed(data.commits)]
         ordered = all(a <= b for a, b in itertools.pairwise(dates))
-        return cls(name, data, by_sha=by_sha, dates_ascending=dates if ordered else None)
+        return cls(name, data, by_sha=by_sha, dates_ascending=dates if ordered else None, indexed_commits=data.commits)
 
     def commit(self, sha: str) -> dict:
         """The commit `sha` (of the mainline or of a pull request's branch)."""
@@ -313,9 +315,10 @@ class _Repo:
     def history_since(self, since: str) -> list[dict]:
         """The mainline's commits committed at or after `since`, newest first."""
         commits = self.data.commits
-        if self.dates_ascending is None:
+        dates = self.dates_ascending
+        if dates is None or commits is not self.indexed_commits or len(commits) != len(dates):
             return [c for c in commits if c["commit"]["committer"]["date"] >= since]
-        return commits[: len(commits) - bisect.bisect_left(self.dates_ascending, since)]
+        return commits[: len(commits) - bisect.bisect_left(dates, since)]
 
     def pulls(self, states: frozenset[str], order: str, descending: bool) -> list[dict]:
         key = (states, order, descending)

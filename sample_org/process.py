@@ -28,6 +28,7 @@ def _serve(conn: Connection, n_services: int, days: int, seed: int, end: date, p
     gc.freeze()
     with SampleServer(org, port=port, tokens=tokens) as server:
         install_faults(server, faults)
+        # and the lookups the server built at start-up (Opsgenie's by team, GitHub's by sha), for the same reason
         gc.freeze()
         # PagerDuty's first sync counts back from the real now: reach the start of a history that ends in the past.
         conn.send((server.url, org.config_yaml(server.url, today=datetime.now(UTC).date())))

@@ -38,7 +38,7 @@ def read_marts(opmetrics: OpmetricsResource, suites: list[MartSuite]) -> tuple[d
     with opmetrics.connect(read_only=True) as con:
         frames = {
             suite.table: con.execute(
-                f"select {', '.join(quote_ident(c) for c in suite.columns) or 'true as any_row'} from {suite.table}"
+                f"select {', '.join(quote_ident(c) for c in suite.columns)} from {suite.table}"
             ).df()
             for suite in suites
         }

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
-from orchestration.quality.gx_checks import read_marts, suite_result
+from orchestration.quality.gx_checks import prepare, read_marts, suite_result
 from orchestration.quality.suites import SUITES, MartSuite
 from orchestration.warehouse import connect
 
@@ -74,3 +75,11 @@ def test_the_comparison_suite_derives_its_columns_from_the_ones_it_reads(
     frames, _ = read_marts(_Warehouse(warehouse), [suite])
     assert set(frames[suite.table].columns) == {"measure", "operating_model", "unit", "value"}
     assert suite_result(suite, frames[suite.table]).passed is passes
+
+
+def test_every_suite_validates_only_what_it_reads_or_derives() -> None:
+    """`prepare` turns the columns a suite reads into every column its expectations name."""
+    for suite in SUITES:
+        frame = prepare(suite, pd.DataFrame({c: pd.Series(dtype="object") for c in suite.columns}))
+        validated = {r.column for r in suite.ranges} | set(suite.coverage)
+        assert validated <= set(frame.columns), suite.table

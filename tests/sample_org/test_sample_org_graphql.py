@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -187,19 +189,28 @@ def test_an_exhausted_budget_answers_rate_limited() -> None:
 
 
 def test_history_since_is_the_commits_committed_since(org: Organisation) -> None:
-    """`history(since:)` bisects the dates of a mainline listed newest first; any other order is filtered commit by
-    commit. Both select exactly the commits committed at or after `since`, newest first."""
-    data = next(iter(org.github.values()))
-    dates = [c["commit"]["committer"]["date"] for c in data.commits]
-    assert len(dates) > 10 and dates == sorted(dates, reverse=True)
+    """`history(since:)` bisects the dates of a mainline listed newest first; any other order, or a mainline changed
+    after start-up, is filtered commit by commit. Each selects exactly the commits committed at or after `since`."""
+    data = next(r for r in org.github.values() if any(a == b for a, b in itertools.pairwise(_dates(r))))
+    dates = _dates(data)
+    assert dates == sorted(dates, reverse=True)
     ordered = _Repo.of("a/b", data)
-    shuffled_data = dataclasses.replace(data, commits=data.commits[1:] + data.commits[:1])
-    shuffled = _Repo.of("a/b", shuffled_data)
+    shuffled = _Repo.of("a/b", dataclasses.replace(data, commits=data.commits[1:] + data.commits[:1]))
     assert ordered.dates_ascending is not None and shuffled.dates_ascending is None
-    for since in [dates[0], dates[len(dates) // 2], dates[-1], "1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]:
+    shared = next(a for a, b in itertools.pairwise(dates) if a == b)  # a date two commits share: the left edge
+    between = (dt.datetime.fromisoformat(dates[3]) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for since in [dates[0], shared, between, dates[-1], "1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"]:
         for repo in (ordered, shuffled):
-            expected = [c for c in repo.data.commits if c["commit"]["committer"]["date"] >= since]
-            assert repo.history_since(since) == expected
-    # a date between two commits' dates, and one equal to several commits' (the bisection's left edge)
-    middle = dates[3][:-1] + "1Z" if dates[3] != dates[4] else dates[3]
-    assert ordered.history_since(middle) == [c for c in data.commits if c["commit"]["committer"]["date"] >= middle]
+            assert repo.history_since(since) == [c for c in repo.data.commits if _date(c) >= since], since
+    grown = _Repo.of("a/b", dataclasses.replace(data, commits=list(data.commits)))
+    old = dict(data.commits[0], sha="f" * 40, commit={"committer": {"date": "1970-01-01T00:00:00Z"}})
+    grown.data.commits.insert(0, old)  # after start-up, and out of order: its index no longer fits
+    assert grown.history_since(dates[0]) == [c for c in grown.data.commits if _date(c) >= dates[0]]
+
+
+def _date(commit: dict[str, Any]) -> str:
+    return commit["commit"]["committer"]["date"]
+
+
+def _dates(repo: GitHubRepo) -> list[str]:
+    return [_date(c) for c in repo.commits]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 
@@ -86,3 +87,35 @@ def test_items_are_found_under_each_of_their_responders() -> None:
     b = {"id": "b", "responders": [{"id": "t2"}]}
     c = {"id": "c", "responders": []}
     assert _by_responder([a, b, c]) == {"t1": [a], "t2": [a, b]}
+
+
+def test_team_queries_answer_what_a_full_filter_does_even_for_lists_changed_after_start_up(
+    og_org: Organisation,
+) -> None:
+    """Queries naming teams (by name or id, one or two terms) list what filtering every alert lists; a listing
+    swapped or grown after the server started is read whole, never from the start-up index."""
+    org = copy.copy(og_org)  # the lists below are replaced on this copy only
+    org.opsgenie_alerts = list(og_org.opsgenie_alerts)
+    names = sorted(og_org.opsgenie_teams)[:2]
+    ids = [og_org.opsgenie_teams[n] for n in names]
+
+    def listed(server: SampleServer, query: str) -> list[str]:
+        params = {"query": query, "limit": 100, "sort": "createdAt", "order": "asc"}
+        with requests.Session() as session:
+            body = session.get(f"{server.url}/opsgenie/v2/alerts", params=params, headers=KEY).json()
+        return [a["id"] for a in body["data"]]
+
+    def expected(alerts: list[dict], *teams: str) -> list[str]:
+        chosen = [a for a in alerts if all(any(r["id"] == t for r in a["responders"]) for t in teams)]
+        return [a["id"] for a in sorted(chosen, key=lambda a: (a["createdAt"], a["id"]))][:100]
+
+    with SampleServer(org, tokens={"opsgenie": "og-secret"}) as server:
+        assert listed(server, f"teams:{names[0]}") == listed(server, f"teams:{ids[0]}")
+        assert listed(server, f"teams:{ids[0]}") == expected(org.opsgenie_alerts, ids[0]) != []
+        assert listed(server, f"teams:{names[0]} and responders:{ids[1]}") == expected(org.opsgenie_alerts, *ids)
+        newcomer = dict(org.opsgenie_alerts[0], id="new", createdAt="1970-01-01T00:00:00.000Z")
+        org.opsgenie_alerts.append(newcomer)  # grown after start-up
+        newcomer_teams = [r["id"] for r in newcomer["responders"]]
+        assert listed(server, f"teams:{newcomer_teams[0]}")[0] == "new"
+        org.opsgenie_alerts = [newcomer]  # swapped after start-up
+        assert listed(server, f"teams:{newcomer_teams[0]}") == ["new"]
