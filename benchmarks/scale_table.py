@@ -292,16 +292,11 @@ def incremental_growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
     if len(done) < 2:
         return None
     short, long = min(done, key=lambda s: s["days"]), max(done, key=lambda s: s["days"])
-
-    def dbt_step(size: dict[str, Any]) -> float | None:
-        step = size["incremental"].get("summary", {}).get("steps", {}).get("opmetrics_dbt_assets")
-        return step["seconds"] if step else None
-
     a, b = short["incremental"]["seconds"], long["incremental"]["seconds"]
     return {
         "days": [short["days"], long["days"]],
         "seconds": [a, b],
-        "dbt_step_s": [dbt_step(short), dbt_step(long)],
+        "dbt_step_s": [s["incremental"].get("summary", {}).get("buckets_s", {}).get("dbt") for s in (short, long)],
         "ratio": round(b / a, 3) if a else None,
     }
 
