@@ -19,5 +19,6 @@ select
     started_at,
     duration_ms,
     case when not is_building then started_at + to_milliseconds(duration_ms) end as finished_at,
+    checkouts,
     payload
 from renamed

@@ -38,17 +38,25 @@ service_code as (
 
 ),
 
-checkouts as (
+build_checkouts as (
 
     select
         builds.record_id,
-        cast(checkout.key as integer) as action_position,
-        checkout.value ->> '$.lastBuiltRevision.SHA1' as sha,
-        checkout.value ->> '$.lastBuiltRevision.branch[0].name' as git_ref,
-        unnest(coalesce(json_extract_string(checkout.value, '$.remoteUrls[*]'), [null])) as remote_url
-    from builds,
-        json_each(builds.payload, '$.actions') as checkout
-    where checkout.value ->> '$._class' = 'hudson.plugins.git.util.BuildData'
+        generate_subscripts(builds.checkouts, 1) as checkout_position,
+        unnest(builds.checkouts) as checkout
+    from builds
+
+),
+
+checkouts as (
+
+    select
+        build_checkouts.record_id,
+        build_checkouts.checkout_position,
+        build_checkouts.checkout.sha,
+        build_checkouts.checkout.git_ref,
+        unnest(coalesce(build_checkouts.checkout.remote_urls, [null])) as remote_url
+    from build_checkouts
 
 ),
 
@@ -84,7 +92,7 @@ chosen_checkouts as (
             )
     qualify row_number() over (
         partition by service_builds.record_id, service_builds.service
-        order by service_code.code_path is null, checkouts.action_position
+        order by service_code.code_path is null, checkouts.checkout_position
     ) = 1
 
 )

@@ -39,6 +39,19 @@ renamed as (
         url as build_url,
         {{ to_utc_timestamp('timestamp') }} as started_at,
         try_cast(duration as bigint) as duration_ms,
+        -- the git checkouts (BuildData actions) in the build's order, read out of the JSON once here instead of on
+        -- each of the several reads a run makes of stg_jenkins__deployments
+        list_transform(
+            list_filter(
+                json_extract(payload, '$.actions[*]'),
+                lambda action: action ->> '$._class' = 'hudson.plugins.git.util.BuildData'
+            ),
+            lambda action: {
+                'sha': action ->> '$.lastBuiltRevision.SHA1',
+                'git_ref': action ->> '$.lastBuiltRevision.branch[0].name',
+                'remote_urls': json_extract_string(action, '$.remoteUrls[*]')
+            }
+        ) as checkouts,
         payload
     from extracted
 
