@@ -312,8 +312,9 @@ measured as (
 
 )
 
+-- one row per period and measure (no id column: 1.8 million concatenated strings at 1,000 services x 730 days cost
+-- about a fifth of the model's build)
 select
-    periods.period_id || ':' || measured.measure as period_measure_id,
     periods.period_id,
     periods.period_kind,
     periods.migration_id,
