@@ -159,8 +159,8 @@ costed as (
 
 )
 
+-- one row per measure, component and event (no id column, as in int_service_period_costs)
 select
-    measure || ':' || component || ':' || event_id as cost_event_id,
     measure,
     component,
     service,
