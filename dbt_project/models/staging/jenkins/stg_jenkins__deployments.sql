@@ -55,7 +55,10 @@ checkouts as (
         build_checkouts.checkout_position,
         build_checkouts.checkout.sha,
         build_checkouts.checkout.git_ref,
-        unnest(coalesce(build_checkouts.checkout.remote_urls, [null])) as remote_url
+        -- a checkout without remote URLs (an empty list) stays, as one that matches no repository
+        unnest(
+            if(len(build_checkouts.checkout.remote_urls) > 0, build_checkouts.checkout.remote_urls, [null])
+        ) as remote_url
     from build_checkouts
 
 ),
