@@ -39,9 +39,10 @@ def _mart(path: Path, suite: MartSuite, rows: list[dict[str, object]]) -> None:
         con.execute("create schema if not exists marts")
         types = {c: "varchar" if c in ("unit", "measure", "operating_model") else "double" for c in columns}
         con.execute(f"create or replace table {suite.table} ({', '.join(f'{c} {types[c]}' for c in columns)})")
-        for row in rows:
-            values = [row.get(c, 1.0) for c in columns]
-            con.execute(f"insert into {suite.table} values ({', '.join('?' for _ in columns)})", values)
+        con.executemany(
+            f"insert into {suite.table} values ({', '.join('?' for _ in columns)})",
+            [[row.get(c, 1.0) for c in columns] for row in rows],
+        )
 
 
 def test_a_weekly_suite_reads_its_columns_and_catches_a_value_out_of_range(tmp_path: Path) -> None:

@@ -19,6 +19,5 @@ select
     started_at,
     duration_ms,
     case when not is_building then started_at + to_milliseconds(duration_ms) end as finished_at,
-    checkouts,
-    payload
+    checkouts
 from renamed

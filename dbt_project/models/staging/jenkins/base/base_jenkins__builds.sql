@@ -51,8 +51,7 @@ renamed as (
                 'git_ref': action ->> '$.lastBuiltRevision.branch[0].name',
                 'remote_urls': json_extract_string(action, '$.remoteUrls[*]')
             }
-        ) as checkouts,
-        payload
+        ) as checkouts
     from extracted
 
 )
