@@ -20,10 +20,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
-from plotly.subplots import make_subplots
 
 from orchestration.serving.comparison import (
     Table1,
@@ -79,43 +77,47 @@ order by d.service, d.week_start
 """
 
 
+# Every figure is built as plain data and handed to plotly.js unvalidated: plotly's figure API validates each property
+# it is given, which took most of the report's rendering time (about 0.1 s a figure with subplots).
+# The page's look is a few explicit styles, not a template: plotly.js applies no template unless given one, which
+# looks as plotly's template "none" did, and the page carries no copy of a template per figure.
+PAGE_LAYOUT: dict[str, Any] = {
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "font": {"family": FONT, "size": 12, "color": "#1f2328"},
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
+}
+AXIS_STYLE: dict[str, Any] = {
+    "gridcolor": "#e8ecf0",
+    "linecolor": "#d0d7de",
+    "zerolinecolor": "#d0d7de",
+    "automargin": True,
+}
+
+
+def _styled(layout: dict[str, Any], height: int) -> dict[str, Any]:
+    """`layout` in the page's look, each of its axes included."""
+    axes = {key: {**axis, **AXIS_STYLE} for key, axis in layout.items() if key.startswith(("xaxis", "yaxis"))}
+    return {**layout, **PAGE_LAYOUT, "height": height, **axes}
+
+
 class _Charts:
     """Collects figures as HTML fragments with stable ids, so the same data gives the same file."""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def html(self, fig: go.Figure, name: str, height: int, title: str | None = None) -> str:
-        self.style(fig, height)
-        return self.spec_html(fig, name, title)
-
-    @staticmethod
-    def style(fig: go.Figure, height: int) -> None:
-        """The page's look, set on `fig`."""
-        # A few explicit styles instead of a named template: plotly copies and validates a whole template for every
-        # figure (about 50 ms each) and inlines it in the page (about 7 kB each).
-        fig.update_layout(
-            height=height,
-            template="none",
-            paper_bgcolor="white",
-            plot_bgcolor="white",
-            font={"family": FONT, "size": 12, "color": "#1f2328"},
-            margin={"l": 60, "r": 20, "t": 50, "b": 40},
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
-        )
-        fig.update_xaxes(gridcolor="#e8ecf0", linecolor="#d0d7de", zerolinecolor="#d0d7de", automargin=True)
-        fig.update_yaxes(gridcolor="#e8ecf0", linecolor="#d0d7de", zerolinecolor="#d0d7de", automargin=True)
-
-    def spec_html(self, fig: go.Figure | dict[str, Any], name: str, title: str | None = None) -> str:
-        """A styled figure, or a figure's dict built from a styled one's (not validated again), as a fragment."""
+    def html(self, figure: dict[str, Any], name: str, title: str | None = None) -> str:
+        """A figure's `data` and styled `layout`, as plain data, as a fragment of the page."""
         self.count += 1
         div = pio.to_html(
-            fig,
+            figure,
             full_html=False,
             include_plotlyjs=False,
             config=PLOTLY_CONFIG,
             div_id=f"chart-{self.count}-{name}",
-            validate=isinstance(fig, go.Figure),
+            validate=False,
         )
         # Titles live in the page, not in the figure, where plotly would draw them under the legend.
         caption = f"<figcaption>{html.escape(title)}</figcaption>" if title else ""
@@ -140,9 +142,7 @@ HOUR_TICKS = {
     4320: "180 d",
 }
 
-
-def _hour_axis(fig: go.Figure, **where: int) -> None:
-    fig.update_yaxes(type="log", tickvals=list(HOUR_TICKS), ticktext=list(HOUR_TICKS.values()), **where)
+HOUR_AXIS: dict[str, Any] = {"type": "log", "tickvals": list(HOUR_TICKS), "ticktext": list(HOUR_TICKS.values())}
 
 
 def _esc(value: object) -> str:
@@ -200,6 +200,73 @@ def _grid(n: int, cols: int = 2) -> tuple[int, int]:
     return (n + cols - 1) // cols, cols
 
 
+def _subplot_grid(
+    rows: int,
+    cols: int,
+    titles: Sequence[str],
+    *,
+    vertical_spacing: float,
+    horizontal_spacing: float = 0.0,
+    shared_x: bool = False,
+) -> dict[str, Any]:
+    """The layout `make_subplots` gives a rows x cols grid of x/y subplots with these titles, as plain data.
+
+    Subplots are numbered row by row from the top left, as `_axes` names them. The arithmetic is plotly's own, so
+    the domains are the same to the last digit; a test compares this with `make_subplots` for the report's grids.
+    """
+    width = (1.0 - horizontal_spacing * (cols - 1)) / cols
+    height = (1.0 - vertical_spacing * (rows - 1)) / rows
+    layout: dict[str, Any] = {}
+    annotations = []
+    for i in range(rows * cols):
+        row, col = divmod(i, cols)
+        up = rows - 1 - row  # plotly.js measures domains from the bottom
+        # Sums, not products, as make_subplots adds them up: the same floats.
+        x0 = sum([width] * col) + col * horizontal_spacing
+        y0 = sum([height] * up) + up * vertical_spacing
+        x_domain, y_domain = [x0, x0 + width], [y0, min(y0 + height, 1.0)]
+        subplot = i + 1
+        layout[_axis_key("x", subplot)] = {"anchor": _axes(subplot)["yaxis"], "domain": x_domain}
+        layout[_axis_key("y", subplot)] = {"anchor": _axes(subplot)["xaxis"], "domain": y_domain}
+        if shared_x and up > 0:
+            # Zooming one row zooms the column; only the bottom row labels the shared axis.
+            bottom = _axes((rows - 1) * cols + col + 1)["xaxis"]
+            layout[_axis_key("x", subplot)].update(matches=bottom, showticklabels=False)
+        if i < len(titles) and titles[i]:
+            annotations.append(
+                {
+                    "font": {"size": 16},
+                    "showarrow": False,
+                    "text": titles[i],
+                    "x": sum(x_domain) / 2.0,
+                    "xanchor": "center",
+                    "xref": "paper",
+                    "y": y_domain[1],
+                    "yanchor": "bottom",
+                    "yref": "paper",
+                }
+            )
+    layout["annotations"] = annotations
+    return layout
+
+
+def _grid_height(rows: int, row_px: int, gap_px: int) -> tuple[int, float]:
+    """A figure's height for `rows` rows of `row_px` pixels each, and the `vertical_spacing` that leaves `gap_px`
+    pixels between two rows (for a subplot's title and the tick labels above it).
+
+    plotly measures the spacing as a share of the plotting area: a fixed share of a tall grid (0.09 of 11 rows) gave
+    the gaps nine tenths of the height and each subplot about 23 pixels.
+    """
+    plot_px = rows * row_px + (rows - 1) * gap_px
+    margins = PAGE_LAYOUT["margin"]["t"] + PAGE_LAYOUT["margin"]["b"]
+    return plot_px + margins, (gap_px / plot_px if rows > 1 else 0.0)
+
+
+def _axis_key(letter: str, subplot: int) -> str:
+    """The layout key of a subplot's x or y axis (xaxis, xaxis2, ...); `_axes` gives what traces refer to it by."""
+    return f"{letter}axis{'' if subplot == 1 else subplot}"
+
+
 def _table_1_chart(table: Table1, charts: _Charts) -> str:
     """Each measure's median per model as a bar, the 85th percentile as a whisker, band and n as labels."""
     measures = [
@@ -209,46 +276,49 @@ def _table_1_chart(table: Table1, charts: _Charts) -> str:
         return ""
     rows, cols = _grid(len(measures))
     titles = [f"{table.measure_label(m)} ({table.unit(m)})" for m in measures]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.09, horizontal_spacing=0.12)
+    height, spacing = _grid_height(rows, row_px=150, gap_px=70)
+    layout = _subplot_grid(rows, cols, titles, vertical_spacing=spacing, horizontal_spacing=0.12)
+    traces: list[dict[str, Any]] = []
     for i, measure in enumerate(measures):
-        row, col = i // cols + 1, i % cols + 1
+        subplot = i + 1
         for model in table.models:
             cell = table.cell(measure, model)
             if cell is None:
                 continue
             whisker = (cell.p85 - cell.value) if cell.p85 is not None and cell.value is not None else None
             label = f"{format_value(cell.value, cell.unit)}<br>{cell.band or ''} n={cell.n_events}"
-            fig.add_trace(
-                go.Bar(
-                    x=[cell.value],
-                    y=[table.model_label(model)],
-                    orientation="h",
-                    name=table.model_label(model),
-                    legendgroup=model,
-                    showlegend=i == 0,
-                    marker_color=table.colour(model),
-                    error_x={"type": "data", "array": [whisker], "arrayminus": [0], "visible": whisker is not None},
-                    text=[label],
-                    textposition="auto",
-                    textangle=0,  # never rotated into a thin bar: plotly shrinks it instead
-                    hovertemplate=(
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": [cell.value],
+                    "y": [table.model_label(model)],
+                    "orientation": "h",
+                    "name": table.model_label(model),
+                    "legendgroup": model,
+                    "showlegend": i == 0,
+                    "marker": {"color": table.colour(model)},
+                    "error_x": {"type": "data", "array": [whisker], "arrayminus": [0], "visible": whisker is not None},
+                    "text": [label],
+                    "textposition": "auto",
+                    "textangle": 0,  # never rotated into a thin bar: plotly shrinks it instead
+                    "hovertemplate": (
                         f"{table.model_label(model)}<br>median %{{x:.3g}} {cell.unit}<br>"
                         f"p85 {cell.p85 if cell.p85 is not None else '-'}<br>band {cell.band or '-'}<br>"
                         f"n={cell.n_events} events, {cell.n_services} services<extra></extra>"
                     ),
-                ),
-                row=row,
-                col=col,
+                    **_axes(subplot),
+                }
             )
         # The first model on top, as in the table; no tick labels, the legend and the colours name the models.
-        fig.update_yaxes(showticklabels=False, autorange="reversed", row=row, col=col)
+        layout[_axis_key("y", subplot)].update(showticklabels=False, autorange="reversed")
         if measure == "availability_level":
             # Every availability sits in the high 90s: from zero, the bars would all look full.
             lows = [c.value for m in table.models if (c := table.cell(measure, m)) and c.value is not None]
             if lows:
-                fig.update_xaxes(range=[max(0.0, min(lows) - 1.0), 100.0], row=row, col=col)
-    fig.update_layout(barmode="group", bargap=0.25)
-    return charts.html(fig, "table-1", height=220 * rows + 80, title="Medians (bars) and 85th percentiles (whiskers)")
+                layout[_axis_key("x", subplot)]["range"] = [max(0.0, min(lows) - 1.0), 100.0]
+    layout.update(barmode="group", bargap=0.25)
+    figure = {"data": traces, "layout": _styled(layout, height=height)}
+    return charts.html(figure, "table-1", title="Medians (bars) and 85th percentiles (whiskers)")
 
 
 def _trend_charts(table: Table1, trends: pd.DataFrame, measures: Sequence[str], charts: _Charts) -> str:
@@ -257,31 +327,31 @@ def _trend_charts(table: Table1, trends: pd.DataFrame, measures: Sequence[str], 
         series = trends[trends["measure"] == measure]
         if series.empty:
             continue
-        fig = go.Figure()
+        traces = []
         for model in table.models:
             line = series[series["operating_model"] == model]
             if line.empty:
                 continue
-            fig.add_trace(
-                go.Scatter(
-                    x=line["week_start"],
-                    y=line["value"],
-                    customdata=line["n"],
-                    mode="lines+markers",
-                    name=table.model_label(model),
-                    line={"color": table.colour(model), "width": 2},
-                    marker={"size": 4},
-                    hovertemplate="week of %{x|%Y-%m-%d}: %{y:.3g}<br>n=%{customdata}<extra>"
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": line["week_start"].tolist(),
+                    "y": line["value"].tolist(),
+                    "customdata": line["n"].tolist(),
+                    "mode": "lines+markers",
+                    "name": table.model_label(model),
+                    "line": {"color": table.colour(model), "width": 2},
+                    "marker": {"size": 4},
+                    "hovertemplate": "week of %{x|%Y-%m-%d}: %{y:.3g}<br>n=%{customdata}<extra>"
                     + table.model_label(model)
                     + "</extra>",
-                )
+                }
             )
         unit = table.unit(measure)
-        fig.update_yaxes(title_text=unit)
-        if unit == "hours":
-            _hour_axis(fig)
+        y_axis = {"title": {"text": unit}, **(HOUR_AXIS if unit == "hours" else {})}
+        figure = {"data": traces, "layout": _styled({"xaxis": {}, "yaxis": y_axis}, height=320)}
         title = f"{table.measure_label(measure)} per week"
-        parts.append(charts.html(fig, f"trend-{measure}", height=320, title=title))
+        parts.append(charts.html(figure, f"trend-{measure}", title=title))
     if not parts:
         return '<p class="empty">No weekly data yet.</p>'
     return '<div class="grid">' + "".join(parts) + "</div>"
@@ -292,66 +362,57 @@ def _migration_bars(table: Table1, migrations: pd.DataFrame, charts: _Charts) ->
     measures = list(dict.fromkeys(migrations.sort_values("display_order")["measure"]))
     rows, cols = _grid(len(measures))
     units = dict(zip(migrations["measure"], migrations["unit"], strict=False))
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[f"{table.measure_label(m)} ({units[m]})" for m in measures],
-        vertical_spacing=0.1,
-        horizontal_spacing=0.1,
-    )
+    titles = [f"{table.measure_label(m)} ({units[m]})" for m in measures]
+    # the gap holds each bar's two-line label (service, date) and the next row's title
+    height, spacing = _grid_height(rows, row_px=160, gap_px=100)
+    layout = _subplot_grid(rows, cols, titles, vertical_spacing=spacing, horizontal_spacing=0.1)
+    traces: list[dict[str, Any]] = []
     for i, measure in enumerate(measures):
-        row, col = i // cols + 1, i % cols + 1
+        subplot = i + 1
         data = migrations[migrations["measure"] == measure]
         labels = [f"{s}<br>{m:%Y-%m-%d}" for s, m in zip(data["service"], data["migrated_at"], strict=True)]
         for side, model_col, pattern in (("before", "from_operating_model", "/"), ("after", "to_operating_model", "")):
-            fig.add_trace(
-                go.Bar(
-                    x=labels,
-                    y=data[f"value_{side}"],
-                    name=side,
-                    legendgroup=side,
-                    text=[format_value(v, units[measure]) if pd.notna(v) else "" for v in data[f"value_{side}"]],
-                    textposition="outside",
-                    cliponaxis=False,
-                    showlegend=i == 0,
-                    marker={
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": labels,
+                    "y": data[f"value_{side}"].tolist(),
+                    "name": side,
+                    "legendgroup": side,
+                    "text": [format_value(v, units[measure]) if pd.notna(v) else "" for v in data[f"value_{side}"]],
+                    "textposition": "outside",
+                    "cliponaxis": False,
+                    "showlegend": i == 0,
+                    "marker": {
                         "color": [table.colour(m) for m in data[model_col]],
                         "pattern": {"shape": pattern},
                     },
-                    customdata=list(
+                    "customdata": list(
                         zip(
                             data[model_col].map(table.model_label),
                             data[f"band_{side}"].fillna("-"),
-                            data[f"n_events_{side}"],
+                            data[f"n_events_{side}"].tolist(),
                             strict=True,
                         )
                     ),
-                    hovertemplate=f"{side}: %{{y:.3g}} {units[measure]}<br>%{{customdata[0]}}<br>"
+                    "hovertemplate": f"{side}: %{{y:.3g}} {units[measure]}<br>%{{customdata[0]}}<br>"
                     "band %{customdata[1]}, n=%{customdata[2]}<extra></extra>",
-                ),
-                row=row,
-                col=col,
+                    **_axes(subplot),
+                }
             )
-    fig.update_layout(barmode="group")
-    return charts.html(fig, "migrations-before-after", height=240 * rows + 80, title="Before and after, per measure")
+    layout["barmode"] = "group"
+    figure = {"data": traces, "layout": _styled(layout, height=height)}
+    return charts.html(figure, "migrations-before-after", title="Before and after, per measure")
 
 
 TIMELINE_ROWS = ("Deployments per week", "Median deployment lead time (hours)", "Availability (%)")
 
 
 def _timeline_layout() -> dict[str, Any]:
-    """The layout every migrated service's timeline shares: three rows on one time axis, styled once.
-
-    plotly's figure API validates every property it is given (about 0.2 s a figure with subplots and marked
-    moments); a report of a large organisation has a timeline per migrated service, so each is filled in as plain
-    data on a copy of this layout instead.
-    """
-    fig = make_subplots(
-        rows=len(TIMELINE_ROWS), cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=TIMELINE_ROWS
-    )
-    _hour_axis(fig, row=2, col=1)
-    _Charts.style(fig, height=580)
-    return fig.to_dict()["layout"]
+    """The layout every migrated service's timeline shares: three rows on one time axis, styled once."""
+    layout = _subplot_grid(len(TIMELINE_ROWS), 1, TIMELINE_ROWS, vertical_spacing=0.08, shared_x=True)
+    layout[_axis_key("y", 2)].update(HOUR_AXIS)
+    return _styled(layout, height=580)
 
 
 def _migration_timelines(
@@ -366,7 +427,7 @@ def _migration_timelines(
         weeks = timelines[timelines["service"] == service]
         figure = {"data": _timeline_traces(table, weeks), "layout": {**layout, "shapes": _moment_lines(moments)}}
         title = f"{service}: weekly history across its change of operating model"
-        out.append(charts.spec_html(figure, f"migration-{service}", title))
+        out.append(charts.html(figure, f"migration-{service}", title))
     return out
 
 
@@ -397,8 +458,9 @@ def _timeline_traces(table: Table1, weeks: pd.DataFrame) -> list[dict[str, Any]]
     return traces
 
 
-def _axes(row: int) -> dict[str, str]:
-    suffix = "" if row == 1 else str(row)
+def _axes(subplot: int) -> dict[str, str]:
+    """How a trace names the axes of the `subplot`th subplot (numbered from 1, row by row from the top left)."""
+    suffix = "" if subplot == 1 else str(subplot)
     return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
 
 

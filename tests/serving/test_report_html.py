@@ -6,9 +6,18 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
+from plotly.subplots import make_subplots
 
 from orchestration.serving.publish import PublishedSnapshot
-from orchestration.serving.report_html import SERVICES_FROM_TARGET_SQL, render_report, write_report
+from orchestration.serving.report_html import (
+    PAGE_LAYOUT,
+    SERVICES_FROM_TARGET_SQL,
+    _grid_height,
+    _subplot_grid,
+    render_report,
+    write_report,
+)
 from tests.serving.fixtures import create_mart_tables
 
 
@@ -54,3 +63,46 @@ def test_empty_marts_give_a_page_that_says_so(tmp_path: Path) -> None:
     assert summary.charts == 0
     assert "operating_model_comparison is empty" in page and "No service changed operating model" in page
     assert list(tmp_path.glob(".report.html.*")) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "n_titles", "vertical", "horizontal", "shared_x"),
+    [
+        (11, 2, 21, 0.09, 0.12, False),  # Table 1's chart: an odd number of measures leaves the last cell empty
+        (10, 2, 20, 0.1, 0.1, False),  # before/after per measure
+        (1, 2, 1, 0.1, 0.1, False),
+        (3, 1, 3, 0.08, 0.0, True),  # a migrated service's timeline: three rows on one time axis
+    ],
+)
+def test_subplot_grid_is_what_make_subplots_lays_out(
+    rows: int, cols: int, n_titles: int, vertical: float, horizontal: float, shared_x: bool
+) -> None:
+    # The report writes the grid as plain data to skip plotly's validation; it must stay what plotly would draw,
+    # domains to the last digit, whichever plotly version is installed.
+    titles = [f"measure {i}" for i in range(n_titles)]
+    expected = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles,
+        vertical_spacing=vertical,
+        horizontal_spacing=horizontal,
+        shared_xaxes=shared_x,
+    ).to_dict()["layout"]
+    expected.pop("template")  # plotly's default template: the report sets its own look
+    grid = _subplot_grid(
+        rows, cols, titles, vertical_spacing=vertical, horizontal_spacing=horizontal, shared_x=shared_x
+    )
+    assert grid == expected
+
+
+@pytest.mark.parametrize("rows", [1, 2, 11])
+def test_every_row_of_a_tall_grid_keeps_its_pixels(rows: int) -> None:
+    # A spacing given as a share of the figure took nine tenths of an 11-row chart, leaving each subplot ~23 px.
+    height, spacing = _grid_height(rows, row_px=150, gap_px=70)
+    plot_px = height - PAGE_LAYOUT["margin"]["t"] - PAGE_LAYOUT["margin"]["b"]
+    grid = _subplot_grid(rows, 2, [], vertical_spacing=spacing)
+    for key in ("yaxis", "yaxis3", "yaxis21")[: min(rows, 3)]:
+        low, high = grid[key]["domain"]
+        assert round((high - low) * plot_px) == 150, key
+    if rows > 1:
+        assert round((grid["yaxis"]["domain"][0] - grid["yaxis3"]["domain"][1]) * plot_px) == 70
