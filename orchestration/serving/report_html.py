@@ -327,7 +327,7 @@ def _trend_charts(table: Table1, trends: pd.DataFrame, measures: Sequence[str], 
         series = trends[trends["measure"] == measure]
         if series.empty:
             continue
-        traces = []
+        traces: list[dict[str, Any]] = []
         for model in table.models:
             line = series[series["operating_model"] == model]
             if line.empty:
@@ -357,15 +357,23 @@ def _trend_charts(table: Table1, trends: pd.DataFrame, measures: Sequence[str], 
     return '<div class="grid">' + "".join(parts) + "</div>"
 
 
+MIGRATIONS_LABELLED = 12  # migrations whose bars the before/after chart labels; past it, the hover names them
+
+
 def _migration_bars(table: Table1, migrations: pd.DataFrame, charts: _Charts) -> str:
     """Per measure, each migrated service's value before and after its change, coloured by operating model."""
     measures = list(dict.fromkeys(migrations.sort_values("display_order")["measure"]))
     rows, cols = _grid(len(measures))
     units = dict(zip(migrations["measure"], migrations["unit"], strict=False))
     titles = [f"{table.measure_label(m)} ({units[m]})" for m in measures]
-    # the gap holds each bar's two-line label (service, date) and the next row's title
-    height, spacing = _grid_height(rows, row_px=160, gap_px=100)
+    # Past a dozen migrations the bars' labels (service and date under each, the value above) overlap each other and
+    # the next row: they are left to the hover. Otherwise the gap holds the two-line label and the next row's title.
+    labelled = len(migrations[["service", "migrated_at"]].drop_duplicates()) <= MIGRATIONS_LABELLED
+    height, spacing = _grid_height(rows, row_px=160, gap_px=100 if labelled else 50)
     layout = _subplot_grid(rows, cols, titles, vertical_spacing=spacing, horizontal_spacing=0.1)
+    if not labelled:
+        for subplot in range(1, len(measures) + 1):
+            layout[_axis_key("x", subplot)]["showticklabels"] = False
     traces: list[dict[str, Any]] = []
     for i, measure in enumerate(measures):
         subplot = i + 1
@@ -379,7 +387,10 @@ def _migration_bars(table: Table1, migrations: pd.DataFrame, charts: _Charts) ->
                     "y": data[f"value_{side}"].tolist(),
                     "name": side,
                     "legendgroup": side,
-                    "text": [format_value(v, units[measure]) if pd.notna(v) else "" for v in data[f"value_{side}"]],
+                    "text": [
+                        format_value(v, units[measure]) if pd.notna(v) and labelled else ""
+                        for v in data[f"value_{side}"]
+                    ],
                     "textposition": "outside",
                     "cliponaxis": False,
                     "showlegend": i == 0,
@@ -395,7 +406,7 @@ def _migration_bars(table: Table1, migrations: pd.DataFrame, charts: _Charts) ->
                             strict=True,
                         )
                     ),
-                    "hovertemplate": f"{side}: %{{y:.3g}} {units[measure]}<br>%{{customdata[0]}}<br>"
+                    "hovertemplate": f"%{{x}}<br>{side}: %{{y:.3g}} {units[measure]}<br>%{{customdata[0]}}<br>"
                     "band %{customdata[1]}, n=%{customdata[2]}<extra></extra>",
                     **_axes(subplot),
                 }

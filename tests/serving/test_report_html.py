@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 
+from orchestration.serving import report_html
 from orchestration.serving.publish import PublishedSnapshot
 from orchestration.serving.report_html import (
     PAGE_LAYOUT,
@@ -41,6 +45,36 @@ def test_report_shows_table_1_trends_migrations_and_services(published: Publishe
     assert page == _render(published.snapshot)[0], "the same marts must give the same page"
 
 
+def _figures(page: str) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Each chart's data and layout as the page hands them to plotly.js, by the chart's name."""
+    figures = {}
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"chart-\d+-([\w-]+)",\s*', page):
+        data, end = decoder.raw_decode(page, match.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        figures[match[1]] = (data, layout)
+    return figures
+
+
+def test_every_chart_is_a_valid_plotly_figure(published: PublishedSnapshot) -> None:
+    # The report hands plotly.js plain data, unvalidated (it is faster); a misspelt property would be ignored
+    # silently there, so plotly's own validation runs here instead.
+    page, charts = _render(published.snapshot)
+    figures = _figures(page)
+    assert len(figures) == charts
+    for name, (data, layout) in figures.items():
+        go.Figure(data=data, layout=layout)  # raises on any property plotly does not know
+        assert data, name
+
+
+@pytest.mark.parametrize(("chart", "row_px"), [("table-1", 150), ("migrations-before-after", 160)])
+def test_grids_of_charts_give_each_row_its_pixels(published: PublishedSnapshot, chart: str, row_px: int) -> None:
+    _, layout = _figures(_render(published.snapshot)[0])[chart]
+    plot_px = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    low, high = layout["yaxis"]["domain"]
+    assert round((high - low) * plot_px) == row_px
+
+
 def test_services_are_sorted_furthest_below_target_first(published: PublishedSnapshot) -> None:
     con = duckdb.connect(str(published.snapshot), read_only=True)
     rows = con.execute(f"select service, distance_from_target_pp from ({SERVICES_FROM_TARGET_SQL})").fetchall()
@@ -68,9 +102,9 @@ def test_empty_marts_give_a_page_that_says_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "cols", "n_titles", "vertical", "horizontal", "shared_x"),
     [
-        (11, 2, 21, 0.09, 0.12, False),  # Table 1's chart: an odd number of measures leaves the last cell empty
-        (10, 2, 20, 0.1, 0.1, False),  # before/after per measure
-        (1, 2, 1, 0.1, 0.1, False),
+        (11, 2, 21, 0.03, 0.12, False),  # a tall grid whose last cell is empty, as Table 1's chart
+        (10, 2, 20, 0.04, 0.1, False),
+        (1, 2, 1, 0.0, 0.1, False),
         (3, 1, 3, 0.08, 0.0, True),  # a migrated service's timeline: three rows on one time axis
     ],
 )
@@ -106,3 +140,16 @@ def test_every_row_of_a_tall_grid_keeps_its_pixels(rows: int) -> None:
         assert round((high - low) * plot_px) == 150, key
     if rows > 1:
         assert round((grid["yaxis"]["domain"][0] - grid["yaxis3"]["domain"][1]) * plot_px) == 70
+
+
+@pytest.mark.parametrize("labelled_up_to", [12, 0])
+def test_before_after_bars_are_labelled_only_while_they_fit(
+    published: PublishedSnapshot, monkeypatch: pytest.MonkeyPatch, labelled_up_to: int
+) -> None:
+    # The fixture has one migration; at 0 it stands for an organisation with more than the chart can label.
+    monkeypatch.setattr(report_html, "MIGRATIONS_LABELLED", labelled_up_to)
+    data, layout = _figures(_render(published.snapshot)[0])["migrations-before-after"]
+    labelled = labelled_up_to > 0
+    assert any(text for trace in data for text in trace["text"]) is labelled
+    assert layout["xaxis"].get("showticklabels", True) is labelled
+    assert all(trace["hovertemplate"].startswith("%{x}<br>") for trace in data), "the hover names the service"
