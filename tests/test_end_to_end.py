@@ -363,3 +363,47 @@ def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_
                 f" from staging.{node['name']}"
             ).fetchall()
         assert set(found) <= {(f"{raw['schema']}.{raw['identifier']}", True)}, node["name"]
+
+
+MEASURES = "intermediate.int_service_period_measures"
+
+
+def period_measures(path: Path) -> dict[tuple[str, str], tuple]:
+    """Each (period, measure)'s figures, floats rounded past their summation noise."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            f"select period_id, measure, round(measure_value, 6), round(p85, 6), n_events, period_kind, week_start,"
+            f" operating_model, start_at, end_at, period_days from {MEASURES}"
+        ).fetchall()
+    return {(period, measure): tuple(rest) for period, measure, *rest in rows}
+
+
+def test_a_later_day_measures_the_weeks_a_whole_build_would(warehouse: Path, tmp_path: Path) -> None:
+    """int_service_period_measures measures again only the weeks whose inputs changed. Three days later, with one
+    GitHub deployment status in 8 delivered again an hour later (old deployments' weeks and lead times move), the
+    incremental build holds what a build from scratch holds, and kept the weeks nothing touched."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    later = (END + dt.timedelta(days=3)).isoformat()
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            """update raw_github.deployment_statuses set _loaded_at = now(),
+            payload = json_merge_patch(payload, json_object('created_at',
+                strftime(cast(payload->>'created_at' as timestamptz) + interval 1 hour, '%Y-%m-%dT%H:%M:%SZ')))
+            where hash(_pk) % 8 = 0"""
+        )
+    before = period_measures(copy)
+    result = dbt(["run", "--select", "+int_service_period_measures"], copy, tmp_path / "target", as_of=later)
+    assert result.returncode == 0, result.stdout[-3000:]
+    incremental = period_measures(copy)
+    result = dbt(
+        ["run", "--select", "int_service_period_measures", "--full-refresh"], copy, tmp_path / "t2", as_of=later
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert incremental == period_measures(copy)
+
+    old_weeks = {k: v for k, v in before.items() if v[3] == "week" and v[4] < END - dt.timedelta(days=14)}
+    changed = [k for k, v in old_weeks.items() if incremental.get(k) != v]
+    kept = [k for k, v in old_weeks.items() if incremental.get(k) == v]
+    assert changed, "the re-delivered statuses moved some old week's figures"
+    assert len(kept) > 10 * len(changed)
