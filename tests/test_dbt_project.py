@@ -20,9 +20,9 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 
 
 def dbt(
-    args: list[str], warehouse: Path, target: Path, project: Path = DBT_PROJECT_DIR, as_of: str = "2026-06-30"
+    args: list[str], warehouse: Path, target: Path, project: Path = DBT_PROJECT_DIR
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPMETRICS_WAREHOUSE": str(warehouse), "OPMETRICS_AS_OF": as_of}
+    env = {**os.environ, "OPMETRICS_WAREHOUSE": str(warehouse), "OPMETRICS_AS_OF": "2026-06-30"}
     return subprocess.run(
         [DBT, *args, "--target-path", str(target), "--project-dir", str(project), "--profiles-dir", str(project)],
         env=env, capture_output=True, text=True, check=False,

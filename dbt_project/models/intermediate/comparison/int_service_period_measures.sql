@@ -6,35 +6,11 @@
 -- Costs: the period's cost of each dimension (int_service_period_costs) as money per year (365.25 days); none for a
 -- service the catalog does not price.
 -- n_events says how many events are behind each value.
--- Incremental: a run measures the weeks whose inputs changed (int_service_week_inputs: the pre-hook deletes the rest
--- of the weeks' rows only when their fingerprint differs) and every period that is not a week; a week whose inputs did
--- not change keeps its rows, and their inputs_fingerprint.
-{{ config(
-    materialized='incremental',
-    unique_key=['period_id', 'measure'],
-    pre_hook="{{ delete_service_weeks_to_measure() }}",
-) }}
-
 with
 
 periods as (
 
-    select all_periods.*
-    from {{ ref('int_service_periods') }} as all_periods
-    {% if is_incremental() -%}
-        -- the periods whose rows the pre-hook left are still measured right
-        where not exists (
-            select 1
-            from {{ this }} as kept
-            where kept.period_id = all_periods.period_id
-        )
-    {%- endif %}
-
-),
-
-week_inputs as (
-
-    select * from {{ ref('int_service_week_inputs') }}
+    select * from {{ ref('int_service_periods') }}
 
 ),
 
@@ -351,12 +327,7 @@ select
     measured.measure,
     measured.measure_value,
     measured.p85,
-    measured.n_events,
-    week_inputs.inputs_fingerprint
+    measured.n_events
 from periods
 inner join measured
     on periods.period_id = measured.period_id
-left join week_inputs
-    on
-        periods.service = week_inputs.service
-        and periods.week_start = week_inputs.week_start
