@@ -12,6 +12,7 @@ from dagster import AssetKey
 
 from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
 from orchestration.dbt.project import DBT_PROJECT_DIR
+from tests.test_dbt_project import dbt
 
 
 def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test(
@@ -39,14 +40,9 @@ def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test
 def test_the_daily_build_leaves_the_prepared_manifest_alone(tmp_path: Path) -> None:
     """The daily build writes no JSON artifacts: the manifest Dagster's definitions were loaded from stays as it is."""
     target = tmp_path / "target"
-    result = subprocess.run(
-        # the seeds alone (they read nothing), without the tests that would read models
-        [str(Path(sys.executable).with_name("dbt")), "--quiet", *dbt_build_args(), "--select", "resource_type:seed",
-         "--indirect-selection", "empty", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(target)],
-        env={**os.environ, "OPMETRICS_WAREHOUSE": str(tmp_path / "w.duckdb")}, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
+    # the seeds alone (they read nothing), without the tests that would read models
+    result = dbt([*dbt_build_args(), "--select", "resource_type:seed", "--indirect-selection", "empty"],
+                 tmp_path / "w.duckdb", target)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert (target / "run" / "opmetrics").exists(), "the build ran"
     assert not (target / "manifest.json").exists() and not (target / "run_results.json").exists()
