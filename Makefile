@@ -27,8 +27,10 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install ## serve the sample organisation, run the daily job on it, print Table 1
 	$(BIN)/opmetrics demo
 
+# Two workers, each taking whole modules (their fixtures build a warehouse once per module). One core each.
+TEST_WORKERS ?= 2
 test: install ## the whole test suite (unit, connectors, dbt unit tests, end to end)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -57,8 +57,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Parse the dbt project first when an edit made its manifest stale.
 
     The dbt assets read the manifest when their module is imported, which collection does: a stale manifest would
-    name tests and models the build no longer has, and the end-to-end runs would fail on it.
+    name tests and models the build no longer has, and the end-to-end runs would fail on it. Under pytest-xdist
+    the controller does this before it starts the workers, so they never parse at the same time.
     """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     from orchestration.dbt.project import ensure_manifest
 
     ensure_manifest()
