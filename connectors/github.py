@@ -2,8 +2,9 @@
 
 `api: graphql` (the default) reads deployments and pull requests with GitHub's GraphQL API, a page of 100 with
 their statuses or commits in one query, and the branch's commits from its `history`, the first page of all three
-in one query a repository, and lands them in REST's shape (`connectors/github_graphql.py`); `api: rest` reads them
-with one REST request per deployment and per merged pull request, and the branch's commits from `/commits`.
+in one query a repository (on a later sync, of 20 repositories), and lands them in REST's shape
+(`connectors/github_graphql.py`); `api: rest` reads them with one REST request per deployment and per merged pull
+request, and the branch's commits from `/commits`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from connectors.github_graphql import (
     PULL_REQUESTS,
     REPOSITORY,
     graphql_endpoint,
+    repositories_query,
     rest_commit,
     rest_deployment,
     rest_pull,
@@ -61,7 +63,11 @@ def github_client(settings: SourceSettings) -> HttpClient:
 
 class GithubSettings(GraphqlSettings):
     """`api`: how deployments, pull requests and mainline commits are read (`graphql`, the default, or `rest`);
-    `graphql_url` overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`)."""
+    `graphql_url` overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`);
+    `repositories_per_query`: how many repositories a later GraphQL sync reads in one query (1: one a query)."""
+
+    # 30 repositories' first pages stay under GitHub's 500,000 nodes a query even at 100 a page (13,410 each).
+    repositories_per_query: int = Field(default=20, ge=1, le=30)
 
     def graphql_endpoint(self) -> str:
         """Where GraphQL queries go."""
@@ -168,21 +174,39 @@ class GithubConnector(Connector):
             assert isinstance(mapping, GithubMapping)
             branches.setdefault(mapping.repo, mapping.branch)
         with self.worker_pool():
-            yield from self.read_partitions(
-                partial(self._repository, repo, branch, since) for repo, branch in sorted(branches.items())
-            )
+            yield from self.read_partitions(self._partitions(sorted(branches.items()), since))
         self.report_child_progress()
         if self.api == "graphql":
             self.log.info("github GraphQL: %s", self.graphql.summary())
 
+    def _partitions(
+        self, repos: list[tuple[str, str]], since: Callable[[str, str], datetime | None]
+    ) -> list[Callable[[], Iterator[SyncEvent]]]:
+        """The readers of a sync, in the repositories' order: one a repository, except on GraphQL, where
+        repositories read before (a later sync: small first pages) go `repositories_per_query` to a query."""
+        if self.api != "graphql":
+            return [partial(self._repository, repo, branch, since) for repo, branch in repos]
+        assert isinstance(self.settings, GithubSettings)
+        readers: list[Callable[[], Iterator[SyncEvent]]] = []
+        batch: list[tuple[str, str, dict[str, datetime | None]]] = []
+        for repo, branch in repos:
+            bounds = {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")}
+            if not any(bounds.values()):  # a first sync's pages are whole ones: a query of its own each
+                readers.append(partial(self._graphql_repositories, [(repo, branch, bounds)]))
+                continue
+            batch.append((repo, branch, bounds))
+            if len(batch) == self.settings.repositories_per_query:
+                readers.append(partial(self._graphql_repositories, batch))
+                batch = []
+        if batch:
+            readers.append(partial(self._graphql_repositories, batch))
+        return readers
+
     def _repository(self, repo: str, branch: str, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
-        """Every stream of one repository."""
-        if self.api == "graphql":
-            yield from self._graphql_repository(repo, branch, since)
-        else:
-            yield from self._deployments(repo, since("deployments", repo))
-            yield from self._pull_requests(repo, since("pull_requests", repo))
-            yield from self._commits(repo, branch, since("commits", repo))
+        """Every stream of one repository, through REST."""
+        yield from self._deployments(repo, since("deployments", repo))
+        yield from self._pull_requests(repo, since("pull_requests", repo))
+        yield from self._commits(repo, branch, since("commits", repo))
 
     def _deployments(self, repo: str, lower: datetime | None) -> Iterator[SyncEvent]:
         # Newest first: stop once a whole page is older than the cursor minus the lookback.
@@ -267,36 +291,40 @@ class GithubConnector(Connector):
         of every repository."""
         return page_size if lower is None else min(page_size, INCREMENTAL_FIRST_PAGE)
 
-    def _graphql_repository(
-        self, repo: str, branch: str, since: Callable[[str, str], datetime | None]
-    ) -> Iterator[SyncEvent]:
-        """Every stream of one repository through GraphQL: the first page of its deployments, of its pull requests
-        and of its branch's history in one query (`Repository`), then each listing read on with its own query only
-        as far as it needs (most repositories' new records fit their first pages: one request a repository)."""
-        # Every lower bound before the query: it asks each listing's first page from its own.
-        bounds = {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")}
+    def _repository_variables(self, repo: str, branch: str, bounds: Mapping[str, datetime | None]) -> dict[str, Any]:
+        """What `Repository` asks of one repository: each listing's first page from its own lower bound."""
         owner, name = repo.split("/", 1)
         size = self.settings.page_size
-        commits_since = bounds["commits"]
-        variables = {
+        return {
             "owner": owner,
             "name": name,
             "deployments": self._first_page(size, bounds["deployments"]),
-            "statuses": size,
             "pulls": self._first_page(size, bounds["pull_requests"]),
-            "commits": min(size, PULL_COMMITS_NESTED),
             "branch": branch,
             # The history has its own lower bound (`since`): its first page is a whole one on any sync.
-            "history": size,
-            "since": isoformat_z(commits_since) if commits_since else None,
+            "since": isoformat_z(bounds["commits"]) if bounds["commits"] else None,
         }
-        # Asked before anything is yielded: a failed query lands nothing of the repository.
-        repository = dig(self.graphql.query("Repository", REPOSITORY, variables), "repository")
-        deployments = self._listing(repository, "deployments")
-        pulls = self._listing(repository, "pullRequests")
-        yield from self._graphql_deployments(repo, bounds["deployments"], deployments)
-        yield from self._graphql_pull_requests(repo, bounds["pull_requests"], pulls)
-        yield from self._graphql_commits(repo, branch, commits_since, repository)
+
+    def _graphql_repositories(self, batch: list[tuple[str, str, dict[str, datetime | None]]]) -> Iterator[SyncEvent]:
+        """Every stream of each repository of `batch` through GraphQL: the first page of their deployments, of their
+        pull requests and of their branches' history in one query (`Repository` for one, `Repositories` for more),
+        then each listing read on with its own query only as far as it needs (most repositories' new records fit
+        their first pages: a daily run asks one query a batch)."""
+        size = self.settings.page_size
+        shared = {"statuses": size, "commits": min(size, PULL_COMMITS_NESTED), "history": size}
+        asked = [self._repository_variables(repo, branch, bounds) for repo, branch, bounds in batch]
+        # Asked before anything is yielded: a failed query lands nothing of its repositories.
+        if len(batch) == 1:
+            answers = [dig(self.graphql.query("Repository", REPOSITORY, {**shared, **asked[0]}), "repository")]
+        else:
+            variables = {f"{key}{i}": value for i, one in enumerate(asked) for key, value in one.items()}
+            data = self.graphql.query("Repositories", repositories_query(len(batch)), {**shared, **variables})
+            answers = [dig(data, f"repository{i}") for i in range(len(batch))]
+        listings = [(self._listing(r, "deployments"), self._listing(r, "pullRequests")) for r in answers]
+        for (repo, branch, bounds), repository, (deployments, pulls) in zip(batch, answers, listings, strict=True):
+            yield from self._graphql_deployments(repo, bounds["deployments"], deployments)
+            yield from self._graphql_pull_requests(repo, bounds["pull_requests"], pulls)
+            yield from self._graphql_commits(repo, branch, bounds["commits"], repository)
 
     def _listing(self, repository: Any, connection: str) -> Mapping[str, Any]:
         """The first page of one of `repository`'s connections in the `Repository` answer."""

@@ -12,8 +12,11 @@ Requests: the first page of a repository's three listings (deployments, pull req
 in one query, `Repository`; a listing with more pages, when the reader still wants them (a newest-first listing
 stops at its lower bound), continues from its cursor with a query of its own (`Deployments`, `PullRequests`,
 `Commits`), and a nested connection past its first page with `DeploymentStatuses`, `PullRequestCommits` or
-`CommitParents`. A daily run, whose new records of a repository mostly fit those first pages, makes one request a
-repository (three before `Repository`); a first sync saves the same two.
+`CommitParents`. A later sync asks the first pages of `repositories_per_query` repositories (default 20) in one
+query, `Repositories`, each under an alias (`repository0`, ...): a daily run, whose new records of a repository
+mostly fit those first pages, makes one request per 20 repositories (three a repository before `Repository`). A
+repository never read before has a `Repository` of its own: its first pages are whole ones (13,410 nodes at most,
+which bounds a batch of 30 under GitHub's 500,000 a query), and an answer then holds one repository's backfill.
 
 Endpoint: `POST {api_url}/graphql` for api.github.com; `https://host/api/graphql` for GitHub Enterprise Server
 (`api_url` `https://host/api/v3`); the source setting `graphql_url` overrides it (same host: the token goes there).
@@ -128,14 +131,14 @@ def _pull_requests(first: str, commits: str, after: bool) -> str:
     }}"""
 
 
-def _history(first: str, after: bool) -> str:
+def _history(first: str, after: bool, branch: str = "branch", since: str = "since") -> str:
     """Branch `$branch`'s history (`git log`, newest first) from `$since` (a committer date), as REST's
     `/commits?sha=&since=`; with `isEmpty` beside it, which tells an empty repository from a missing branch."""
     return f"""isEmpty
-    ref(qualifiedName: $branch) {{
+    ref(qualifiedName: ${branch}) {{
       target {{
         ... on Commit {{
-          history({_paged(first, after)}, since: $since) {{ {_PAGE_INFO} nodes {{ ...CommitFields }} }}
+          history({_paged(first, after)}, since: ${since}) {{ {_PAGE_INFO} nodes {{ ...CommitFields }} }}
         }}
       }}
     }}"""
@@ -156,6 +159,33 @@ query Repository(
 }}
 {_STATUS_FIELDS}
 {COMMIT_FIELDS}"""
+
+
+def repositories_query(count: int) -> str:
+    """`Repository` for `count` repositories at once (`Repositories`): each one's first pages under the alias
+    `repository{i}`, with its own variables (`$owner{i}`, `$name{i}`, `$deployments{i}`, `$pulls{i}`,
+    `$branch{i}`, `$since{i}`) and the nested page sizes shared (`$statuses`, `$commits`, `$history`)."""
+    declared = ", ".join(
+        f"$owner{i}: String!, $name{i}: String!, $deployments{i}: Int!, $pulls{i}: Int!, $branch{i}: String!, "
+        f"$since{i}: GitTimestamp"
+        for i in range(count)
+    )
+    aliases = "\n  ".join(
+        f"""repository{i}: repository(owner: $owner{i}, name: $name{i}) {{
+    {_deployments(f"deployments{i}", "statuses", after=False)}
+    {_pull_requests(f"pulls{i}", "commits", after=False)}
+    {_history("history", after=False, branch=f"branch{i}", since=f"since{i}")}
+  }}"""
+        for i in range(count)
+    )
+    return f"""
+query Repositories($statuses: Int!, $commits: Int!, $history: Int!, {declared}) {{
+  {_RATE_LIMIT}
+  {aliases}
+}}
+{_STATUS_FIELDS}
+{COMMIT_FIELDS}"""
+
 
 DEPLOYMENTS = f"""
 query Deployments($owner: String!, $name: String!, $first: Int!, $statuses: Int!, $after: String) {{

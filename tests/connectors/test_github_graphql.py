@@ -146,10 +146,16 @@ def serve_github_rest(api: FakeApi, *repos: GitHubRepo) -> None:
     api.route(path + "/commits", commits)
 
 
-def test_a_later_sync_reads_each_repository_in_one_query(httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize(
+    ("per_query", "queries"),
+    [(1, {"Repository": 3}), (2, {"Repositories": 1, "Repository": 1}), (20, {"Repositories": 1})],
+)
+def test_a_later_sync_reads_its_repositories_in_a_query_a_batch(
+    httpserver: HTTPServer, per_query: int, queries: dict[str, int]
+) -> None:
     """A daily run: repositories whose new records fit the first pages (a few deployments with their statuses, pull
-    requests with their commits, commits) are read in one query each, `Repository`, and land what REST lands from
-    the same lower bounds, with the same checkpoints."""
+    requests with their commits, commits) are read `repositories_per_query` to a query (`Repositories`; one alone
+    with `Repository`), and land what REST lands from the same lower bounds, with the same checkpoints."""
     repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
     api = FakeApi(httpserver)
     serve_github_rest(api, *repos)
@@ -158,20 +164,95 @@ def test_a_later_sync_reads_each_repository_in_one_query(httpserver: HTTPServer)
     mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
 
     def later_sync(kind: str) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
-        gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), api=kind), mappings)
+        settings = GithubSettings(api_url=httpserver.url_for("/"), api=kind, repositories_per_query=per_query)
+        gh = GithubConnector(settings, mappings)
         return gh, *collect(gh, lambda s, p: lower)
 
     _, rest_records, rest_checkpoints = later_sync("rest")
     gh, records, checkpoints = later_sync("graphql")
 
-    assert gh.graphql.queries == {"Repository": 3}
-    assert gh.client.requests_made == 3
+    assert gh.graphql.queries == queries
+    assert gh.client.requests_made == sum(queries.values())
     assert {s: len(r) for s, r in records.items()} == {
         "deployments": 3 * 2, "deployment_statuses": 3 * 4, "pull_requests": 3 * 3, "pull_commits": 3 * 6,
         "commits": 3 * 4,
     }  # fmt: skip
     assert by_stream(records) == by_stream(rest_records)
     assert checkpoints == rest_checkpoints
+
+
+def test_a_repository_never_read_has_a_query_of_its_own(httpserver: HTTPServer) -> None:
+    """A repository with no cursor asks whole first pages (100 deployments with 100 statuses each, ...): it has a
+    query of its own, so an answer holds at most one repository's backfill. A repository read before (any cursor)
+    joins a batch, and lands what it lands when read alone."""
+    repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
+    serve_github_graphql(FakeApi(httpserver), *repos)
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+    read_before = START - timedelta(minutes=70)
+
+    def since(stream: str, repo: str) -> datetime | None:
+        return read_before if repo != "acme/shop" and stream == "commits" else None
+
+    def sync(per_query: int) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
+        settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=per_query)
+        gh = GithubConnector(settings, mappings)
+        return gh, *collect(gh, since)
+
+    alone, alone_records, alone_checkpoints = sync(1)
+    gh, records, checkpoints = sync(20)
+
+    assert alone.graphql.queries == {"Repository": 3}
+    assert gh.graphql.queries == {"Repositories": 1, "Repository": 1}, "api and web together, shop alone"
+    assert by_stream(records) == by_stream(alone_records)
+    # The repositories come in another order: shop's own query first.
+    assert sorted(checkpoints, key=repr) == sorted(alone_checkpoints, key=repr)
+    assert {r.context["repo"] for r in records["deployments"]} == {"acme/api", "acme/shop", "acme/web"}
+
+
+def test_an_error_for_one_repository_of_a_batch_lands_nothing_of_the_batch(httpserver: HTTPServer) -> None:
+    """GitHub answers a batch whose second repository is gone with the others' data and a NOT_FOUND error beside
+    it (HTTP 200): the sync fails naming the query and the repository, before a record of the batch is delivered,
+    so a re-run reads the whole batch again from the same cursors and lands what a clean sync lands."""
+    repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+    lower = START - timedelta(minutes=70)
+    serve_github_graphql(FakeApi(httpserver), repos[0], repos[2])  # acme/shop is gone
+
+    gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/")), mappings)
+    delivered: list[Any] = []
+    with pytest.raises(ConnectorError) as failed:
+        delivered.extend(gh.sync(lambda s, p: lower))
+
+    assert "GitHub GraphQL Repositories" in str(failed.value)
+    assert "NOT_FOUND" in str(failed.value) and "acme/shop" in str(failed.value), failed.value
+    assert delivered == []
+    assert gh.client.requests_made == 1, "one query for the three, failed at once (no retry)"
+
+    httpserver.clear()
+    serve_github_graphql(FakeApi(httpserver), *repos)
+    again = GithubConnector(GithubSettings(api_url=httpserver.url_for("/")), mappings)
+    records, checkpoints = collect(again, lambda s, p: lower)
+    alone = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=1), mappings)
+    alone_records, alone_checkpoints = collect(alone, lambda s, p: lower)
+    assert by_stream(records) == by_stream(alone_records)
+    assert checkpoints == alone_checkpoints
+
+
+def test_the_largest_batch_stays_within_githubs_node_limit(httpserver: HTTPServer) -> None:
+    """30 repositories (the most `repositories_per_query` allows) asking whole first pages of deployments and pull
+    requests (no cursor of theirs yet) at 100 a page: the sample server, which refuses a query that could return
+    more than 500,000 nodes as GitHub does, answers the batch in one query."""
+    repos = [github_repo(f"acme/r{k}", shift=k * 100_000) for k in range(30)]
+    serve_github_graphql(FakeApi(httpserver), *repos)
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+    settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=30)
+    gh = GithubConnector(settings, mappings)
+    records, _ = collect(gh, lambda s, p: START - timedelta(days=1) if s == "commits" else None)
+
+    assert gh.graphql.queries == {"Repositories": 1}
+    assert {r.context["repo"] for r in records["deployments"]} == {repo.full_name for repo in repos}
+    with pytest.raises(ValidationError, match="repositories_per_query"):
+        GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=31)
 
 
 def commit(n: int, parents: int = 1) -> dict[str, Any]:
