@@ -9,6 +9,7 @@ request, and the branch's commits from `/commits`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
@@ -66,7 +67,7 @@ class GithubSettings(GraphqlSettings):
     `graphql_url` overrides the GraphQL endpoint derived from `api_url` (see `graphql_endpoint`);
     `repositories_per_query`: how many repositories a later GraphQL sync reads in one query (1: one a query)."""
 
-    # 30 repositories' first pages stay under GitHub's 500,000 nodes a query even at 100 a page (13,410 each).
+    # 30 repositories' first pages stay under GitHub's 500,000 nodes a query even at 100 a page (13,500 each).
     repositories_per_query: int = Field(default=20, ge=1, le=30)
 
     def graphql_endpoint(self) -> str:
@@ -182,20 +183,28 @@ class GithubConnector(Connector):
     def _partitions(
         self, repos: list[tuple[str, str]], since: Callable[[str, str], datetime | None]
     ) -> list[Callable[[], Iterator[SyncEvent]]]:
-        """The readers of a sync, in the repositories' order: one a repository, except on GraphQL, where
-        repositories read before (a later sync: small first pages) go `repositories_per_query` to a query."""
+        """The readers of a sync: one a repository, except on GraphQL, where repositories with a cursor (a later
+        sync: small first pages) go up to `repositories_per_query` to a query."""
         if self.api != "graphql":
             return [partial(self._repository, repo, branch, since) for repo, branch in repos]
         assert isinstance(self.settings, GithubSettings)
+        bounded = [
+            (repo, branch, {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")})
+            for repo, branch in repos
+        ]
+        batchable = [one for one in bounded if any(one[2].values())]
+        # Never fewer batches than readers at once: a batch reads its repositories' further pages (a backfill's
+        # `--since`, a long outage) one repository after another.
+        readers_at_once = self.settings.partitions_ahead * (self.share[1] if self.share else 1)
+        size = max(1, min(self.settings.repositories_per_query, math.ceil(len(batchable) / readers_at_once)))
         readers: list[Callable[[], Iterator[SyncEvent]]] = []
         batch: list[tuple[str, str, dict[str, datetime | None]]] = []
-        for repo, branch in repos:
-            bounds = {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")}
-            if not any(bounds.values()):  # a first sync's pages are whole ones: a query of its own each
+        for repo, branch, bounds in bounded:
+            if not any(bounds.values()):  # no cursor: whole first pages, a query of its own
                 readers.append(partial(self._graphql_repositories, [(repo, branch, bounds)]))
                 continue
             batch.append((repo, branch, bounds))
-            if len(batch) == self.settings.repositories_per_query:
+            if len(batch) == size:
                 readers.append(partial(self._graphql_repositories, batch))
                 batch = []
         if batch:
@@ -315,22 +324,27 @@ class GithubConnector(Connector):
         asked = [self._repository_variables(repo, branch, bounds) for repo, branch, bounds in batch]
         # Asked before anything is yielded: a failed query lands nothing of its repositories.
         if len(batch) == 1:
-            answers = [dig(self.graphql.query("Repository", REPOSITORY, {**shared, **asked[0]}), "repository")]
+            operation = "Repository"
+            answers = [dig(self.graphql.query(operation, REPOSITORY, {**shared, **asked[0]}), "repository")]
         else:
+            operation = "Repositories"
             variables = {f"{key}{i}": value for i, one in enumerate(asked) for key, value in one.items()}
-            data = self.graphql.query("Repositories", repositories_query(len(batch)), {**shared, **variables})
+            data = self.graphql.query(operation, repositories_query(len(batch)), {**shared, **variables})
             answers = [dig(data, f"repository{i}") for i in range(len(batch))]
-        listings = [(self._listing(r, "deployments"), self._listing(r, "pullRequests")) for r in answers]
+        listings = [
+            tuple(self._listing(operation, repo, answer, c) for c in ("deployments", "pullRequests"))
+            for (repo, _, _), answer in zip(batch, answers, strict=True)
+        ]
         for (repo, branch, bounds), repository, (deployments, pulls) in zip(batch, answers, listings, strict=True):
             yield from self._graphql_deployments(repo, bounds["deployments"], deployments)
             yield from self._graphql_pull_requests(repo, bounds["pull_requests"], pulls)
             yield from self._graphql_commits(repo, branch, bounds["commits"], repository)
 
-    def _listing(self, repository: Any, connection: str) -> Mapping[str, Any]:
-        """The first page of one of `repository`'s connections in the `Repository` answer."""
+    def _listing(self, operation: str, repo: str, repository: Any, connection: str) -> Mapping[str, Any]:
+        """The first page of one of `repository`'s connections in the answer to `operation`."""
         page = dig(repository, connection)
         if not isinstance(page, Mapping):
-            raise ConnectorError(f"{self.graphql.api} Repository: the answer has no repository.{connection}")
+            raise ConnectorError(f"{self.graphql.api} {operation}: the answer has no {connection} of {repo}")
         return page
 
     def _graphql_deployments(

@@ -12,11 +12,13 @@ Requests: the first page of a repository's three listings (deployments, pull req
 in one query, `Repository`; a listing with more pages, when the reader still wants them (a newest-first listing
 stops at its lower bound), continues from its cursor with a query of its own (`Deployments`, `PullRequests`,
 `Commits`), and a nested connection past its first page with `DeploymentStatuses`, `PullRequestCommits` or
-`CommitParents`. A later sync asks the first pages of `repositories_per_query` repositories (default 20) in one
-query, `Repositories`, each under an alias (`repository0`, ...): a daily run, whose new records of a repository
-mostly fit those first pages, makes one request per 20 repositories (three a repository before `Repository`). A
-repository never read before has a `Repository` of its own: its first pages are whole ones (13,410 nodes at most,
-which bounds a batch of 30 under GitHub's 500,000 a query), and an answer then holds one repository's backfill.
+`CommitParents`. A later sync asks the first pages of up to `repositories_per_query` repositories (default 20) in
+one query, `Repositories`, each under an alias (`repository0`, ...): a daily run, whose new records of a repository
+mostly fit those first pages, makes one request per 20 repositories (three a repository before `Repository`). There
+are never fewer batches than readers at once (`partitions_ahead` times the reader processes), as a batch reads its
+repositories' further pages one repository after another. A repository with no cursor has a `Repository` of its
+own: its first pages are whole ones (13,500 nodes at most, which keeps a batch of 30 under GitHub's 500,000 a
+query), and an answer then holds one repository's backfill.
 
 Endpoint: `POST {api_url}/graphql` for api.github.com; `https://host/api/graphql` for GitHub Enterprise Server
 (`api_url` `https://host/api/v3`); the source setting `graphql_url` overrides it (same host: the token goes there).

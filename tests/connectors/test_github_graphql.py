@@ -147,15 +147,20 @@ def serve_github_rest(api: FakeApi, *repos: GitHubRepo) -> None:
 
 
 @pytest.mark.parametrize(
-    ("per_query", "queries"),
-    [(1, {"Repository": 3}), (2, {"Repositories": 1, "Repository": 1}), (20, {"Repositories": 1})],
+    ("per_query", "ahead", "queries"),
+    [
+        (1, 1, {"Repository": 3}),
+        (2, 1, {"Repositories": 1, "Repository": 1}),
+        (20, 1, {"Repositories": 1}),
+        (20, 2, {"Repositories": 1, "Repository": 1}),  # never fewer batches than readers at once
+    ],
 )
 def test_a_later_sync_reads_its_repositories_in_a_query_a_batch(
-    httpserver: HTTPServer, per_query: int, queries: dict[str, int]
+    httpserver: HTTPServer, per_query: int, ahead: int, queries: dict[str, int]
 ) -> None:
     """A daily run: repositories whose new records fit the first pages (a few deployments with their statuses, pull
-    requests with their commits, commits) are read `repositories_per_query` to a query (`Repositories`; one alone
-    with `Repository`), and land what REST lands from the same lower bounds, with the same checkpoints."""
+    requests with their commits, commits) are read up to `repositories_per_query` to a query (`Repositories`; one
+    alone with `Repository`), and land what REST lands from the same lower bounds, with the same checkpoints."""
     repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
     api = FakeApi(httpserver)
     serve_github_rest(api, *repos)
@@ -164,7 +169,8 @@ def test_a_later_sync_reads_its_repositories_in_a_query_a_batch(
     mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
 
     def later_sync(kind: str) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
-        settings = GithubSettings(api_url=httpserver.url_for("/"), api=kind, repositories_per_query=per_query)
+        url = httpserver.url_for("/")
+        settings = GithubSettings(api_url=url, api=kind, repositories_per_query=per_query, partitions_ahead=ahead)
         gh = GithubConnector(settings, mappings)
         return gh, *collect(gh, lambda s, p: lower)
 
@@ -194,7 +200,8 @@ def test_a_repository_never_read_has_a_query_of_its_own(httpserver: HTTPServer) 
         return read_before if repo != "acme/shop" and stream == "commits" else None
 
     def sync(per_query: int) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
-        settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=per_query)
+        url = httpserver.url_for("/")
+        settings = GithubSettings(api_url=url, repositories_per_query=per_query, partitions_ahead=1)
         gh = GithubConnector(settings, mappings)
         return gh, *collect(gh, since)
 
@@ -218,7 +225,7 @@ def test_an_error_for_one_repository_of_a_batch_lands_nothing_of_the_batch(https
     lower = START - timedelta(minutes=70)
     serve_github_graphql(FakeApi(httpserver), repos[0], repos[2])  # acme/shop is gone
 
-    gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/")), mappings)
+    gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), partitions_ahead=1), mappings)
     delivered: list[Any] = []
     with pytest.raises(ConnectorError) as failed:
         delivered.extend(gh.sync(lambda s, p: lower))
@@ -238,6 +245,50 @@ def test_an_error_for_one_repository_of_a_batch_lands_nothing_of_the_batch(https
     assert checkpoints == alone_checkpoints
 
 
+def test_each_repository_of_a_batch_is_read_from_its_own_cursor(httpserver: HTTPServer) -> None:
+    """12 repositories (aliases past 10), each with cursors of its own, in one query: each lands what it lands when
+    read alone, so no alias reads another's lower bound or page sizes."""
+    repos = [github_repo(f"acme/r{k}", shift=k * 100_000) for k in range(12)]
+    serve_github_graphql(FakeApi(httpserver), *repos)
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+    # Repository k was read up to k * 40 + 10 minutes back: the further back, the more new records.
+    lower = {repo.full_name: START - timedelta(minutes=40 * k + 10) for k, repo in enumerate(repos)}
+
+    def since(stream: str, repo: str) -> datetime | None:
+        # acme/r3 never had a deployment: its first page of deployments is a whole one
+        return None if (stream, repo) == ("deployments", "acme/r3") else lower[repo]
+
+    def sync(per_query: int) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
+        url = httpserver.url_for("/")
+        settings = GithubSettings(api_url=url, repositories_per_query=per_query, partitions_ahead=1)
+        gh = GithubConnector(settings, mappings)
+        return gh, *collect(gh, since)
+
+    alone, alone_records, alone_checkpoints = sync(1)
+    assert alone.graphql.queries["Repository"] == 12
+    gh, records, checkpoints = sync(20)
+
+    assert gh.graphql.queries["Repositories"] == 1 and "Repository" not in gh.graphql.queries, gh.graphql.queries
+    counts = {repo: sum(r.context["repo"] == repo for r in records["commits"]) for repo in lower}
+    assert len(set(counts.values())) > 3, f"the cursors should read different numbers of commits: {counts}"
+    assert by_stream(records) == by_stream(alone_records)
+    assert checkpoints == alone_checkpoints
+
+
+def test_each_repository_of_a_batch_reads_its_own_branch(httpserver: HTTPServer) -> None:
+    """The middle repository of a batch is mapped to a branch it does not have: the sync fails naming that
+    repository and branch, not another's."""
+    repos = [github_repo(f"acme/{name}", shift=k * 100_000) for k, name in enumerate(("api", "shop", "web"))]
+    serve_github_graphql(FakeApi(httpserver), *repos)
+    mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
+    mappings["acme/shop"] = GithubMapping(repo="acme/shop", branch="release")
+    gh = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), partitions_ahead=1), mappings)
+
+    with pytest.raises(ConnectorError, match="acme/shop has no branch 'release'"):
+        collect(gh, lambda s, p: START - timedelta(minutes=70))
+    assert gh.graphql.queries["Repositories"] == 1
+
+
 def test_the_largest_batch_stays_within_githubs_node_limit(httpserver: HTTPServer) -> None:
     """30 repositories (the most `repositories_per_query` allows) asking whole first pages of deployments and pull
     requests (no cursor of theirs yet) at 100 a page: the sample server, which refuses a query that could return
@@ -245,7 +296,7 @@ def test_the_largest_batch_stays_within_githubs_node_limit(httpserver: HTTPServe
     repos = [github_repo(f"acme/r{k}", shift=k * 100_000) for k in range(30)]
     serve_github_graphql(FakeApi(httpserver), *repos)
     mappings = {repo.full_name: GithubMapping(repo=repo.full_name) for repo in repos}
-    settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=30)
+    settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=30, partitions_ahead=1)
     gh = GithubConnector(settings, mappings)
     records, _ = collect(gh, lambda s, p: START - timedelta(days=1) if s == "commits" else None)
 
