@@ -187,6 +187,18 @@ def test_a_later_sync_reads_its_repositories_in_a_query_a_batch(
     assert checkpoints == rest_checkpoints
 
 
+def batched_sync(
+    httpserver: HTTPServer,
+    mappings: dict[str, GithubMapping],
+    since: Callable[[str, str], datetime | None],
+    per_query: int,
+) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
+    """A GraphQL sync of `mappings` reading `per_query` repositories to a query, one batch at a time."""
+    settings = GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=per_query, partitions_ahead=1)
+    gh = GithubConnector(settings, dict(mappings))
+    return gh, *collect(gh, since)
+
+
 def test_a_repository_never_read_has_a_query_of_its_own(httpserver: HTTPServer) -> None:
     """A repository with no cursor asks whole first pages (100 deployments with 100 statuses each, ...): it has a
     query of its own, so an answer holds at most one repository's backfill. A repository read before (any cursor)
@@ -199,14 +211,8 @@ def test_a_repository_never_read_has_a_query_of_its_own(httpserver: HTTPServer) 
     def since(stream: str, repo: str) -> datetime | None:
         return read_before if repo != "acme/shop" and stream == "commits" else None
 
-    def sync(per_query: int) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
-        url = httpserver.url_for("/")
-        settings = GithubSettings(api_url=url, repositories_per_query=per_query, partitions_ahead=1)
-        gh = GithubConnector(settings, mappings)
-        return gh, *collect(gh, since)
-
-    alone, alone_records, alone_checkpoints = sync(1)
-    gh, records, checkpoints = sync(20)
+    alone, alone_records, alone_checkpoints = batched_sync(httpserver, mappings, since, per_query=1)
+    gh, records, checkpoints = batched_sync(httpserver, mappings, since, per_query=20)
 
     assert alone.graphql.queries == {"Repository": 3}
     assert gh.graphql.queries == {"Repositories": 1, "Repository": 1}, "api and web together, shop alone"
@@ -258,15 +264,9 @@ def test_each_repository_of_a_batch_is_read_from_its_own_cursor(httpserver: HTTP
         # acme/r3 never had a deployment: its first page of deployments is a whole one
         return None if (stream, repo) == ("deployments", "acme/r3") else lower[repo]
 
-    def sync(per_query: int) -> tuple[GithubConnector, dict[str, list[Record]], list[Checkpoint]]:
-        url = httpserver.url_for("/")
-        settings = GithubSettings(api_url=url, repositories_per_query=per_query, partitions_ahead=1)
-        gh = GithubConnector(settings, mappings)
-        return gh, *collect(gh, since)
-
-    alone, alone_records, alone_checkpoints = sync(1)
+    alone, alone_records, alone_checkpoints = batched_sync(httpserver, mappings, since, per_query=1)
     assert alone.graphql.queries["Repository"] == 12
-    gh, records, checkpoints = sync(20)
+    gh, records, checkpoints = batched_sync(httpserver, mappings, since, per_query=20)
 
     assert gh.graphql.queries["Repositories"] == 1 and "Repository" not in gh.graphql.queries, gh.graphql.queries
     counts = {repo: sum(r.context["repo"] == repo for r in records["commits"]) for repo in lower}
