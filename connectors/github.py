@@ -192,24 +192,15 @@ class GithubConnector(Connector):
             (repo, branch, {stream: since(stream, repo) for stream in ("deployments", "pull_requests", "commits")})
             for repo, branch in repos
         ]
+        # No cursor: whole first pages, a query of its own.
+        alone = [[one] for one in bounded if not any(one[2].values())]
         batchable = [one for one in bounded if any(one[2].values())]
         # Never fewer batches than readers at once: a batch reads its repositories' further pages (a backfill's
         # `--since`, a long outage) one repository after another.
         readers_at_once = self.settings.partitions_ahead * (self.share[1] if self.share else 1)
         size = max(1, min(self.settings.repositories_per_query, math.ceil(len(batchable) / readers_at_once)))
-        readers: list[Callable[[], Iterator[SyncEvent]]] = []
-        batch: list[tuple[str, str, dict[str, datetime | None]]] = []
-        for repo, branch, bounds in bounded:
-            if not any(bounds.values()):  # no cursor: whole first pages, a query of its own
-                readers.append(partial(self._graphql_repositories, [(repo, branch, bounds)]))
-                continue
-            batch.append((repo, branch, bounds))
-            if len(batch) == size:
-                readers.append(partial(self._graphql_repositories, batch))
-                batch = []
-        if batch:
-            readers.append(partial(self._graphql_repositories, batch))
-        return readers
+        batches = alone + [batchable[i : i + size] for i in range(0, len(batchable), size)]
+        return [partial(self._graphql_repositories, batch) for batch in batches]
 
     def _repository(self, repo: str, branch: str, since: Callable[[str, str], datetime | None]) -> Iterator[SyncEvent]:
         """Every stream of one repository, through REST."""

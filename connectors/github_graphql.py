@@ -146,6 +146,16 @@ def _history(first: str, after: bool, branch: str = "branch", since: str = "sinc
     }}"""
 
 
+def _first_pages(suffix: str = "") -> str:
+    """The first page of every listing of a repository, from the variables named with `suffix` (its own) and the
+    nested page sizes every repository of a query shares (`$statuses`, `$commits`, `$history`)."""
+    return f"""repository(owner: $owner{suffix}, name: $name{suffix}) {{
+    {_deployments(f"deployments{suffix}", "statuses", after=False)}
+    {_pull_requests(f"pulls{suffix}", "commits", after=False)}
+    {_history("history", after=False, branch=f"branch{suffix}", since=f"since{suffix}")}
+  }}"""
+
+
 # The first page of every listing of a repository, in one query (see the module docstring).
 REPOSITORY = f"""
 query Repository(
@@ -153,11 +163,7 @@ query Repository(
   $branch: String!, $history: Int!, $since: GitTimestamp
 ) {{
   {_RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    {_deployments("deployments", "statuses", after=False)}
-    {_pull_requests("pulls", "commits", after=False)}
-    {_history("history", after=False)}
-  }}
+  {_first_pages()}
 }}
 {_STATUS_FIELDS}
 {COMMIT_FIELDS}"""
@@ -172,14 +178,7 @@ def repositories_query(count: int) -> str:
         f"$since{i}: GitTimestamp"
         for i in range(count)
     )
-    aliases = "\n  ".join(
-        f"""repository{i}: repository(owner: $owner{i}, name: $name{i}) {{
-    {_deployments(f"deployments{i}", "statuses", after=False)}
-    {_pull_requests(f"pulls{i}", "commits", after=False)}
-    {_history("history", after=False, branch=f"branch{i}", since=f"since{i}")}
-  }}"""
-        for i in range(count)
-    )
+    aliases = "\n  ".join(f"repository{i}: {_first_pages(str(i))}" for i in range(count))
     return f"""
 query Repositories($statuses: Int!, $commits: Int!, $history: Int!, {declared}) {{
   {_RATE_LIMIT}

@@ -243,10 +243,8 @@ def test_an_error_for_one_repository_of_a_batch_lands_nothing_of_the_batch(https
 
     httpserver.clear()
     serve_github_graphql(FakeApi(httpserver), *repos)
-    again = GithubConnector(GithubSettings(api_url=httpserver.url_for("/")), mappings)
-    records, checkpoints = collect(again, lambda s, p: lower)
-    alone = GithubConnector(GithubSettings(api_url=httpserver.url_for("/"), repositories_per_query=1), mappings)
-    alone_records, alone_checkpoints = collect(alone, lambda s, p: lower)
+    _, records, checkpoints = batched_sync(httpserver, mappings, lambda s, p: lower, per_query=20)
+    _, alone_records, alone_checkpoints = batched_sync(httpserver, mappings, lambda s, p: lower, per_query=1)
     assert by_stream(records) == by_stream(alone_records)
     assert checkpoints == alone_checkpoints
 
