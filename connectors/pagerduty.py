@@ -18,6 +18,7 @@ from connectors.base import (
     SourceSettings,
     Stream,
     SyncEvent,
+    latest_cursor,
 )
 from connectors.http import ConnectorError, HttpClient
 from connectors.timeparse import isoformat_z
@@ -110,10 +111,15 @@ class PagerdutyConnector(Connector):
     def _window_then_checkpoint(
         self, stream_name: str, extra: dict, lower: datetime, upper: datetime
     ) -> Iterator[SyncEvent]:
-        yield from self._window(stream_name, extra, lower, upper)
-        # Everything created before `upper` has been read: the cursor may move there, in the transaction of these
-        # pages or a later one.
-        yield Checkpoint(stream_name, ALL, upper)
+        newest: datetime | None = None
+        for page in self._window(stream_name, extra, lower, upper):
+            yield page
+            newest = latest_cursor(newest, page.records)
+        # The cursor follows the data, not this machine's clock: it moves to the newest `created_at` read (every
+        # window before this one read too), so a record the API shows late, or a clock ahead of the API's, is
+        # re-read from there minus the lookback rather than skipped. A window with nothing in it moves nothing.
+        if newest is not None:
+            yield Checkpoint(stream_name, ALL, newest)
 
     def _users(self, now: datetime) -> Iterator[SyncEvent]:
         """Every user with their teams; the checkpoint only commits the pages (nothing reads its cursor)."""
