@@ -32,7 +32,7 @@ def stored_ids(db: Path, stream: str) -> set[str]:
         return {pk for (pk,) in con.execute(f"select _pk from raw_pagerduty.{stream}").fetchall()}
 
 
-def test_a_day_added_to_a_history_that_ended_weeks_ago_is_read(
+def test_a_day_added_to_a_history_that_ended_months_ago_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The benchmark's case: a history that ended months ago, then the same history with one more day. A cursor
