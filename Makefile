@@ -47,6 +47,7 @@ dev: install ## dagster dev on the sample organisation
 
 bench: install ## sync speed, memory as history grows, what the checks cost, GitHub requests per record (about 12 minutes)
 	$(BIN)/python -m benchmarks.incremental
+	$(BIN)/python -m benchmarks.incremental --every-source --latency-ms 50
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.checks_cost
 	$(BIN)/python -m benchmarks.check_overhead

@@ -7,7 +7,6 @@ Queues are bounded, so memory stays flat however long the iterators are.
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -21,39 +20,60 @@ _DONE = object()
 class ReadAhead(Generic[T]):
     """Iterate `produce()` in a thread of its own, up to `depth` items ahead of the consumer.
 
-    The thread starts at once. A failure in it is raised to the consumer when it reaches that point; `close()`
-    (or leaving the iteration early) tells the thread to stop instead of blocking on a full queue.
+    With `weigh`, `depth` bounds the summed weight of the items waiting instead of their number (the bytes of a
+    source's pages read ahead); an item heavier than `depth` still passes when nothing else waits. The thread
+    starts at once. A failure in it is raised to the consumer when it reaches that point; `close()` (or leaving
+    the iteration early) tells the thread to stop instead of blocking on a full buffer.
     """
 
-    def __init__(self, produce: Callable[[], Iterable[T]], depth: int, name: str = "read-ahead") -> None:
-        self._buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    def __init__(
+        self,
+        produce: Callable[[], Iterable[T]],
+        depth: int,
+        name: str = "read-ahead",
+        weigh: Callable[[T], int] | None = None,
+    ) -> None:
+        self._depth = depth
+        self._weigh = weigh
+        self._buffer: deque[tuple[object, int]] = deque()
+        self._weight = 0  # of the items in the buffer
+        self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(produce,), name=name, daemon=True)
         self._thread.start()
 
-    def _offer(self, item: object) -> bool:
-        """Put `item` unless the consumer has stopped listening; False then."""
-        while not self._stop.is_set():
-            try:
-                self._buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _offer(self, item: object, weight: int = 1) -> bool:
+        """Put `item` once there is room, unless the consumer has stopped listening; False then."""
+        with self._changed:
+            while self._buffer and self._weight + weight > self._depth:
+                if self._stop.is_set():
+                    return False
+                self._changed.wait(0.1)
+            if self._stop.is_set():
+                return False
+            self._buffer.append((item, weight))
+            self._weight += weight
+            self._changed.notify_all()
+            return True
 
     def _run(self, produce: Callable[[], Iterable[T]]) -> None:
         try:
             for item in produce():
-                if not self._offer(item):
+                if not self._offer(item, self._weigh(item) if self._weigh else 1):
                     return
-            self._offer(_DONE)
+            self._offer(_DONE, 0)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            self._offer(exc)
+            self._offer(exc, 0)
 
     def __iter__(self) -> Iterator[T]:
         try:
             while True:
-                item = self._buffer.get()
+                with self._changed:
+                    while not self._buffer:
+                        self._changed.wait()
+                    item, weight = self._buffer.popleft()
+                    self._weight -= weight
+                    self._changed.notify_all()
                 if item is _DONE:
                     return
                 if isinstance(item, BaseException):
@@ -65,6 +85,8 @@ class ReadAhead(Generic[T]):
     def close(self) -> None:
         """Stop the thread (it finishes the item it is producing) and wait for it."""
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         self._thread.join(timeout=30)
 
 

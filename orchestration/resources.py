@@ -1,4 +1,5 @@
-"""The one resource the assets share: the catalog file, the warehouse it names, and the as-of date."""
+"""The one resource the assets share: the catalog file, the warehouse it names, the as-of date, and a run's early
+reads of its sources."""
 
 import os
 from collections.abc import Iterator
@@ -8,11 +9,13 @@ from functools import cached_property
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import PrivateAttr
 
 from connectors.base import Connector
 from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, load_catalog
+from orchestration.raw.prefetch import RunPrefetch, sources_ahead
 from orchestration.warehouse import connect
 
 
@@ -26,6 +29,21 @@ class OpmetricsResource(ConfigurableResource):
     """Loads the catalog named by OPMETRICS_CONFIG; opens the warehouse it points to."""
 
     config_path: str
+    _prefetch: RunPrefetch | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Dagster sets up a copy of the resource for each run: the early reads belong to that run.
+        at_once = sources_ahead()
+        self._prefetch = RunPrefetch(at_once=at_once) if at_once else None
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._prefetch is not None:
+            self._prefetch.close()
+
+    @property
+    def prefetch(self) -> RunPrefetch | None:
+        """This run's early reads of its daily syncs (`orchestration/raw/prefetch.py`); None outside a run."""
+        return self._prefetch
 
     @cached_property
     def _loaded(self) -> tuple[Catalog, Path]:

@@ -35,6 +35,21 @@ def raw_asset_key(source: str, stream: str) -> AssetKey:
     return AssetKey([f"raw_{source}", stream])
 
 
+def daily_syncs_of_run(context: AssetExecutionContext, opmetrics: OpmetricsResource) -> dict[str, Connector]:
+    """The configured sources whose sync step this run holds with neither `full_refresh` nor `since`, in the
+    order of their steps (by name)."""
+    steps = context.run.step_keys_to_execute or list(context.job_def.graph.node_dict)
+    ops = context.run.run_config.get("ops", {})
+    syncs = {}
+    for source in sorted(CONNECTORS):
+        config = ops.get(f"sync_{source}", {}).get("config", {})
+        if f"sync_{source}" in steps and not config.get("full_refresh") and not config.get("since"):
+            connector = opmetrics.connector(source)
+            if connector is not None:
+                syncs[source] = connector
+    return syncs
+
+
 def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> AssetsDefinition:
     """The multi-asset that syncs every stream of one connector into `raw_<source>.<stream>`.
 
@@ -60,9 +75,13 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
 
     @multi_asset(name=f"sync_{source}", specs=specs, check_specs=check_specs)
     def _sync(context: AssetExecutionContext, config: RawSyncConfig, opmetrics: OpmetricsResource) -> Iterator:
-        connector = opmetrics.connector(source)
         sync_id = f"{context.run_id}:{source}:{uuid.uuid4().hex[:8]}"
         with opmetrics.connect() as con:
+            early = None
+            if opmetrics.prefetch is not None:
+                opmetrics.prefetch.start(con, daily_syncs_of_run(context, opmetrics))
+                early = opmetrics.prefetch.take(source)
+            connector, started = early if early else (opmetrics.connector(source), None)
             if connector is None:
                 context.log.info("source %s is not configured; its raw tables are left as they are", source)
                 merged = {}
@@ -74,7 +93,7 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
                     since=date.fromisoformat(config.since) if config.since else None,
                     reader_processes=reader_processes(),
                 )
-                merged = sync_source(con, connector, options, sync_id)
+                merged = sync_source(con, connector, options, sync_id, started)
             for stream in connector_cls.streams:
                 key = raw_asset_key(source, stream.name)
                 total = con.execute(f"select count(*) from raw_{source}.{stream.name}").fetchone()[0]

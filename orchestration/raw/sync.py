@@ -12,14 +12,14 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 
-from connectors.base import Bookmark, Checkpoint, Connector
+from connectors.base import Bookmark, Checkpoint, Connector, SyncEvent
 from connectors.prefetch import ReadAhead
 from orchestration.raw.reader import Bounds, read_in_processes
 from orchestration.raw.rows import Row, RowPage, as_rows
@@ -54,19 +54,19 @@ class SyncOptions:
     reader_processes: int = 0
 
 
-def sync_source(
-    con: duckdb.DuckDBPyConnection, connector: Connector, options: SyncOptions, sync_id: str
-) -> Counter[str]:
-    """Read every stream of `connector` into its raw tables; returns records merged per stream."""
-    source = connector.name
-    # Into a table empty at the start only this sync writes: its merges need not search the table for its keys.
-    written: dict[str, WrittenKeys] = {}
-    for stream in connector.streams:
-        table = ensure_raw_table(con, source, stream.name)
-        if con.execute(f"select not exists (select 1 from {table})").fetchall() == [(True,)]:
-            written[stream.name] = WrittenKeys()
+@dataclass(frozen=True)
+class ReadPlan:
+    """Where a sync reads from (`bounds`), and in how many processes (0: a thread of the sync's process)."""
+
+    bounds: Bounds
+    processes: int
+    backfill: bool  # a first sync, a full refresh or `--since`: not one resuming from its stored cursors
+
+
+def plan_read(con: duckdb.DuckDBPyConnection, connector: Connector, options: SyncOptions) -> ReadPlan:
+    """How `connector` reads into this warehouse: from its stored cursors minus the lookback, or a backfill."""
     ensure_state_table(con)
-    stored = load_cursors(con, source)
+    stored = load_cursors(con, connector.name)
     bounds = Bounds(
         cursors={} if options.full_refresh else stored,
         lookback=timedelta(days=connector.settings.lookback_days),
@@ -75,7 +75,69 @@ def sync_source(
     # Reading processes pay for starting (about half a second each, most of a daily sync's time for most sources)
     # on a backfill: a first sync, a full refresh, `--since`. A sync resuming from stored cursors reads in a thread.
     backfill = options.full_refresh or options.since is not None or not stored
-    processes = options.reader_processes if backfill else 0
+    return ReadPlan(bounds, options.reader_processes if backfill else 0, backfill)
+
+
+def _page_bytes(event: RowPage | SyncEvent) -> int:
+    """What a page read ahead holds, about: its rows' JSON text (a checkpoint counts as one byte)."""
+    return sum(len(row.payload) + len(row.context) for row in event.rows) if isinstance(event, RowPage) else 1
+
+
+@dataclass
+class OpenRead:
+    """A connector's read, started: its events arrive in the order the connector yields them."""
+
+    plan: ReadPlan
+    events: Iterator[RowPage | SyncEvent]
+    stop: Callable[[], None] | None = None  # ends a reading thread even before its first event was taken
+
+    def close(self) -> None:
+        """Stop reading: the reading thread or processes end."""
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            close()
+        if self.stop is not None:
+            self.stop()
+
+
+def open_read(connector: Connector, plan: ReadPlan, bytes_ahead: int | None = None) -> OpenRead:
+    """Start reading `connector` as `plan` says: in processes of its own, or in a thread, up to 8 events ahead of
+    the writer or, with `bytes_ahead`, up to that many bytes of pages (a run reading its next sources early)."""
+    if plan.processes:
+        return OpenRead(plan, read_in_processes(connector, plan.bounds, plan.processes))
+    reading = ReadAhead(
+        lambda: as_rows(connector, connector.sync(plan.bounds)),
+        depth=bytes_ahead or 8,
+        name=f"{connector.name}-reader",
+        weigh=_page_bytes if bytes_ahead else None,
+    )
+    return OpenRead(plan, iter(reading), reading.close)
+
+
+def sync_source(
+    con: duckdb.DuckDBPyConnection,
+    connector: Connector,
+    options: SyncOptions,
+    sync_id: str,
+    started: OpenRead | None = None,
+) -> Counter[str]:
+    """Read every stream of `connector` into its raw tables; returns records merged per stream.
+
+    `started` is a read of this connector opened earlier (`orchestration/raw/prefetch.py`): used when it reads
+    from where this sync would, else closed and read again.
+    """
+    source = connector.name
+    # Into a table empty at the start only this sync writes: its merges need not search the table for its keys.
+    written: dict[str, WrittenKeys] = {}
+    for stream in connector.streams:
+        table = ensure_raw_table(con, source, stream.name)
+        if con.execute(f"select not exists (select 1 from {table})").fetchall() == [(True,)]:
+            written[stream.name] = WrittenKeys()
+    plan = plan_read(con, connector, options)
+    if started is not None and started.plan != plan:
+        log.warning("%s: the read started early began elsewhere than this sync does; reading again", source)
+        started.close()
+        started = None
 
     merged: Counter[str] = Counter()
     batch: dict[str, list[Row]] = {}
@@ -104,13 +166,9 @@ def sync_source(
         checkpoints.clear()
 
     with fewer_collections():
-        events = (
-            read_in_processes(connector, bounds, processes)
-            if processes
-            else ReadAhead(lambda: as_rows(connector, connector.sync(bounds)), depth=8, name="connector-reader")
-        )
-        with closing(events):  # a failed write stops the readers at once
-            for event in events:
+        read = started or open_read(connector, plan)
+        with closing(read):  # a failed write stops the readers at once
+            for event in read.events:
                 if isinstance(event, RowPage):
                     batch.setdefault(event.stream, []).extend(event.rows)
                     if sum(map(len, batch.values())) >= options.batch_records:

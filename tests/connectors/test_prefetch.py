@@ -52,6 +52,24 @@ def test_a_producer_runs_at_most_depth_items_ahead() -> None:
     reader.close()
 
 
+def test_a_weighed_producer_waits_at_its_weight_and_an_item_heavier_than_it_still_passes() -> None:
+    produced: list[str] = []
+    items = ["a" * 5, "b" * 5, "c" * 5, "d" * 50, "e"]
+
+    def produce() -> Iterator[str]:
+        for item in items:
+            produced.append(item)
+            yield item
+
+    reader = iter(ReadAhead(produce, depth=12, weigh=len))
+    time.sleep(0.3)
+    assert produced == items[:3]  # 10 of 12 waiting; the third (15) waits to be put
+    assert next(reader) == items[0]
+    time.sleep(0.3)
+    assert produced == items[:4]  # the third put (10 again); the fourth, alone heavier than 12, waits for an empty buffer
+    assert list(reader) == items[1:]
+
+
 def test_a_failure_is_raised_where_the_plain_loop_would_raise_it() -> None:
     def broken() -> Iterator[str]:
         yield "b0"

@@ -261,3 +261,21 @@ def test_start_stop_and_interceptors(org: Organisation) -> None:
         s.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/github/repos/acme/checkout", timeout=2)
+
+
+def test_a_server_in_its_own_process_answers_as_late_as_asked() -> None:
+    """`latency` stands for a network between the pipeline and the APIs (`benchmarks/incremental.py`); the
+    answers overlap, as a real API's do."""
+    import datetime as dt
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sample_org.process import serve_in_subprocess
+
+    with serve_in_subprocess(2, 10, 1, dt.date(2026, 6, 1), latency=0.4) as (url, _):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: requests.get(f"{url}/github/rate_limit", timeout=10), range(4)))
+        elapsed = time.perf_counter() - started
+    assert len(answers) == 4
+    assert 0.4 <= elapsed < 1.2, elapsed  # four answers 0.4 s late, side by side

@@ -1,0 +1,225 @@
+"""A run reads its daily syncs at once (`orchestration/raw/prefetch.py`); each source's step writes what its early
+read brought, and lands what a read in the step would have."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import DagsterEventType, DagsterInstance, materialize
+
+from connectors.registry import CONNECTORS
+from orchestration.config import parse_catalog
+from orchestration.raw.assets import raw_assets
+from orchestration.raw.prefetch import RunPrefetch, sources_ahead
+from orchestration.raw.sync import SyncOptions, sync_source
+from orchestration.resources import OpmetricsResource
+from orchestration.warehouse import connect, load_cursors
+from sample_org import Organisation, SampleServer, generate, sample_tokens, token_environment
+from sample_org.server import Request, Response
+from tests.raw.snapshots import raw_rows
+from tests.raw.test_incremental import sync_all
+
+
+class FirstRequests:
+    """Records when each source first asked its API; answers nothing itself, unless `refuse` names a source to
+    answer 401."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.first: dict[str, float] = {}
+        self.refuse = refuse
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response | None:
+        source = request.base.rsplit("/", 1)[-1]  # the sample server's path prefix of the source
+        if source == "github" and "/actions/" in request.path:  # GitHub Actions is read from GitHub's API
+            source = "github_actions"
+        with self._lock:
+            self.first.setdefault(source, time.time())
+        return Response(401, {"message": "Bad credentials"}) if source == self.refuse else None
+
+
+@pytest.fixture(scope="module")
+def org() -> Organisation:
+    # Every kind of source, Opsgenie included; ends today, so a later sync re-reads its lookback's records.
+    return generate(
+        n_services=6, days=40, seed=3, end=dt.datetime.now(dt.UTC).date(), opsgenie_services=2, source_mix=True
+    )
+
+
+@pytest.fixture
+def server(org: Organisation, monkeypatch: pytest.MonkeyPatch) -> Iterator[SampleServer]:
+    tokens = sample_tokens()
+    for name, value in token_environment(tokens).items():
+        monkeypatch.setenv(name, value)
+    with SampleServer(org, tokens=tokens) as served:
+        yield served
+
+
+def test_early_reads_land_what_reads_in_their_steps_land(
+    org: Organisation, server: SampleServer, tmp_path: Path
+) -> None:
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    assert set(catalog.sources) == set(CONNECTORS), "the sample should use every registered source"
+    in_steps, early = tmp_path / "in_steps.duckdb", tmp_path / "early.duckdb"
+    sync_all(catalog, in_steps, "first")
+    shutil.copy(in_steps, early)
+    sync_all(catalog, in_steps, "second")
+
+    seen = FirstRequests()
+    server.interceptors.append(seen)
+    connectors = {
+        name: CONNECTORS[name](
+            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
+        )
+        for name in sorted(catalog.sources)
+    }
+    prefetch = RunPrefetch(at_once=len(connectors))
+    with connect(early) as con:
+        prefetch.start(con, connectors)
+        # Every source's API is asked before the first source is written.
+        wanted = set(connectors)
+        deadline = time.monotonic() + 20
+        while not wanted <= set(seen.first) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert wanted <= set(seen.first), (wanted, seen.first)
+        for name in connectors:
+            taken = prefetch.take(name)
+            assert taken is not None and taken[0] is connectors[name]
+            sync_source(con, taken[0], SyncOptions(), "second", taken[1])
+        assert prefetch.take("github") is None, "a read is taken once"
+        cursors = {name: load_cursors(con, name) for name in connectors}
+    prefetch.close()
+
+    assert raw_rows(early) == raw_rows(in_steps)
+    with connect(in_steps) as con:
+        expected = {name: load_cursors(con, name) for name in connectors}
+    # PagerDuty's users checkpoint at the time of the sync (nothing reads it): only they differ.
+    for both in (cursors, expected):
+        both["pagerduty"].pop(("users", "all"))
+    assert cursors == expected
+
+
+def test_a_read_never_taken_is_stopped(org: Organisation, server: SampleServer, tmp_path: Path) -> None:
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    db = tmp_path / "w.duckdb"
+    sync_all(catalog, db, "first")
+    before = threading.active_count()
+    prefetch = RunPrefetch(bytes_ahead=1)  # each read waits after its first page
+    with connect(db) as con:
+        mappings = {s.name: s.sources["gitlab"] for s in catalog.services if "gitlab" in s.sources}
+        prefetch.start(con, {"gitlab": CONNECTORS["gitlab"](catalog.sources["gitlab"], mappings)})
+    assert threading.active_count() > before
+    prefetch.close()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == before
+
+
+def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
+    org: Organisation, server: SampleServer, tmp_path: Path
+) -> None:
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    db = tmp_path / "w.duckdb"
+    sync_all(catalog, db, "first")
+    seen = FirstRequests()
+    server.interceptors.append(seen)
+    names = sorted(catalog.sources)
+    connectors = {
+        name: CONNECTORS[name](
+            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
+        )
+        for name in names
+    }
+
+    def asked_settles() -> set[str]:
+        """The sources asked so far, once no new one has been for half a second."""
+        while True:
+            before = set(seen.first)
+            time.sleep(0.5)
+            if set(seen.first) == before:
+                return before
+
+    prefetch = RunPrefetch(at_once=2)
+    with connect(db) as con:
+        prefetch.start(con, connectors)
+        assert asked_settles() == set(names[:2])
+        taken = prefetch.take(names[0])
+        assert taken is not None
+        assert asked_settles() == set(names[:3])
+        # A step out of order gets its read at once, and opens nothing more.
+        last = prefetch.take(names[-1])
+        assert last is not None
+        assert asked_settles() == {*names[:3], names[-1]}
+        for connector, read in (taken, last):
+            sync_source(con, connector, SyncOptions(), "second", read)
+    prefetch.close()
+
+
+def test_the_number_of_sources_read_ahead_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPMETRICS_SOURCES_AHEAD", "all")
+    with pytest.raises(ValueError, match="OPMETRICS_SOURCES_AHEAD must be a whole number, got 'all'"):
+        sources_ahead()
+    monkeypatch.setenv("OPMETRICS_SOURCES_AHEAD", "17")
+    with pytest.raises(ValueError, match="between 0 and 16, got 17"):
+        sources_ahead()
+    monkeypatch.delenv("OPMETRICS_SOURCES_AHEAD")
+    assert sources_ahead() == 4
+
+
+def step_starts(instance: DagsterInstance, run_id: str) -> dict[str, float]:
+    return {
+        record.step_key: record.timestamp
+        for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+        if record.step_key
+    }
+
+
+def test_a_run_reads_its_daily_syncs_before_their_steps_and_a_failure_stays_in_its_own(
+    org: Organisation, server: SampleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "opmetrics.yaml"
+    config.write_text(org.config_yaml(server.url))
+    catalog = parse_catalog(yaml.safe_load(config.read_text()))
+    resources = {"opmetrics": OpmetricsResource(config_path=str(config))}
+    instance = DagsterInstance.ephemeral()
+    assert materialize(raw_assets, resources=resources, instance=instance).success  # the first syncs: backfills
+
+    def run(seen: FirstRequests, run_config: dict | None = None) -> tuple[bool, dict[str, float], set[str]]:
+        """Whether the run succeeded, when each sync step started, and the steps that failed."""
+        server.interceptors[:] = [seen]
+        result = materialize(raw_assets, resources=resources, instance=instance, run_config=run_config,
+                             raise_on_error=False)  # fmt: skip
+        failed = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE}
+        return result.success, step_starts(instance, result.run_id), failed
+
+    # Jira refreshed from scratch: the first sync step opens the first four other sources' reads, and each step
+    # that takes its read opens the next one's, so their APIs are asked before their steps start; Jira's only in
+    # its step.
+    seen = FirstRequests()
+    ok, starts, _ = run(seen, {"ops": {"sync_jira": {"config": {"full_refresh": True}}}})
+    assert ok
+    first_step = min((step for step in starts if step.startswith("sync_")), key=starts.__getitem__)
+    assert first_step != "sync_jira"
+    for name in sorted(catalog.sources):
+        if f"sync_{name}" != first_step:
+            read_early = seen.first[name] < starts[f"sync_{name}"]
+            assert read_early == (name != "jira"), (name, seen.first, starts)
+
+    # Jira's API refuses: its step fails with the API's answer, read early as it was; the others land.
+    ok, _, failed = run(FirstRequests(refuse="jira"))
+    assert not ok and failed == {"sync_jira"}
+
+    # Turned off: no source's API is asked before its step.
+    monkeypatch.setenv("OPMETRICS_SOURCES_AHEAD", "0")
+    seen = FirstRequests()
+    ok, starts, _ = run(seen)
+    assert ok
+    assert all(seen.first[name] > starts[f"sync_{name}"] for name in catalog.sources)
