@@ -79,7 +79,8 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
         with opmetrics.connect() as con:
             early = None
             if opmetrics.prefetch is not None:
-                opmetrics.prefetch.start(con, daily_syncs_of_run(context, opmetrics))
+                if not opmetrics.prefetch.started:  # the run's first sync step
+                    opmetrics.prefetch.start(con, daily_syncs_of_run(context, opmetrics))
                 early = opmetrics.prefetch.take(source)
             connector, started = early if early else (opmetrics.connector(source), None)
             if connector is None:

@@ -1,20 +1,19 @@
-"""A run reads all its daily syncs at once, while it writes them one source after another.
+"""A run reads its daily syncs ahead, while it writes them one source after another.
 
 The daily job runs its steps one after another in one process (one DuckDB writer, `orchestration/jobs.py`), and a
 sync resuming from its cursors mostly waits on its API: read one source after another, the run would wait for
-each API in turn. So the run's first sync step opens the read of every such sync the run holds, each in a thread
-of its own and up to `BYTES_AHEAD` of pages ahead of its writer, and each source's step then writes what its read
-brought, in the order the connector yielded it. What lands, and when each cursor is stored, stay the same: a step
-uses its early read only if it began where the step's own sync would (`sync_source`), and a read's failure is
-raised in its own source's step. A backfill (a first sync, a full refresh, `--since`) is not read early: it reads
-in processes of its own (`orchestration/raw/reader.py`) during its step.
+each API in turn. So the run's first sync step opens the reads of the run's syncs that resume from stored cursors,
+up to OPMETRICS_SOURCES_AHEAD at a time (default 4; 0 turns this off), each in a thread of its own and up to
+`BYTES_AHEAD` of pages ahead of its writer; each source's step then writes what its read brought, in the order the
+connector yielded it, and opens the next source's read. What lands, and when each cursor is stored, stay the same:
+a step uses its early read only if it began where the step's own sync would (`sync_source`), and a read's failure
+is raised in its own source's step. A backfill (a first sync, a full refresh, `--since`) is not read early: it
+reads in processes of its own (`orchestration/raw/reader.py`) during its step.
 
-At most OPMETRICS_SOURCES_AHEAD reads (default 4; 0 turns this off) are open at once; when a step takes its read,
-the next source's opens. Measured with `benchmarks/incremental.py --every-source --services 100 --days 730`:
-the second sync of every source took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with
-2 open at once, 2.42 s with 3, 2.17 s with 4, 2.38 s with all 7; on loopback with no delay (0.9-1.1 s one after
-another), all 7 at once cost 0.6 s more (the reads' threads and the server's contend for the two cores), 4 about
-0.07 s.
+Why 4: with `benchmarks/incremental.py --every-source --services 100 --days 730`, the second sync of every source
+took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with 2 reads open at once, 2.42 s with
+3, 2.17 s with 4, 2.38 s with all 7; on loopback with no delay (0.9-1.1 s one after another), all 7 at once cost
+0.6 s more (the reads' threads and the server's contend for the two cores), 4 about 0.07 s.
 """
 
 from __future__ import annotations
@@ -27,8 +26,9 @@ import duckdb
 from connectors.base import Connector
 from orchestration.raw.sync import OpenRead, ReadPlan, SyncOptions, open_read, plan_read
 
-# Pages a source's early read may hold before its step takes them (their JSON text): a day of a 1,000-service
-# organisation's largest source (GitLab, 3,295 records) is about 10 MB, and at most seven sources wait at once.
+# Pages a source's early read may hold before its step takes them (their JSON text). In the 1,000-service benchmark's
+# run after one more day, the largest daily sync, GitHub's 18,875 records, held 13 MB; GitLab's 3,295 held 3.7 MB.
+# With the default of four reads open, they hold 64 MB at most.
 BYTES_AHEAD = 16 * 1024 * 1024
 # Early reads open at a time, by default (the module's docstring says why 4).
 SOURCES_AT_ONCE = 4
@@ -59,6 +59,11 @@ class RunPrefetch:
         self._pending: dict[str, tuple[Connector, ReadPlan]] = {}
         self._reads: dict[str, tuple[Connector, OpenRead]] = {}
         self._started = False
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` has been called: a run plans its early reads once."""
+        return self._started
 
     def start(self, con: duckdb.DuckDBPyConnection, connectors: Mapping[str, Connector]) -> None:
         """Plan the read of each of `connectors` that resumes from stored cursors, and open the first `at_once`;

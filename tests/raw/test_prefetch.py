@@ -14,8 +14,9 @@ import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, materialize
 
+from connectors.base import Connector
 from connectors.registry import CONNECTORS
-from orchestration.config import parse_catalog
+from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.assets import raw_assets
 from orchestration.raw.prefetch import RunPrefetch, sources_ahead
 from orchestration.raw.sync import SyncOptions, sync_source
@@ -43,6 +44,16 @@ class FirstRequests:
         with self._lock:
             self.first.setdefault(source, time.time())
         return Response(401, {"message": "Bad credentials"}) if source == self.refuse else None
+
+
+def connectors_of(catalog: Catalog) -> dict[str, Connector]:
+    """A connector for each source of `catalog`, by name, in name order (the order of the sync steps)."""
+    return {
+        name: CONNECTORS[name](
+            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
+        )
+        for name in sorted(catalog.sources)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +85,7 @@ def test_early_reads_land_what_reads_in_their_steps_land(
 
     seen = FirstRequests()
     server.interceptors.append(seen)
-    connectors = {
-        name: CONNECTORS[name](
-            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-        )
-        for name in sorted(catalog.sources)
-    }
+    connectors = connectors_of(catalog)
     prefetch = RunPrefetch(at_once=len(connectors))
     with connect(early) as con:
         prefetch.start(con, connectors)
@@ -132,12 +138,7 @@ def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
     seen = FirstRequests()
     server.interceptors.append(seen)
     names = sorted(catalog.sources)
-    connectors = {
-        name: CONNECTORS[name](
-            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-        )
-        for name in names
-    }
+    connectors = connectors_of(catalog)
 
     def asked_settles() -> set[str]:
         """The sources asked so far, once no new one has been for half a second."""
