@@ -66,7 +66,8 @@ def test_a_weighed_producer_waits_at_its_weight_and_an_item_heavier_than_it_stil
     assert produced == items[:3]  # 10 of 12 waiting; the third (15) waits to be put
     assert next(reader) == items[0]
     time.sleep(0.3)
-    assert produced == items[:4]  # the third put (10 again); the fourth, alone heavier than 12, waits for an empty buffer
+    # The third is put (10 waiting again); the fourth, alone heavier than 12, waits for the buffer to empty.
+    assert produced == items[:4]
     assert list(reader) == items[1:]
 
 
