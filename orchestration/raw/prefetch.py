@@ -18,12 +18,12 @@ took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import duckdb
 
 from connectors.base import Connector
+from orchestration.raw.reader import env_count
 from orchestration.raw.sync import OpenRead, ReadPlan, SyncOptions, open_read, plan_read
 
 # Pages a source's early read may hold before its step takes them (their JSON text). In the 1,000-service benchmark's
@@ -36,14 +36,7 @@ SOURCES_AT_ONCE = 4
 
 def sources_ahead() -> int:
     """How many sources a run reads early at once (OPMETRICS_SOURCES_AHEAD); 0: each reads in its own step."""
-    raw = os.environ.get("OPMETRICS_SOURCES_AHEAD", str(SOURCES_AT_ONCE)).strip()
-    try:
-        count = int(raw)
-    except ValueError:
-        raise ValueError(f"OPMETRICS_SOURCES_AHEAD must be a whole number, got {raw!r}") from None
-    if not 0 <= count <= 16:
-        raise ValueError(f"OPMETRICS_SOURCES_AHEAD must be between 0 and 16, got {count}")
-    return count
+    return env_count("OPMETRICS_SOURCES_AHEAD", SOURCES_AT_ONCE)
 
 
 class RunPrefetch:

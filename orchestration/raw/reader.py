@@ -47,13 +47,19 @@ MESSAGES_AHEAD = 8
 
 def reader_processes() -> int:
     """How many processes a sync reads in (OPMETRICS_READER_PROCESSES)."""
-    raw = os.environ.get("OPMETRICS_READER_PROCESSES", str(DEFAULT_READER_PROCESSES))
+    return env_count("OPMETRICS_READER_PROCESSES", DEFAULT_READER_PROCESSES)
+
+
+def env_count(variable: str, default: int, most: int = 16) -> int:
+    """The whole number from 0 to `most` in the environment variable `variable`, else `default`; a ValueError
+    naming the variable for anything else."""
+    raw = os.environ.get(variable, str(default)).strip()
     try:
         count = int(raw)
     except ValueError:
-        raise ValueError(f"OPMETRICS_READER_PROCESSES must be a whole number, got {raw!r}") from None
-    if not 0 <= count <= 16:
-        raise ValueError(f"OPMETRICS_READER_PROCESSES must be between 0 and 16, got {count}")
+        raise ValueError(f"{variable} must be a whole number, got {raw!r}") from None
+    if not 0 <= count <= most:
+        raise ValueError(f"{variable} must be between 0 and {most}, got {count}")
     return count
 
 

@@ -140,25 +140,25 @@ def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
     names = sorted(catalog.sources)
     connectors = connectors_of(catalog)
 
-    def asked_settles() -> set[str]:
-        """The sources asked so far, once no new one has been for half a second."""
-        while True:
-            before = set(seen.first)
-            time.sleep(0.5)
-            if set(seen.first) == before:
-                return before
+    def asked(expected: set[str]) -> set[str]:
+        """The sources asked so far, once `expected` all have been (or 20 s passed), and half a second more."""
+        deadline = time.monotonic() + 20
+        while not expected <= set(seen.first) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+        return set(seen.first)
 
     prefetch = RunPrefetch(at_once=2)
     with connect(db) as con:
         prefetch.start(con, connectors)
-        assert asked_settles() == set(names[:2])
+        assert asked(set(names[:2])) == set(names[:2])
         taken = prefetch.take(names[0])
         assert taken is not None
-        assert asked_settles() == set(names[:3])
+        assert asked(set(names[:3])) == set(names[:3])
         # A step out of order gets its read at once, and opens nothing more.
         last = prefetch.take(names[-1])
         assert last is not None
-        assert asked_settles() == {*names[:3], names[-1]}
+        assert asked({*names[:3], names[-1]}) == {*names[:3], names[-1]}
         for connector, read in (taken, last):
             sync_source(con, connector, SyncOptions(), "second", read)
     prefetch.close()
