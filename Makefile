@@ -45,7 +45,7 @@ format: install
 dev: install ## dagster dev on the sample organisation
 	$(BIN)/opmetrics dev
 
-bench: install ## sync speed, memory as history grows, what the checks cost, GitHub requests per record (about 12 minutes)
+bench: install ## sync speed (loopback, and with 50 ms answers: about 22 s), memory as history grows, what the checks cost, GitHub requests per record (about 12 minutes)
 	$(BIN)/python -m benchmarks.incremental
 	$(BIN)/python -m benchmarks.incremental --every-source --latency-ms 50
 	$(BIN)/python -m benchmarks.memory

@@ -60,7 +60,7 @@ def sync_early(catalog: Catalog, db: Path, sync_id: str, at_once: int) -> float:
         prefetch.start(con, connectors)
         try:
             for name, connector in connectors.items():
-                connector, read = prefetch.take(name) or (connector, None)
+                connector, read = prefetch.take(name, con, SyncOptions()) or (connector, None)
                 sync_source(con, connector, SyncOptions(), sync_id, read)
         finally:
             prefetch.close()

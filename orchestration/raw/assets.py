@@ -13,6 +13,7 @@ from dagster import (
     MaterializeResult,
     multi_asset,
 )
+from duckdb import DuckDBPyConnection
 from pydantic import Field
 
 from connectors.base import Connector
@@ -50,6 +51,23 @@ def daily_syncs_of_run(context: AssetExecutionContext, opmetrics: OpmetricsResou
     return syncs
 
 
+def start_early_reads(context: AssetExecutionContext, opmetrics: OpmetricsResource, con: DuckDBPyConnection) -> None:
+    """At the run's first sync step, open the early reads of the run's daily syncs (`orchestration/raw/prefetch.py`).
+
+    Finding them can fail only where the steps would fail on their own (the catalog): that costs the speed-up, and
+    each source's step then reads, and fails, on its own.
+    """
+    prefetch = opmetrics.prefetch
+    if prefetch is None or prefetch.started:
+        return
+    try:
+        syncs = daily_syncs_of_run(context, opmetrics)
+    except Exception as exc:
+        context.log.warning("this run's sources are not read ahead: %s", exc)
+        syncs = {}
+    prefetch.start(con, syncs)
+
+
 def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> AssetsDefinition:
     """The multi-asset that syncs every stream of one connector into `raw_<source>.<stream>`.
 
@@ -76,12 +94,16 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
     @multi_asset(name=f"sync_{source}", specs=specs, check_specs=check_specs)
     def _sync(context: AssetExecutionContext, config: RawSyncConfig, opmetrics: OpmetricsResource) -> Iterator:
         sync_id = f"{context.run_id}:{source}:{uuid.uuid4().hex[:8]}"
+        options = SyncOptions(
+            full_refresh=config.full_refresh,
+            since=date.fromisoformat(config.since) if config.since else None,
+            reader_processes=reader_processes(),
+        )
         with opmetrics.connect() as con:
             early = None
             if opmetrics.prefetch is not None:
-                if not opmetrics.prefetch.started:  # the run's first sync step
-                    opmetrics.prefetch.start(con, daily_syncs_of_run(context, opmetrics))
-                early = opmetrics.prefetch.take(source)
+                start_early_reads(context, opmetrics, con)
+                early = opmetrics.prefetch.take(source, con, options)
             connector, started = early if early else (opmetrics.connector(source), None)
             if connector is None:
                 context.log.info("source %s is not configured; its raw tables are left as they are", source)
@@ -89,11 +111,6 @@ def build_source_assets(connector_cls: type[Connector], checks: bool = True) -> 
                 for stream in connector_cls.streams:
                     ensure_raw_table(con, source, stream.name)
             else:
-                options = SyncOptions(
-                    full_refresh=config.full_refresh,
-                    since=date.fromisoformat(config.since) if config.since else None,
-                    reader_processes=reader_processes(),
-                )
                 merged = sync_source(con, connector, options, sync_id, started)
             for stream in connector_cls.streams:
                 key = raw_asset_key(source, stream.name)

@@ -18,6 +18,7 @@ took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import duckdb
@@ -26,9 +27,11 @@ from connectors.base import Connector
 from orchestration.raw.reader import env_count
 from orchestration.raw.sync import OpenRead, ReadPlan, SyncOptions, open_read, plan_read
 
-# Pages a source's early read may hold before its step takes them (their JSON text). In the 1,000-service benchmark's
-# run after one more day, the largest daily sync, GitHub's 18,875 records, held 13 MB; GitLab's 3,295 held 3.7 MB.
-# With the default of four reads open, they hold 64 MB at most.
+log = logging.getLogger("orchestration.prefetch")
+
+# Pages a source's early read may hold before its step takes them, counted as their JSON text (not the connector's
+# own few pages ahead per partition, nor Python's overhead per object). In the 1,000-service benchmark's run after
+# one more day, the largest daily sync, GitHub's 18,875 records, held 13 MB; GitLab's 3,295 held 3.7 MB.
 BYTES_AHEAD = 16 * 1024 * 1024
 # Early reads open at a time, by default (the module's docstring says why 4).
 SOURCES_AT_ONCE = 4
@@ -76,13 +79,23 @@ class RunPrefetch:
             connector, plan = self._pending.pop(source)
             self._reads[source] = (connector, open_read(connector, plan, self._bytes_ahead))
 
-    def take(self, source: str) -> tuple[Connector, OpenRead] | None:
-        """The connector of `source` and its open read, if it was planned; its step owns them from here."""
+    def take(
+        self, source: str, con: duckdb.DuckDBPyConnection, options: SyncOptions
+    ) -> tuple[Connector, OpenRead] | None:
+        """The connector of `source` and its open read, if one was planned and begins where a sync with `options`
+        would; its step owns them from here. A read that begins elsewhere is stopped (None)."""
         if source in self._pending:  # a step out of the expected order: its read opens now
             connector, plan = self._pending.pop(source)
-            return connector, open_read(connector, plan, self._bytes_ahead)
-        taken = self._reads.pop(source, None)
-        self._open_more()
+            taken = (connector, open_read(connector, plan, self._bytes_ahead))
+        else:
+            taken = self._reads.pop(source, None)
+            self._open_more()
+        if taken is None:
+            return None
+        if taken[1].plan != plan_read(con, taken[0], options):
+            log.warning("%s: its early read began elsewhere than its sync does; it reads again", source)
+            taken[1].close()
+            return None
         return taken
 
     def close(self) -> None:

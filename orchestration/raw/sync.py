@@ -123,21 +123,24 @@ def sync_source(
 ) -> Counter[str]:
     """Read every stream of `connector` into its raw tables; returns records merged per stream.
 
-    `started` is a read of this connector opened earlier (`orchestration/raw/prefetch.py`): used when it reads
-    from where this sync would, else closed and read again.
+    `started` is a read of this connector opened earlier (`orchestration/raw/prefetch.py`), which must begin where
+    this sync does; it is stopped however the sync ends.
     """
     source = connector.name
-    # Into a table empty at the start only this sync writes: its merges need not search the table for its keys.
-    written: dict[str, WrittenKeys] = {}
-    for stream in connector.streams:
-        table = ensure_raw_table(con, source, stream.name)
-        if con.execute(f"select not exists (select 1 from {table})").fetchall() == [(True,)]:
-            written[stream.name] = WrittenKeys()
-    plan = plan_read(con, connector, options)
-    if started is not None and started.plan != plan:
-        log.warning("%s: the read started early began elsewhere than this sync does; reading again", source)
-        started.close()
-        started = None
+    try:
+        # Into a table empty at the start only this sync writes: its merges need not search the table for its keys.
+        written: dict[str, WrittenKeys] = {}
+        for stream in connector.streams:
+            table = ensure_raw_table(con, source, stream.name)
+            if con.execute(f"select not exists (select 1 from {table})").fetchall() == [(True,)]:
+                written[stream.name] = WrittenKeys()
+        plan = plan_read(con, connector, options)
+        if started is not None and started.plan != plan:
+            raise ValueError(f"{source}: a read opened early must begin where the sync does")
+    except BaseException:
+        if started is not None:
+            started.close()
+        raise
 
     merged: Counter[str] = Counter()
     batch: dict[str, list[Row]] = {}
@@ -180,7 +183,7 @@ def sync_source(
         commit_batch()
     # What the sync committed goes into the file's blocks now rather than when the warehouse closes after the raw
     # checks: the same work either way (a first sync's biggest write), but logged as the sync's.
-    started = time.perf_counter()
+    checkpoint_started = time.perf_counter()
     try:
         con.execute("checkpoint")
     except duckdb.Error as exc:  # everything is committed and in the log: the close checkpoints instead
@@ -190,7 +193,7 @@ def sync_source(
         source,
         dict(merged),
         connector.client.requests_made,
-        time.perf_counter() - started,
+        time.perf_counter() - checkpoint_started,
     )
     return merged
 

@@ -61,13 +61,19 @@ def test_a_weighed_producer_waits_at_its_weight_and_an_item_heavier_than_it_stil
             produced.append(item)
             yield item
 
+    def produced_settles(count: int) -> list[str]:
+        """What was produced once `count` items were (or 10 s passed), and a fifth of a second more."""
+        deadline = time.monotonic() + 10
+        while len(produced) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        return list(produced)
+
     reader = iter(ReadAhead(produce, depth=12, weigh=len))
-    time.sleep(0.3)
-    assert produced == items[:3]  # 10 of 12 waiting; the third (15) waits to be put
+    assert produced_settles(3) == items[:3]  # 10 of 12 waiting; the third (15) waits to be put
     assert next(reader) == items[0]
-    time.sleep(0.3)
     # The third is put (10 waiting again); the fourth, alone heavier than 12, waits for the buffer to empty.
-    assert produced == items[:4]
+    assert produced_settles(4) == items[:4]
     assert list(reader) == items[1:]
 
 

@@ -21,7 +21,7 @@ from orchestration.raw.assets import raw_assets
 from orchestration.raw.prefetch import RunPrefetch, sources_ahead
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.resources import OpmetricsResource
-from orchestration.warehouse import connect, load_cursors
+from orchestration.warehouse import connect, load_cursors, save_cursors
 from sample_org import Organisation, SampleServer, generate, sample_tokens, token_environment
 from sample_org.server import Request, Response
 from tests.raw.snapshots import raw_rows
@@ -96,10 +96,10 @@ def test_early_reads_land_what_reads_in_their_steps_land(
             time.sleep(0.02)
         assert wanted <= set(seen.first), (wanted, seen.first)
         for name in connectors:
-            taken = prefetch.take(name)
+            taken = prefetch.take(name, con, SyncOptions())
             assert taken is not None and taken[0] is connectors[name]
             sync_source(con, taken[0], SyncOptions(), "second", taken[1])
-        assert prefetch.take("github") is None, "a read is taken once"
+        assert prefetch.take("github", con, SyncOptions()) is None, "a read is taken once"
         cursors = {name: load_cursors(con, name) for name in connectors}
     prefetch.close()
 
@@ -112,21 +112,59 @@ def test_early_reads_land_what_reads_in_their_steps_land(
     assert cursors == expected
 
 
+def reader_threads(source: str) -> list[threading.Thread]:
+    """The threads reading `source` early (`open_read` names them)."""
+    return [t for t in threading.enumerate() if t.name == f"{source}-reader"]
+
+
+def stopped(source: str) -> bool:
+    deadline = time.monotonic() + 10
+    while reader_threads(source) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not reader_threads(source)
+
+
+def gitlab_connector(catalog: Catalog) -> Connector:
+    return connectors_of(catalog)["gitlab"]
+
+
 def test_a_read_never_taken_is_stopped(org: Organisation, server: SampleServer, tmp_path: Path) -> None:
     catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
     db = tmp_path / "w.duckdb"
     sync_all(catalog, db, "first")
-    before = threading.active_count()
     prefetch = RunPrefetch(bytes_ahead=1)  # each read waits after its first page
     with connect(db) as con:
-        mappings = {s.name: s.sources["gitlab"] for s in catalog.services if "gitlab" in s.sources}
-        prefetch.start(con, {"gitlab": CONNECTORS["gitlab"](catalog.sources["gitlab"], mappings)})
-    assert threading.active_count() > before
+        prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
+    assert reader_threads("gitlab")
     prefetch.close()
-    deadline = time.monotonic() + 10
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert threading.active_count() == before
+    assert stopped("gitlab")
+
+
+def test_a_read_that_began_elsewhere_is_stopped_and_never_written(
+    org: Organisation, server: SampleServer, tmp_path: Path
+) -> None:
+    """Nothing in a run moves a source's cursors before its step; were something to, the step reads again."""
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    db = tmp_path / "w.duckdb"
+    sync_all(catalog, db, "first")
+    prefetch = RunPrefetch(bytes_ahead=1)
+    with connect(db) as con:
+        prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
+        cursors = load_cursors(con, "gitlab")
+        (stream, partition), cursor = next((key, c) for key, c in cursors.items() if not isinstance(c, int))
+        save_cursors(con, "gitlab", {(stream, partition): cursor + dt.timedelta(hours=1)}, "moved")
+        assert prefetch.take("gitlab", con, SyncOptions()) is None
+        assert stopped("gitlab")
+
+        # And `sync_source` refuses such a read, and stops it.
+        prefetch = RunPrefetch(bytes_ahead=1)
+        prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
+        taken = prefetch.take("gitlab", con, SyncOptions())
+        assert taken is not None
+        connector, read = taken
+        with pytest.raises(ValueError, match="gitlab: a read opened early must begin where the sync does"):
+            sync_source(con, connector, SyncOptions(full_refresh=True), "s", read)
+        assert stopped("gitlab")
 
 
 def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
@@ -152,11 +190,11 @@ def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
     with connect(db) as con:
         prefetch.start(con, connectors)
         assert asked(set(names[:2])) == set(names[:2])
-        taken = prefetch.take(names[0])
+        taken = prefetch.take(names[0], con, SyncOptions())
         assert taken is not None
         assert asked(set(names[:3])) == set(names[:3])
         # A step out of order gets its read at once, and opens nothing more.
-        last = prefetch.take(names[-1])
+        last = prefetch.take(names[-1], con, SyncOptions())
         assert last is not None
         assert asked({*names[:3], names[-1]}) == {*names[:3], names[-1]}
         for connector, read in (taken, last):
