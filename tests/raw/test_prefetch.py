@@ -73,6 +73,15 @@ def server(org: Organisation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sampl
         yield served
 
 
+@pytest.fixture
+def synced(org: Organisation, server: SampleServer, tmp_path: Path) -> tuple[Catalog, Path]:
+    """The served organisation's catalog, and a warehouse after every source's first sync."""
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    db = tmp_path / "w.duckdb"
+    sync_all(catalog, db, "first")
+    return catalog, db
+
+
 def test_early_reads_land_what_reads_in_their_steps_land(
     org: Organisation, server: SampleServer, tmp_path: Path
 ) -> None:
@@ -128,10 +137,8 @@ def gitlab_connector(catalog: Catalog) -> Connector:
     return connectors_of(catalog)["gitlab"]
 
 
-def test_a_read_never_taken_is_stopped(org: Organisation, server: SampleServer, tmp_path: Path) -> None:
-    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
-    db = tmp_path / "w.duckdb"
-    sync_all(catalog, db, "first")
+def test_a_read_never_taken_is_stopped(synced: tuple[Catalog, Path]) -> None:
+    catalog, db = synced
     prefetch = RunPrefetch(bytes_ahead=1)  # each read waits after its first page
     with connect(db) as con:
         prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
@@ -140,13 +147,9 @@ def test_a_read_never_taken_is_stopped(org: Organisation, server: SampleServer, 
     assert stopped("gitlab")
 
 
-def test_a_read_that_began_elsewhere_is_stopped_and_never_written(
-    org: Organisation, server: SampleServer, tmp_path: Path
-) -> None:
+def test_a_read_that_began_elsewhere_is_stopped_and_never_written(synced: tuple[Catalog, Path]) -> None:
     """Nothing in a run moves a source's cursors before its step; were something to, the step reads again."""
-    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
-    db = tmp_path / "w.duckdb"
-    sync_all(catalog, db, "first")
+    catalog, db = synced
     prefetch = RunPrefetch(bytes_ahead=1)
     with connect(db) as con:
         prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
@@ -168,11 +171,9 @@ def test_a_read_that_began_elsewhere_is_stopped_and_never_written(
 
 
 def test_at_most_at_once_reads_are_open_and_a_step_taking_one_opens_the_next(
-    org: Organisation, server: SampleServer, tmp_path: Path
+    synced: tuple[Catalog, Path], server: SampleServer
 ) -> None:
-    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
-    db = tmp_path / "w.duckdb"
-    sync_all(catalog, db, "first")
+    catalog, db = synced
     seen = FirstRequests()
     server.interceptors.append(seen)
     names = sorted(catalog.sources)
