@@ -23,7 +23,6 @@ from pathlib import Path
 
 import yaml
 
-from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.prefetch import SOURCES_AT_ONCE, RunPrefetch
 from orchestration.raw.sync import SyncOptions, sync_source
@@ -38,8 +37,7 @@ def sync_all(catalog: Catalog, db: Path, sync_id: str) -> dict[str, tuple[float,
     results = {}
     with connect(db) as con:
         for name in sorted(catalog.sources):
-            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            connector = CONNECTORS[name](catalog.sources[name], mappings)
+            connector = catalog.connector(name)
             started = time.perf_counter()
             merged = sync_source(con, connector, SyncOptions(), sync_id)
             results[name] = (time.perf_counter() - started, connector.client.requests_made, sum(merged.values()))
@@ -51,12 +49,7 @@ def sync_early(catalog: Catalog, db: Path, sync_id: str, at_once: int) -> float:
     started = time.perf_counter()
     with connect(db) as con:
         prefetch = RunPrefetch(at_once=at_once)
-        connectors = {
-            name: CONNECTORS[name](
-                catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            )
-            for name in sorted(catalog.sources)
-        }
+        connectors = {name: catalog.connector(name) for name in sorted(catalog.sources)}
         prefetch.start(con, connectors)
         try:
             for name, connector in connectors.items():

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import yaml
 
-from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
@@ -39,10 +38,7 @@ def child(config: Path, warehouse: Path) -> None:
     records = 0
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):
-            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            records += sum(
-                sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), "b").values()
-            )
+            records += sum(sync_source(con, catalog.connector(name), SyncOptions(), "b").values())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": time.perf_counter() - started, "records": records, "peak_mib": peak}))
 

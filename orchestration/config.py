@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import RESOLVE_SECRETS, ServiceMapping, SourceSettings
+from connectors.base import RESOLVE_SECRETS, Connector, ServiceMapping, SourceSettings
 from connectors.registry import CONNECTORS
 from orchestration.seeds import operating_model_names, sources_feeding
 
@@ -288,6 +288,11 @@ class Catalog(_Strict):
 
     def _operations_teams(self) -> list[str]:
         return [t.name for t in self.teams if t.kind == "operations"]
+
+    def connector(self, source: str) -> Connector:
+        """A connector for `source` (a key of `sources`), with the mapping of every service that uses it."""
+        mappings = {s.name: s.sources[source] for s in self.services if source in s.sources}
+        return CONNECTORS[source](self.sources[source], mappings)
 
     def warehouse_path(self, base: Path) -> Path:
         """The warehouse file: OPMETRICS_WAREHOUSE, else `warehouse` relative to the config file's folder."""

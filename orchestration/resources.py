@@ -13,7 +13,6 @@ from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
 from connectors.base import Connector
-from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, load_catalog
 from orchestration.raw.prefetch import RunPrefetch, sources_ahead
 from orchestration.warehouse import connect
@@ -65,11 +64,7 @@ class OpmetricsResource(ConfigurableResource):
 
     def connector(self, source: str) -> Connector | None:
         """The configured connector for `source`, or None when the catalog does not use it."""
-        settings = self.catalog.sources.get(source)
-        if settings is None:
-            return None
-        mappings = {s.name: s.sources[source] for s in self.catalog.services if source in s.sources}
-        return CONNECTORS[source](settings, mappings)
+        return self.catalog.connector(source) if source in self.catalog.sources else None
 
 
 def opmetrics_resource() -> OpmetricsResource:

@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from connectors.base import Connector, dig
-from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from orchestration.dbt.project import DBT_PROJECT_DIR
 from orchestration.raw.catalog import write_catalog
@@ -104,9 +103,8 @@ def sync_and_stage(data: dict[str, Any], source: str, tmp: Path) -> tuple[Path, 
     staging models on it: the warehouse and the connector that synced it."""
     catalog = parse_catalog(data)
     warehouse = tmp / "warehouse.duckdb"
-    mappings = {s.name: s.sources[source] for s in catalog.services if source in s.sources}
     with connect(warehouse) as con:
-        connector = CONNECTORS[source](catalog.sources[source], mappings)
+        connector = catalog.connector(source)
         sync_source(con, connector, SyncOptions(), f"sync-{tmp.name}")
         write_catalog(con, catalog)
     built = dbt(["run", "--select", f"+path:models/staging/{source}"], warehouse, tmp / "target")

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.pagerduty import PagerdutyConnector
 from connectors.timeparse import parse_timestamp
 from orchestration.config import parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
@@ -22,9 +21,8 @@ def sync_pagerduty(org: Organisation, db: Path, sync_id: str) -> None:
     today = dt.datetime.now(dt.UTC).date()
     with SampleServer(org, tokens=TOKENS) as server:
         catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url, today=today)))
-        mappings = {s.name: s.sources["pagerduty"] for s in catalog.services if "pagerduty" in s.sources}
         with connect(db) as con:
-            sync_source(con, PagerdutyConnector(catalog.sources["pagerduty"], mappings), SyncOptions(), sync_id)
+            sync_source(con, catalog.connector("pagerduty"), SyncOptions(), sync_id)
 
 
 def stored_ids(db: Path, stream: str) -> set[str]:

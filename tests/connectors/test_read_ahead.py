@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from connectors.base import Page
-from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from sample_org import SampleServer, generate, sample_tokens, token_environment
 
@@ -33,8 +32,7 @@ def test_partitions_read_ahead_yield_what_one_at_a_time_yields(
         for ahead in (1, 3):
             data["sources"][source].update(settings, partitions_ahead=ahead)
             catalog = parse_catalog(data)
-            mappings = {s.name: s.sources[source] for s in catalog.services if source in s.sources}
-            connector = CONNECTORS[source](catalog.sources[source], mappings)
+            connector = catalog.connector(source)
             events[ahead] = [
                 (e.stream, tuple(r.pk for r in e.records)) if isinstance(e, Page) else (e.stream, e.partition, e.cursor)
                 for e in connector.sync(lambda stream, partition: None)

@@ -48,8 +48,7 @@ def sync_all(catalog: Catalog, db: Path) -> dict[str, int]:
     counts = {}
     with connect(db) as con:
         for name in ("github", "pagerduty", "jira"):
-            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), SyncOptions(), "test")
+            sync_source(con, catalog.connector(name), SyncOptions(), "test")
             for stream in CONNECTORS[name].streams:
                 counts[f"{name}.{stream.name}"] = con.execute(
                     f"select count(*) from raw_{name}.{stream.name}"

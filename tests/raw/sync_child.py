@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import orchestration.raw.sync as sync_module
-from connectors.registry import CONNECTORS
 from orchestration.config import load_catalog
 from orchestration.raw.sync import BATCH_RECORDS, SyncOptions, sync_source
 from orchestration.warehouse import connect
@@ -56,12 +55,11 @@ def main(argv: list[str]) -> int:
     catalog, _ = load_catalog(config)
     with connect(warehouse) as con:
         for name in sorted(catalog.sources):
-            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
             options = SyncOptions(
                 batch_records=int(os.environ.get("SYNC_BATCH_RECORDS") or BATCH_RECORDS),
                 reader_processes=int(os.environ.get("SYNC_READER_PROCESSES") or 0),
             )
-            sync_source(con, CONNECTORS[name](catalog.sources[name], mappings), options, f"run-{os.getpid()}")
+            sync_source(con, catalog.connector(name), options, f"run-{os.getpid()}")
     print(json.dumps({"pages": pages}))
     return 0
 

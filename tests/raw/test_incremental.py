@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.warehouse import connect
@@ -22,8 +21,7 @@ def sync_all(catalog: Catalog, db: Path, sync_id: str) -> dict[str, int]:
     requests = {}
     with connect(db) as con:
         for name in sorted(catalog.sources):
-            mappings = {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-            connector = CONNECTORS[name](catalog.sources[name], mappings)
+            connector = catalog.connector(name)
             sync_source(con, connector, SyncOptions(), sync_id)
             requests[name] = connector.client.requests_made
     return requests

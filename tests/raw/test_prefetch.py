@@ -48,12 +48,7 @@ class FirstRequests:
 
 def connectors_of(catalog: Catalog) -> dict[str, Connector]:
     """A connector for each source of `catalog`, by name, in name order (the order of the sync steps)."""
-    return {
-        name: CONNECTORS[name](
-            catalog.sources[name], {s.name: s.sources[name] for s in catalog.services if name in s.sources}
-        )
-        for name in sorted(catalog.sources)
-    }
+    return {name: catalog.connector(name) for name in sorted(catalog.sources)}
 
 
 @pytest.fixture(scope="module")

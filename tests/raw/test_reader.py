@@ -81,8 +81,7 @@ def sample_catalog() -> Iterator[Catalog]:
 
 
 def connector_of(catalog: Catalog, source: str) -> Connector:
-    mappings = {s.name: s.sources[source] for s in catalog.services if source in s.sources}
-    return CONNECTORS[source](catalog.sources[source], mappings)
+    return catalog.connector(source)
 
 
 def synced(catalog: Catalog, path: Path, readers: int) -> tuple[dict, list[str], dict[str, int]]:
