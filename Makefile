@@ -62,7 +62,7 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.lock
 bench-install: $(BENCH_STAMP)
 
 # The 1,000-service preset: 1,000 services, 730 and 182 days (the peak-RSS growth over 4x the history), dlt on the
-# same endpoints, the incremental runs. Long (not run here yet); a smaller size, e.g.:
+# same endpoints, the incremental runs. About an hour here (docs/performance.md); a smaller size, e.g.:
 #   make bench-scale SCALE_ARGS="--services 100 --days 730"
 #   make bench-scale SCALE_ARGS="--services 30 --days 365 --history-multiples 1 4"
 SCALE_ARGS ?= --preset 1000

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey
 
 from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
@@ -46,6 +47,25 @@ def test_the_daily_build_leaves_the_prepared_manifest_alone(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout[-3000:]
     assert (target / "run" / "opmetrics").exists(), "the build ran"
     assert not (target / "manifest.json").exists() and not (target / "run_results.json").exists()
+
+
+def test_the_daily_build_logs_no_statements_to_its_file_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's log file holds warnings and errors by default; DBT_LOG_LEVEL_FILE=debug brings back every statement."""
+    seeds = ["--select", "resource_type:seed", "--indirect-selection", "empty"]
+    monkeypatch.setenv("DBT_LOG_FORMAT", "json")  # as dagster-dbt runs dbt
+    levels = {}
+    for level in ("warn", "debug"):
+        logs = tmp_path / level / "logs"
+        monkeypatch.setenv("DBT_LOG_PATH", str(logs))
+        args = dbt_build_args() if level == "warn" else dbt_build_args(file_log_level=level)
+        result = dbt([*args, *seeds], tmp_path / "w.duckdb", tmp_path / level / "target")
+        assert result.returncode == 0, result.stdout[-3000:]
+        lines = (logs / "dbt.log").read_text().splitlines() if (logs / "dbt.log").exists() else []
+        levels[level] = {json.loads(line)["info"]["level"] for line in lines if line.startswith("{")}
+    assert "debug" in levels["debug"], "the debug log holds the statements"
+    assert not levels["warn"] & {"debug", "info"}, levels["warn"]
 
 
 def test_translator_maps_sources_onto_raw_assets() -> None:

@@ -17,8 +17,11 @@ from orchestration.quality.gx_checks import prepare_great_expectations
 from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.serving.metadata import with_mart_metadata
 
+# What dbt writes to its log file (target/dbt.log): warnings and errors, unless DBT_LOG_LEVEL_FILE says otherwise.
+FILE_LOG_LEVEL = "warn"
 
-def dbt_build_args(full_refresh: bool = False) -> list[str]:
+
+def dbt_build_args(full_refresh: bool = False, file_log_level: str = FILE_LOG_LEVEL) -> list[str]:
     """The dbt command of the daily run. Pure, so its test pins exactly what runs.
 
     Unit tests are left out: their inputs are fixed, so they belong to `make test`, not to every daily run.
@@ -27,9 +30,20 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
     manifest cost each run about 0.7 s for nothing.
     The as-of date and the warehouse reach dbt through the environment (OPMETRICS_AS_OF, OPMETRICS_WAREHOUSE),
     the one place the models read them from.
+    dbt's log file keeps `file_log_level` and above: at its default (debug) it holds every statement of every node,
+    as JSON, and writing it cost about 6% of dbt's CPU at the demo's size (docs/performance-log.md). Dagster reads
+    the run from dbt's standard output, which this leaves as it is.
     """
     refresh = ["--full-refresh"] if full_refresh else []
-    return ["build", "--exclude-resource-type", "unit_test", "--no-write-json", *refresh]
+    return [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--no-write-json",
+        "--log-level-file",
+        file_log_level,
+        *refresh,
+    ]
 
 
 class OpmetricsTranslator(DagsterDbtTranslator):
@@ -85,7 +99,10 @@ def opmetrics_dbt_assets(
     # The marts' events get row counts and previews once dbt has exited and released the warehouse.
     # The project's own target folder, not a fresh one per run: dbt then reuses its partial parse (seconds a run).
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
-    invocation = dbt.cli(dbt_build_args(), context=context, target_path=dbt_project.target_path)
+    file_log_level = os.environ.get("DBT_LOG_LEVEL_FILE") or FILE_LOG_LEVEL
+    invocation = dbt.cli(
+        dbt_build_args(file_log_level=file_log_level), context=context, target_path=dbt_project.target_path
+    )
     # dbt has started in its own process and spends its first seconds loading: meanwhile this process, otherwise
     # waiting for its events, gets Great Expectations ready for the suites that check the marts after the build.
     prepare_great_expectations()
