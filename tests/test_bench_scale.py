@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from benchmarks.history_diff import compare, fingerprint
@@ -295,3 +296,38 @@ def test_dlt_source_reads_the_connectors_endpoints() -> None:
     source = github_source("http://127.0.0.1:1/github", "t", [{"repo": "acme/a", "branch": "trunk"}], 50)
     assert set(source.resources) >= {"deployments", "deployment_statuses", "pull_requests", "pull_commits", "commits"}
     assert set(source.selected_resources) == set(RESOURCES)  # the repositories and merged pulls only feed the rest
+
+
+def test_sql_floor_runs_nodes_after_their_parents_and_leaves_the_models_relations_alone(tmp_path: Path) -> None:
+    from benchmarks.dbt_sql_floor import dependency_order, run_serially, summarize
+
+    def node(kind: str, sql: str, *parents: str, materialized: str = "table") -> dict:
+        return {
+            "resource_type": kind,
+            "compiled_code": sql,
+            "config": {"materialized": materialized},
+            "depends_on": {"nodes": list(parents)},
+        }
+
+    nodes = {
+        # named so that sorting alone would put each child before its parent
+        "test.p.a_not_negative": node("test", "select * from main.events where n < 0", "model.p.b_events"),
+        "model.p.b_events": node("model", "select * from main.c_raw", "model.p.c_raw", materialized="view"),
+        "model.p.c_raw": node("model", "select * from range(3) as t(n)", "seed.p.s"),
+        "seed.p.s": {"resource_type": "seed", "config": {}, "depends_on": {}},
+    }
+    assert dependency_order(nodes) == ["model.p.c_raw", "model.p.b_events", "test.p.a_not_negative"]
+
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(warehouse) as con:
+        con.execute("create table main.c_raw as select 7 as n; create table main.events as select -1 as n")
+    timings = run_serially(warehouse, nodes)
+    assert [(unique_id, kind) for unique_id, kind, _ in timings] == [
+        ("model.p.c_raw", "table"),
+        ("model.p.b_events", "view"),
+        ("test.p.a_not_negative", "test"),
+    ]
+    with duckdb.connect(warehouse, read_only=True) as con:
+        # the models' own relations are as they were: only the scratch schema was written
+        assert con.execute("select n from main.c_raw").fetchall() == [(7,)]
+    assert summarize(timings).splitlines()[4].split()[:2] == ["all", "3"]
