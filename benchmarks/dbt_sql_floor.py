@@ -18,43 +18,39 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
+import yaml
 
-from orchestration.dbt.assets import dbt_build_args
+from orchestration.dbt.assets import dbt_build_args, dbt_resource
 from orchestration.dbt.project import dbt_project
 
-# What the profile (dbt_project/profiles.yml) sets on dbt's connection, with its defaults.
-SETTINGS = {
-    "memory_limit": os.environ.get("OPMETRICS_DBT_MEMORY_LIMIT", "640MB"),
-    "TimeZone": "UTC",
-    "preserve_insertion_order": "false",
-}
+
+def profile_settings() -> dict[str, str]:
+    """The DuckDB settings dbt's profile gives its connection, rendered with this environment as dbt renders them."""
+    profile = yaml.safe_load((Path(dbt_project.profiles_dir) / "profiles.yml").read_text())["opmetrics"]
+    settings = profile["outputs"][profile["target"]]["settings"]
+
+    def env_var(name: str, default: str | None = None) -> str | None:
+        return os.environ.get(name, default)
+
+    return {name: jinja2.Template(str(value)).render(env_var=env_var) for name, value in settings.items()}
 
 
 def dependency_order(nodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The models and data tests of a manifest's `nodes`, each after every node it depends on."""
-    order: list[str] = []
-    done: set[str] = set()
-
-    def visit(unique_id: str) -> None:
-        if unique_id in done or unique_id not in nodes:
-            return
-        done.add(unique_id)
-        for parent in nodes[unique_id].get("depends_on", {}).get("nodes", []):
-            visit(parent)
-        if nodes[unique_id]["resource_type"] in ("model", "test"):
-            order.append(unique_id)
-
-    for unique_id in sorted(nodes):
-        visit(unique_id)
-    return order
+    graph = {
+        unique_id: [p for p in node.get("depends_on", {}).get("nodes", []) if p in nodes]
+        for unique_id, node in nodes.items()
+    }
+    return [u for u in TopologicalSorter(graph).static_order() if nodes[u]["resource_type"] in ("model", "test")]
 
 
 def statement(node: Mapping[str, Any]) -> str:
@@ -71,7 +67,7 @@ def run_serially(warehouse: Path, nodes: Mapping[str, Mapping[str, Any]]) -> lis
     """(unique id, kind, seconds) of every model and test, run in dependency order in one connection."""
     timings = []
     with duckdb.connect(warehouse) as con:
-        for name, value in SETTINGS.items():
+        for name, value in profile_settings().items():
             con.execute(f"set {name} = '{value}'")
         con.execute("create schema if not exists scratch_sql_floor")
         for unique_id in dependency_order(nodes):
@@ -107,10 +103,9 @@ def dbt(args: list[str], warehouse: Path, as_of: dt.date, target: Path, json_log
     }
     if json_logs:
         env["DBT_LOG_FORMAT"] = "json"
-    executable = Path(sys.executable).with_name("dbt")
     started = time.perf_counter()
     done = subprocess.run(
-        [os.fspath(executable), *args, "--target-path", os.fspath(target)],
+        [dbt_resource().dbt_executable, *args, "--target-path", os.fspath(target)],
         cwd=dbt_project.project_dir,
         env=env,
         capture_output=True,
@@ -140,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.build:
             with duckdb.connect(copy) as con:
                 con.execute("drop schema if exists scratch_sql_floor cascade")
-            build_s = dbt(dbt_build_args(), copy, args.as_of, target, json_logs=True)
-            print(f"dbt {' '.join(dbt_build_args())} on the same copy: {build_s:.1f}s")
+            build = dbt_build_args()
+            build_s = dbt(build, copy, args.as_of, target, json_logs=True)
+            print(f"dbt {' '.join(build)} on the same copy: {build_s:.1f}s")
 
 
 if __name__ == "__main__":
