@@ -179,6 +179,12 @@ def merge_rows(
     sync's version is an update, never a conflict: that is how a re-run or a resumed sync re-reads records
     without tripping the rule.
 
+    A record a later sync delivers again exactly as stored (payload, context and cursor) keeps its row and its
+    `_loaded_at`; only its `_sync_id` becomes this sync's, so the rule above still sees it. Each daily sync re-reads
+    its lookback window, and dbt's incremental models re-type and re-union whatever `_loaded_at` says is new: at
+    1,000 services that was every repository's last days, each day. A record with a conflicting version beside it
+    is written again as before, since a later sync's delivery is what settles the conflict.
+
     `written`, for a table that was empty when the sync began, spares a page of keys it has not written the
     search for them in the table (`WrittenKeys`); the result is the same with or without it.
     """
@@ -244,12 +250,20 @@ def _upsert(
             if written is None or written.may_hold_any(keys)
             else []
         )
+        unchanged = _unchanged_from_earlier_syncs(con, table, [pk for pk, same in existing if not same], sync_id)
         blocked = _same_sync_conflicts(con, table, [pk for pk, same in existing if same], version_field)
         if blocked:
+            # The stored version may be one this sync found unchanged, with an earlier `_loaded_at`: dbt must read
+            # it again beside its conflict, as it would have had this sync written it.
+            con.execute(
+                f"update {table} set _loaded_at = $loaded_at where _pk in (select unnest($keys::varchar[]))",
+                {"loaded_at": loaded_at, "keys": sorted(blocked)},
+            )
+        if blocked or unchanged:
             con.unregister("_page")
-            frame = frame[~frame["_pk"].isin(blocked)]
+            frame = frame[~frame["_pk"].isin(blocked | unchanged)]
             con.register("_page", frame)
-        if len(existing) > len(blocked):
+        if len(existing) > len(blocked) + len(unchanged):
             con.execute(f"delete from {table} where _pk in (select _pk from _page)")
         con.execute(
             f"""insert into {table}
@@ -261,6 +275,43 @@ def _upsert(
         return blocked
     finally:
         con.unregister("_page")
+
+
+def _unchanged_from_earlier_syncs(
+    con: duckdb.DuckDBPyConnection, table: str, keys: list[str], sync_id: str
+) -> set[str]:
+    """Of `keys` (stored by earlier syncs), those `_page` delivers exactly as stored and without a conflicting
+    version beside them; their rows take this sync's `_sync_id` and keep everything else.
+
+    Conflicting versions (`conflict:` keys) and the records they conflict with are left out: dbt pairs the two by
+    their `_sync_id`, so both must be typed again whenever either is delivered again."""
+    keys = [pk for pk in keys if not pk.startswith(CONFLICT_PREFIX)]
+    if not keys:
+        return set()
+    rows = con.execute(
+        f"""select t._pk from {table} t join _page p on t._pk = p._pk
+            where t._pk in (select unnest($keys::varchar[]))
+                and t.payload::varchar = p.payload
+                and t._context::varchar is not distinct from p._context
+                and t._cursor is not distinct from p._cursor""",
+        {"keys": keys},
+    ).fetchall()
+    same = {pk for (pk,) in rows}
+    if same:
+        conflicted = {
+            pk
+            for (pk,) in con.execute(
+                f"select distinct regexp_extract(_pk, '^{CONFLICT_PREFIX}(.*):[0-9a-f]{{12}}$', 1) from {table}"
+                f" where _pk like '{CONFLICT_PREFIX}%'"
+            ).fetchall()
+        }
+        same -= conflicted
+    if same:
+        con.execute(
+            f"update {table} set _sync_id = $sync_id where _pk in (select unnest($keys::varchar[]))",
+            {"sync_id": sync_id, "keys": sorted(same)},
+        )
+    return same
 
 
 def _same_sync_conflicts(

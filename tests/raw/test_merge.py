@@ -95,6 +95,50 @@ def test_a_later_sync_with_other_content_is_an_update_not_a_conflict(con: duckdb
     assert rows(con) == {"A": "triggered"}
 
 
+def loads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[dt.datetime, str]]:
+    """_pk -> (_loaded_at, _sync_id) of every row."""
+    found = con.execute(f"select _pk, _loaded_at, _sync_id from {TABLE} order by _pk").fetchall()
+    return {pk: (loaded_at, sync) for pk, loaded_at, sync in found}
+
+
+def test_a_record_delivered_again_unchanged_keeps_its_load_time_and_takes_the_new_sync(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """dbt's incremental models read what `_loaded_at` says is new: a lookback's re-read of the same records is not."""
+    merge(con, [incident("A", "triggered"), incident("B", "triggered")], "first")
+    before = loads(con)
+    merge(con, [incident("A", "triggered"), incident("B", "resolved", "2026-01-01T11:00:00Z")], "second")
+    after = loads(con)
+    assert after["A"] == (before["A"][0], "second")
+    assert after["B"][0] > before["B"][0] and after["B"][1] == "second"
+    assert rows(con) == {"A": "triggered", "B": "resolved"}
+
+
+def test_an_unchanged_record_then_other_content_of_its_version_in_the_same_sync_still_conflicts(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The unchanged row took the sync's id, so the later page is a conflict; its load time moves so dbt types both."""
+    merge(con, [incident("A", "resolved")], "first")
+    first_load = loads(con)["A"][0]
+    merge(con, [incident("A", "resolved")], "second")
+    merge(con, [incident("A", "triggered")], "second")
+    found = loads(con)
+    assert found.pop("A")[0] > first_load
+    assert [pk.startswith("conflict:A:") for pk in found] == [True]
+    assert {sync for _, sync in loads(con).values()} == {"second"}
+
+
+def test_a_record_with_a_conflicting_version_delivered_again_is_written_again(con: duckdb.DuckDBPyConnection) -> None:
+    """A later sync's delivery settles a conflict, in dbt too (it pairs the versions by `_sync_id`)."""
+    merge(con, [incident("A", "resolved")], "first")
+    merge(con, [incident("A", "triggered")], "first")
+    before = loads(con)
+    merge(con, [incident("A", "resolved"), incident("A", "triggered")], "second")
+    after = loads(con)
+    assert after.keys() == before.keys() and len(after) == 2
+    assert all(after[pk][0] > before[pk][0] and after[pk][1] == "second" for pk in after)
+
+
 def test_without_a_version_field_any_other_content_in_one_sync_conflicts(con: duckdb.DuckDBPyConnection) -> None:
     merge(con, [incident("A", "resolved")], "s1", None)
     merge(con, [incident("A", "triggered", "2026-01-02T00:00:00Z")], "s1", None)
