@@ -34,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -194,6 +195,7 @@ def measure_size(args: argparse.Namespace, days: int, base: bool, work: Path) ->
     run_ids: list[str] = []
     print(f"{args.services} services x {days} days: generating and serving the organisation", flush=True)
     with serve_process(args.services, days, args.seed, args.end, **serving) as served:
+        port = urlsplit(served.url).port
         size["server"] = {"start_s": round(served.start_seconds, 1), "rss_mib": round(rss_mib(served.pid), 1)}
         print(f"  served in {served.start_seconds:.0f}s ({size['server']['rss_mib']:.0f} MiB)", flush=True)
         size["full"] = run_cli(
@@ -217,7 +219,9 @@ def measure_size(args: argparse.Namespace, days: int, base: bool, work: Path) ->
     if ran:
         later = args.end + dt.timedelta(days=1)
         print(f"  serving {days + 1} days ending {later} (one more day) for the incremental run", flush=True)
-        with serve_process(args.services, days + 1, args.seed, later, **serving) as served:
+        # On the first server's address, as a real API keeps its own: payloads carry their URLs (GitHub's commits
+        # link themselves), and on a new port every record a sync re-reads would differ from the one it stored.
+        with serve_process(args.services, days + 1, args.seed, later, port=port, **serving) as served:
             size["incremental_server_start_s"] = round(served.start_seconds, 1)
             size["incremental"] = run_cli(
                 work, home, served.catalog_yaml, tokens, later, served.pid, "incremental", args.run_timeout, run_ids

@@ -42,8 +42,9 @@ CHECKED_TABLE = "raw_state.fields_checked"
 def _checked_through(con: duckdb.DuckDBPyConnection, source: str, stream: str, required: list[str]) -> datetime | None:
     """The `_loaded_at` up to which every row passed the required-fields check of these same fields, if any.
 
-    Rows are never changed in place (the merge deletes a replaced version and appends the new one with a new
-    `_loaded_at`), so rows loaded up to that time still passed. Other fields (a connector that now requires more) are
+    A row's content is never changed in place (the merge deletes a replaced version and appends the new one with a
+    new `_loaded_at`; a version delivered again unchanged keeps its row), so rows loaded up to that time still
+    passed. Other fields (a connector that now requires more) are
     checked on every row again.
     """
     con.execute(
