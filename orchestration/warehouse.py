@@ -211,6 +211,12 @@ def merge_rows(
             by_key.setdefault(key, row._replace(pk=key))
         renamed = list(by_key.values())
         _upsert(con, table, renamed, now, sync_id, version_field, written)
+        # The version a conflict is set beside may be one this sync found unchanged, with an earlier `_loaded_at`:
+        # dbt pairs the two by `_sync_id`, so it must type it again with its conflict, as if this sync had written it.
+        con.execute(
+            f"update {table} set _loaded_at = $loaded_at where _pk in (select unnest($keys::varchar[]))",
+            {"loaded_at": now, "keys": sorted({row.pk for row in conflicts})},
+        )
         log.warning("%s: %d record(s) delivered twice in one sync with conflicting content", table, len(renamed))
         return len(kept) + len(renamed)
     return len(kept)
@@ -240,8 +246,8 @@ def _upsert(
     )
     con.register("_page", frame)
     try:
-        # Only the key and sync columns are read to find which keys exist: a payload is read for a key this sync
-        # has already written, which a first sync rarely has.
+        # Only the key and sync columns are read to find which keys exist; a stored key's payload is read after,
+        # to compare it with the page's (a first sync into an empty table rarely has any).
         existing = (
             con.execute(
                 f"select _pk, _sync_id = $sync_id from {table} where _pk in (select _pk from _page)",
@@ -252,13 +258,6 @@ def _upsert(
         )
         unchanged = _unchanged_from_earlier_syncs(con, table, [pk for pk, same in existing if not same], sync_id)
         blocked = _same_sync_conflicts(con, table, [pk for pk, same in existing if same], version_field)
-        if blocked:
-            # The stored version may be one this sync found unchanged, with an earlier `_loaded_at`: dbt must read
-            # it again beside its conflict, as it would have had this sync written it.
-            con.execute(
-                f"update {table} set _loaded_at = $loaded_at where _pk in (select unnest($keys::varchar[]))",
-                {"loaded_at": loaded_at, "keys": sorted(blocked)},
-            )
         if blocked or unchanged:
             con.unregister("_page")
             frame = frame[~frame["_pk"].isin(blocked | unchanged)]

@@ -128,6 +128,17 @@ def test_an_unchanged_record_then_other_content_of_its_version_in_the_same_sync_
     assert {sync for _, sync in loads(con).values()} == {"second"}
 
 
+def test_an_unchanged_record_and_other_content_of_its_version_in_one_page_conflict_and_are_both_typed_again(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Both versions carry the sync's id and a load time dbt has not read, as when the record was written again."""
+    merge(con, [incident("A", "resolved")], "first")
+    first_load = loads(con)["A"][0]
+    merge(con, [incident("A", "resolved"), incident("A", "triggered")], "second")
+    found = loads(con)
+    assert len(found) == 2 and all(loaded > first_load and sync == "second" for loaded, sync in found.values())
+
+
 def test_a_record_with_a_conflicting_version_delivered_again_is_written_again(con: duckdb.DuckDBPyConnection) -> None:
     """A later sync's delivery settles a conflict, in dbt too (it pairs the versions by `_sync_id`)."""
     merge(con, [incident("A", "resolved")], "first")
