@@ -20,7 +20,7 @@ from connectors.registry import CONNECTORS
 from orchestration.config import parse_catalog
 from orchestration.dbt.project import DBT_PROJECT_DIR
 from orchestration.raw.catalog import write_catalog
-from orchestration.warehouse import connect, ensure_raw_table
+from orchestration.warehouse import connect, ensure_raw_table, merge_records
 from tests.test_config import GOOD
 from tests.test_dbt_project import dbt
 
@@ -204,6 +204,38 @@ def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(war
     result = dbt(["run", "--select", "int_deployments_unioned", "--full-refresh"], warehouse, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
     assert sorted(query(warehouse, "select * from intermediate.int_deployments_unioned")) == before
+
+
+def sync(warehouse: Path, sync_id: str, *payloads: str) -> None:
+    """Merge deployments with the real loader, one batch, as sync `sync_id` does."""
+    stream = CONNECTORS["github"].stream("deployments")
+    records = [stream.to_record(json.loads(p), {"repo": "acme/checkout"}) for p in payloads]
+    with connect(warehouse) as con:
+        merge_records(con, "raw_github.deployments", records, sync_id, stream.version_field)
+
+
+def test_the_loader_re_delivering_records_unchanged_leaves_the_union_as_a_full_rebuild_would(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """A record delivered again exactly as stored keeps its `_loaded_at`, so no run types it again; its conflict
+    with another version in the same batch must still quarantine it whole, as reading everything again does."""
+    sync(warehouse, "s1", deployment(1, "2026-06-01T10:00:00Z"), deployment(2, "2026-06-01T11:00:00Z"))
+    run_union(warehouse, tmp_path)
+    assert set(unioned(warehouse)) == {"1", "2"}
+
+    # the lookback re-reads both unchanged: nothing is new to dbt
+    before = query(warehouse, "select _pk, _loaded_at from raw_github.deployments order by 1")
+    sync(warehouse, "s2", deployment(1, "2026-06-01T10:00:00Z"), deployment(2, "2026-06-01T11:00:00Z"))
+    assert query(warehouse, "select _pk, _loaded_at from raw_github.deployments order by 1") == before
+
+    # record 1 again unchanged, then another version of it (same `updated_at`) in the same batch; record 2 updated
+    sync(warehouse, "s3", deployment(1, "2026-06-01T10:00:00Z"), deployment(1, "2026-06-01T10:00:00Z", "blue"),
+         deployment(2, "2026-06-01T11:00:00Z", "staging"))  # fmt: skip
+    run_union(warehouse, tmp_path)
+    assert unioned(warehouse) == {"2": ("checkout", "staging")}
+    incremental = sorted(query(warehouse, "select * from intermediate.int_deployments_unioned"))
+    run_union(warehouse, tmp_path, "--full-refresh")
+    assert sorted(query(warehouse, "select * from intermediate.int_deployments_unioned")) == incremental
 
 
 def test_a_union_built_before_the_models_above_it_unions_again_once_they_are(warehouse: Path, tmp_path: Path) -> None:
