@@ -246,18 +246,22 @@ def _upsert(
     )
     con.register("_page", frame)
     try:
-        # Only the key and sync columns are read to find which keys exist; a stored key's payload is read after,
-        # to compare it with the page's (a first sync into an empty table rarely has any).
+        # One scan of the key column finds which keys exist, whether this sync wrote them and whether the page
+        # delivers them exactly as stored (a stored key's other columns are read for the keys found only).
         existing = (
             con.execute(
-                f"select _pk, _sync_id = $sync_id from {table} where _pk in (select _pk from _page)",
+                f"""select _pk, _sync_id = $sync_id,
+                        t.payload::varchar = p.payload
+                        and t._context::varchar is not distinct from p._context
+                        and t._cursor is not distinct from p._cursor
+                    from {table} t join _page p using (_pk)""",
                 {"sync_id": sync_id},
             ).fetchall()
             if written is None or written.may_hold_any(keys)
             else []
         )
-        unchanged = _unchanged_from_earlier_syncs(con, table, [pk for pk, same in existing if not same], sync_id)
-        blocked = _same_sync_conflicts(con, table, [pk for pk, same in existing if same], version_field)
+        unchanged = _keep_unchanged(con, table, [pk for pk, same, equal in existing if equal and not same], sync_id)
+        blocked = _same_sync_conflicts(con, table, [pk for pk, same, _ in existing if same], version_field)
         if blocked or unchanged:
             con.unregister("_page")
             frame = frame[~frame["_pk"].isin(blocked | unchanged)]
@@ -276,35 +280,19 @@ def _upsert(
         con.unregister("_page")
 
 
-def _unchanged_from_earlier_syncs(
-    con: duckdb.DuckDBPyConnection, table: str, keys: list[str], sync_id: str
-) -> set[str]:
-    """Of `keys` (stored by earlier syncs), those `_page` delivers exactly as stored and without a conflicting
-    version beside them; their rows take this sync's `_sync_id` and keep everything else.
+def _keep_unchanged(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], sync_id: str) -> set[str]:
+    """Of `keys` (stored by earlier syncs, delivered again exactly as stored), those without a conflicting version
+    beside them: their rows take this sync's `_sync_id` and keep everything else.
 
     Conflicting versions (`conflict:` keys) and the records they conflict with are left out: dbt pairs the two by
     their `_sync_id`, so both must be typed again whenever either is delivered again."""
-    keys = [pk for pk in keys if not pk.startswith(CONFLICT_PREFIX)]
-    if not keys:
-        return set()
-    rows = con.execute(
-        f"""select t._pk from {table} t join _page p on t._pk = p._pk
-            where t._pk in (select unnest($keys::varchar[]))
-                and t.payload::varchar = p.payload
-                and t._context::varchar is not distinct from p._context
-                and t._cursor is not distinct from p._cursor""",
-        {"keys": keys},
-    ).fetchall()
-    same = {pk for (pk,) in rows}
+    same = {pk for pk in keys if not pk.startswith(CONFLICT_PREFIX)}
     if same:
-        conflicted = {
-            pk
-            for (pk,) in con.execute(
-                f"select distinct regexp_extract(_pk, '^{CONFLICT_PREFIX}(.*):[0-9a-f]{{12}}$', 1) from {table}"
-                f" where _pk like '{CONFLICT_PREFIX}%'"
-            ).fetchall()
-        }
-        same -= conflicted
+        conflicted = con.execute(
+            f"select distinct regexp_extract(_pk, '^{CONFLICT_PREFIX}(.*):[0-9a-f]{{12}}$', 1) from {table}"
+            f" where _pk like '{CONFLICT_PREFIX}%'"
+        ).fetchall()
+        same -= {pk for (pk,) in conflicted}
     if same:
         con.execute(
             f"update {table} set _sync_id = $sync_id where _pk in (select unnest($keys::varchar[]))",

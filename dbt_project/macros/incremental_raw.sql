@@ -2,9 +2,9 @@
     Base models type raw records incrementally. A raw table is only ever upserted on `_pk`: a record delivered
     again with other content is rewritten with a new `_loaded_at` (delivered exactly as stored, it keeps its row and
     `_loaded_at`, taking the sync's `_sync_id`, unless a conflict is involved: orchestration/warehouse.py), and no
-    row is deleted. So typing the records loaded since the last
-    run and replacing the base model's rows on `record_id` (delete+insert) gives the table that typing every record
-    would: a daily run parses a day of JSON, not the whole history.
+    row is deleted. So typing the records loaded since the last run and replacing the base model's rows on
+    `record_id` (delete+insert) gives the table that typing every record would: a daily run parses a day of JSON,
+    not the whole history.
 
     Rows typed by other code are not kept: when a base model's code (its SQL, the project's macros, dbt's version)
     differs from the code that last built it, the next run types every record again. The code's digest is the

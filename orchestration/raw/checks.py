@@ -44,8 +44,7 @@ def _checked_through(con: duckdb.DuckDBPyConnection, source: str, stream: str, r
 
     A row's content is never changed in place (the merge deletes a replaced version and appends the new one with a
     new `_loaded_at`; a version delivered again unchanged keeps its row), so rows loaded up to that time still
-    passed. Other fields (a connector that now requires more) are
-    checked on every row again.
+    passed. Other fields (a connector that now requires more) are checked on every row again.
     """
     con.execute(
         f"create table if not exists {CHECKED_TABLE} (source varchar, stream varchar, required_fields varchar[],"
