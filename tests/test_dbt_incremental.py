@@ -254,3 +254,99 @@ def test_a_union_built_before_the_models_above_it_unions_again_once_they_are(war
         result = dbt(["run", "--select", selected], warehouse, tmp_path / "target-new", project)
         assert result.returncode == 0, result.stdout[-3000:]
     assert unioned(warehouse) == {"1": ("checkout", "PRODUCTION")}
+
+
+MAINLINE = ["+int_mainline_commits"]
+
+
+def commit(sha: str, parent: str | None, committed_at: str) -> str:
+    return json.dumps(
+        {"sha": sha, "parents": [{"sha": parent}] if parent else [],
+         "commit": {"author": {"name": "ana", "email": "ana@acme.test", "date": committed_at},
+                    "committer": {"date": committed_at}, "message": f"change {sha}"}}
+    )  # fmt: skip
+
+
+def sync_commits(warehouse: Path, sync_id: str, repo: str, *payloads: str) -> None:
+    """Merge a repository's mainline commits with the real loader, as sync `sync_id` does."""
+    stream = CONNECTORS["github"].stream("commits")
+    records = [stream.to_record(json.loads(p), {"repo": repo, "branch": "main"}) for p in payloads]
+    with connect(warehouse) as con:
+        merge_records(con, "raw_github.commits", records, sync_id, stream.version_field)
+
+
+def run_mainline(warehouse: Path, tmp_path: Path, *extra: str, project: Path = DBT_PROJECT_DIR) -> None:
+    target = tmp_path / ("target" if project == DBT_PROJECT_DIR else "target-edited")
+    result = dbt(["run", "--select", *MAINLINE, *extra], warehouse, target, project)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def mainline(warehouse: Path) -> dict[str, list[tuple[str, int, str]]]:
+    """Each service's chain: (sha, position, message), oldest first."""
+    chains: dict[str, list[tuple[str, int, str]]] = {}
+    for service, sha, position, message in query(
+        warehouse,
+        "select service, sha, mainline_position, message from intermediate.int_mainline_commits order by 1, 3",
+    ):
+        chains.setdefault(service, []).append((sha, position, message))
+    return chains
+
+
+def test_the_mainline_walks_again_only_the_services_whose_commits_changed(warehouse: Path, tmp_path: Path) -> None:
+    """int_mainline_commits rebuilds a service when its commits change (new, quarantined, mapped elsewhere), every
+    service when its code changes, and ends as a rebuild from scratch would."""
+    sync_commits(warehouse, "s1", "acme/checkout", commit("c1", None, "2026-06-01T10:00:00Z"),
+                 commit("c2", "c1", "2026-06-02T10:00:00Z"))  # fmt: skip
+    sync_commits(warehouse, "s1", "acme/search", commit("s1", None, "2026-06-01T11:00:00Z"))
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse) == {
+        "checkout": [("c1", 1, "change c1"), ("c2", 2, "change c2")],
+        "search": [("s1", 1, "change s1")],
+    }
+
+    def tamper(service: str) -> None:
+        # what a walk of the service's commits would never write: shows whether a run walked it again
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(
+                "update intermediate.int_mainline_commits set message = 'tampered' where service = ?", [service]
+            )
+
+    # a new commit on checkout's mainline: checkout is walked again, search (unchanged) is not
+    tamper("checkout")
+    tamper("search")
+    sync_commits(warehouse, "s2", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"))
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse) == {
+        "checkout": [("c1", 1, "change c1"), ("c2", 2, "change c2"), ("c3", 3, "change c3")],
+        "search": [("s1", 1, "tampered")],
+    }
+
+    # checkout's head arrives in two conflicting versions: it is quarantined whole, so the chain ends at c2
+    sync_commits(warehouse, "s3", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"),
+                 commit("c3", "c1", "2026-06-03T10:00:00Z"))  # fmt: skip
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse)["checkout"] == [("c1", 1, "change c1"), ("c2", 2, "change c2")]
+    assert mainline(warehouse)["search"] == [("s1", 1, "tampered")]
+
+    # the catalog maps checkout's repository to search: checkout has no commits left, search has them
+    moved = copy.deepcopy(GOOD)
+    moved["services"][0]["github"] = {"repo": "acme/checkout-legacy"}
+    moved["services"][1]["github"] = {"repo": "acme/checkout"}
+    with connect(warehouse) as con:
+        write_catalog(con, parse_catalog(moved))
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "change c2")]}
+
+    # a change of the model's code walks every service again, unchanged ones too
+    tamper("search")
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "intermediate" / "delivery" / "int_mainline_commits.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    run_mainline(warehouse, tmp_path, project=project)
+    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "change c2")]}
+
+    # which is what walking everything again gives
+    incremental = sorted(query(warehouse, "select * from intermediate.int_mainline_commits"))
+    run_mainline(warehouse, tmp_path, "--full-refresh")
+    assert sorted(query(warehouse, "select * from intermediate.int_mainline_commits")) == incremental

@@ -6,7 +6,21 @@
 -- starts: at 1,000 services (1,216 steps) it needs 80-100MB of DuckDB's memory, where a walk on (service, sha)
 -- strings needed 200-256MB and could fail while another model built beside it. Authors and messages join once,
 -- at the end.
+-- Each service's rows come from its own commits alone, so a daily run walks again only the services whose commits
+-- changed (macros/incremental_by_service.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_services_to_rebuild([ref('int_mainline_commits_unioned')]) }}",
+        post_hook="{{ remember_service_inputs([ref('int_mainline_commits_unioned')]) }}",
+    )
+}}
+{%- set mainline_commits = for_services_to_rebuild(ref('int_mainline_commits_unioned')) %}
+
 with recursive
+
+{{ services_to_rebuild_cte([ref('int_mainline_commits_unioned')]) }}
 
 -- any numbering will do, the ids never leave this model; computed once (materialized), so every reference below
 -- sees the same ids
@@ -18,7 +32,7 @@ service_commits as materialized (
         sha,
         committed_at,
         parent_shas
-    from {{ ref('int_mainline_commits_unioned') }}
+    from {{ mainline_commits }}
 
 ),
 
@@ -115,7 +129,7 @@ select
     mainline_commits.committed_at,
     mainline_commits.message
 from positioned
-inner join {{ ref('int_mainline_commits_unioned') }} as mainline_commits
+inner join {{ mainline_commits }} as mainline_commits
     on
         positioned.service = mainline_commits.service
         and positioned.sha = mainline_commits.sha
