@@ -164,6 +164,15 @@ def unioned(warehouse: Path) -> dict[str, tuple[str, str]]:
     }
 
 
+def map_checkout_repository_to_search(warehouse: Path) -> None:
+    """Edit the catalog: `acme/checkout` now belongs to the service `search`, and `checkout` maps another repository."""
+    moved = copy.deepcopy(GOOD)
+    moved["services"][0]["github"] = {"repo": "acme/checkout-legacy"}
+    moved["services"][1]["github"] = {"repo": "acme/checkout"}
+    with connect(warehouse) as con:
+        write_catalog(con, parse_catalog(moved))
+
+
 def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(warehouse: Path, tmp_path: Path) -> None:
     load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00"),
                      ("2", deployment(2, "2026-06-01T11:00:00Z"), "2026-06-02 00:00:00+00")])  # fmt: skip
@@ -191,11 +200,7 @@ def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(war
     assert set(unioned(warehouse)) == {"1", "2"}
 
     # the catalog maps the repository to another service: every row is unioned again, record 1's tampering too
-    moved = copy.deepcopy(GOOD)
-    moved["services"][0]["github"] = {"repo": "acme/checkout-legacy"}
-    moved["services"][1]["github"] = {"repo": "acme/checkout"}
-    with connect(warehouse) as con:
-        write_catalog(con, parse_catalog(moved))
+    map_checkout_repository_to_search(warehouse)
     run_union(warehouse, tmp_path)
     assert unioned(warehouse) == {"1": ("search", "tampered"), "2": ("search", "staging")}
 
@@ -329,11 +334,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     assert mainline(warehouse)["search"] == [("s1", 1, "tampered")]
 
     # the catalog maps checkout's repository to search: checkout has no commits left, search has them
-    moved = copy.deepcopy(GOOD)
-    moved["services"][0]["github"] = {"repo": "acme/checkout-legacy"}
-    moved["services"][1]["github"] = {"repo": "acme/checkout"}
-    with connect(warehouse) as con:
-        write_catalog(con, parse_catalog(moved))
+    map_checkout_repository_to_search(warehouse)
     run_mainline(warehouse, tmp_path)
     assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "change c2")]}
 
