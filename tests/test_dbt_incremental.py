@@ -264,11 +264,11 @@ def test_a_union_built_before_the_models_above_it_unions_again_once_they_are(war
 MAINLINE = ["+int_mainline_commits"]
 
 
-def commit(sha: str, parent: str | None, committed_at: str) -> str:
+def commit(sha: str, parent: str | None, committed_at: str, message: str | None = None) -> str:
     return json.dumps(
         {"sha": sha, "parents": [{"sha": parent}] if parent else [],
          "commit": {"author": {"name": "ana", "email": "ana@acme.test", "date": committed_at},
-                    "committer": {"date": committed_at}, "message": f"change {sha}"}}
+                    "committer": {"date": committed_at}, "message": message or f"change {sha}"}}
     )  # fmt: skip
 
 
@@ -297,9 +297,19 @@ def mainline(warehouse: Path) -> dict[str, list[tuple[str, int, str]]]:
     return chains
 
 
+def full_rebuild(warehouse: Path, tmp_path: Path) -> list[tuple]:
+    """int_mainline_commits as walking every service gives it, built on a copy of `warehouse`."""
+    copy_of = tmp_path / "copy" / warehouse.name
+    copy_of.parent.mkdir(exist_ok=True)
+    shutil.copy(warehouse, copy_of)
+    result = dbt(["run", "--select", "int_mainline_commits", "--full-refresh"], copy_of, tmp_path / "target-copy")
+    assert result.returncode == 0, result.stdout[-3000:]
+    return sorted(query(copy_of, "select * from intermediate.int_mainline_commits"))
+
+
 def test_the_mainline_walks_again_only_the_services_whose_commits_changed(warehouse: Path, tmp_path: Path) -> None:
-    """int_mainline_commits rebuilds a service when its commits change (new, quarantined, mapped elsewhere), every
-    service when its code changes, and ends as a rebuild from scratch would."""
+    """int_mainline_commits walks a service again when its commits change (new, edited, quarantined, mapped
+    elsewhere), every service when its code or its fingerprints change, and stays as walking everything gives it."""
     sync_commits(warehouse, "s1", "acme/checkout", commit("c1", None, "2026-06-01T10:00:00Z"),
                  commit("c2", "c1", "2026-06-02T10:00:00Z"))  # fmt: skip
     sync_commits(warehouse, "s1", "acme/search", commit("s1", None, "2026-06-01T11:00:00Z"))
@@ -309,16 +319,16 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
         "search": [("s1", 1, "change s1")],
     }
 
-    def tamper(service: str) -> None:
+    def tamper(*services: str) -> None:
         # what a walk of the service's commits would never write: shows whether a run walked it again
         with duckdb.connect(str(warehouse)) as con:
-            con.execute(
-                "update intermediate.int_mainline_commits set message = 'tampered' where service = ?", [service]
-            )
+            for service in services:
+                con.execute(
+                    "update intermediate.int_mainline_commits set message = 'tampered' where service = ?", [service]
+                )
 
     # a new commit on checkout's mainline: checkout is walked again, search (unchanged) is not
-    tamper("checkout")
-    tamper("search")
+    tamper("checkout", "search")
     sync_commits(warehouse, "s2", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"))
     run_mainline(warehouse, tmp_path)
     assert mainline(warehouse) == {
@@ -326,17 +336,39 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
         "search": [("s1", 1, "tampered")],
     }
 
+    # a commit delivered again with another message (same key): checkout is walked again
+    tamper("checkout")
+    sync_commits(warehouse, "s3", "acme/checkout", commit("c2", "c1", "2026-06-02T10:00:00Z", "reworded"))
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse) == {
+        "checkout": [("c1", 1, "change c1"), ("c2", 2, "reworded"), ("c3", 3, "change c3")],
+        "search": [("s1", 1, "tampered")],
+    }
+
     # checkout's head arrives in two conflicting versions: it is quarantined whole, so the chain ends at c2
-    sync_commits(warehouse, "s3", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"),
+    sync_commits(warehouse, "s4", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"),
                  commit("c3", "c1", "2026-06-03T10:00:00Z"))  # fmt: skip
     run_mainline(warehouse, tmp_path)
-    assert mainline(warehouse)["checkout"] == [("c1", 1, "change c1"), ("c2", 2, "change c2")]
-    assert mainline(warehouse)["search"] == [("s1", 1, "tampered")]
+    assert mainline(warehouse) == {
+        "checkout": [("c1", 1, "change c1"), ("c2", 2, "reworded")],
+        "search": [("s1", 1, "tampered")],
+    }
 
     # the catalog maps checkout's repository to search: checkout has no commits left, search has them
     map_checkout_repository_to_search(warehouse)
     run_mainline(warehouse, tmp_path)
-    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "change c2")]}
+    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
+    # which is what walking every service gives, from the same commits
+    assert sorted(query(warehouse, "select * from intermediate.int_mainline_commits")) == full_rebuild(
+        warehouse, tmp_path
+    )
+
+    # without the last build's fingerprints, every service is walked again
+    tamper("search")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table intermediate.int_mainline_commits__service_inputs")
+    run_mainline(warehouse, tmp_path)
+    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
 
     # a change of the model's code walks every service again, unchanged ones too
     tamper("search")
@@ -345,9 +377,4 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     model = project / "models" / "intermediate" / "delivery" / "int_mainline_commits.sql"
     model.write_text(model.read_text() + "\n-- edited\n")
     run_mainline(warehouse, tmp_path, project=project)
-    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "change c2")]}
-
-    # which is what walking everything again gives
-    incremental = sorted(query(warehouse, "select * from intermediate.int_mainline_commits"))
-    run_mainline(warehouse, tmp_path, "--full-refresh")
-    assert sorted(query(warehouse, "select * from intermediate.int_mainline_commits")) == incremental
+    assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
