@@ -211,12 +211,17 @@ def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(war
     assert sorted(query(warehouse, "select * from intermediate.int_deployments_unioned")) == before
 
 
-def sync(warehouse: Path, sync_id: str, *payloads: str) -> None:
-    """Merge deployments with the real loader, one batch, as sync `sync_id` does."""
-    stream = CONNECTORS["github"].stream("deployments")
-    records = [stream.to_record(json.loads(p), {"repo": "acme/checkout"}) for p in payloads]
+def sync_github(warehouse: Path, stream_name: str, context: dict[str, str], sync_id: str, *payloads: str) -> None:
+    """Merge records of a GitHub stream with the real loader, one batch, as sync `sync_id` does."""
+    stream = CONNECTORS["github"].stream(stream_name)
+    records = [stream.to_record(json.loads(p), context) for p in payloads]
     with connect(warehouse) as con:
-        merge_records(con, "raw_github.deployments", records, sync_id, stream.version_field)
+        merge_records(con, f"raw_github.{stream_name}", records, sync_id, stream.version_field)
+
+
+def sync(warehouse: Path, sync_id: str, *payloads: str) -> None:
+    """Merge deployments of `acme/checkout` with the real loader, as sync `sync_id` does."""
+    sync_github(warehouse, "deployments", {"repo": "acme/checkout"}, sync_id, *payloads)
 
 
 def test_the_loader_re_delivering_records_unchanged_leaves_the_union_as_a_full_rebuild_would(
@@ -274,10 +279,7 @@ def commit(sha: str, parent: str | None, committed_at: str, message: str | None 
 
 def sync_commits(warehouse: Path, sync_id: str, repo: str, *payloads: str) -> None:
     """Merge a repository's mainline commits with the real loader, as sync `sync_id` does."""
-    stream = CONNECTORS["github"].stream("commits")
-    records = [stream.to_record(json.loads(p), {"repo": repo, "branch": "main"}) for p in payloads]
-    with connect(warehouse) as con:
-        merge_records(con, "raw_github.commits", records, sync_id, stream.version_field)
+    sync_github(warehouse, "commits", {"repo": repo, "branch": "main"}, sync_id, *payloads)
 
 
 def run_mainline(warehouse: Path, tmp_path: Path, *extra: str, project: Path = DBT_PROJECT_DIR) -> None:
