@@ -79,21 +79,32 @@ def run_daily(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     _dagster_home()
-    from dagster import DagsterInstance
+    from orchestration.raw.prefetch import close_reads_before_run, read_before_run
 
-    from orchestration.dbt.project import ensure_manifest
-
-    # dbt's profile reads the warehouse from the environment; parse with the value the build will see, so the
-    # build re-uses the parse (dbt re-parses everything when its profile changed).
-    os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(catalog.warehouse_path(file.parent))
-    ensure_manifest()
-    from orchestration.definitions import daily_refresh_job, defs
-
+    warehouse = catalog.warehouse_path(file.parent)
     run_config = raw_run_config(full_refresh, since, sources)
-    job = daily_refresh_job(checks)
-    graph = defs.resolve_asset_graph()
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    # The APIs answer while this process loads Dagster, the dbt manifest and the definitions (seconds).
+    try:
+        read_before_run(file, catalog, warehouse, run_config["ops"])
+    except ValueError as exc:  # a malformed OPMETRICS_SOURCES_AHEAD
+        raise click.ClickException(str(exc)) from None
+    try:
+        from dagster import DagsterInstance
+
+        from orchestration.dbt.project import ensure_manifest
+
+        # dbt's profile reads the warehouse from the environment; parse with the value the build will see, so the
+        # build re-uses the parse (dbt re-parses everything when its profile changed).
+        os.environ["OPMETRICS_WAREHOUSE"] = os.fspath(warehouse)
+        ensure_manifest()
+        from orchestration.definitions import daily_refresh_job, defs
+
+        job = daily_refresh_job(checks)
+        graph = defs.resolve_asset_graph()
+        with DagsterInstance.get() as instance:
+            result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    finally:
+        close_reads_before_run()
     from orchestration.quality.summary import check_outcomes, failed_blocking, format_summary, layer_row_counts
 
     blocking = {

@@ -14,7 +14,7 @@ from pydantic import PrivateAttr
 
 from connectors.base import Connector
 from orchestration.config import Catalog, load_catalog
-from orchestration.raw.prefetch import RunPrefetch, sources_ahead
+from orchestration.raw.prefetch import RunPrefetch, adopt_reads_before_run, sources_ahead
 from orchestration.warehouse import connect
 
 
@@ -31,9 +31,11 @@ class OpmetricsResource(ConfigurableResource):
     _prefetch: RunPrefetch | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        # Dagster sets up a copy of the resource for each run: the early reads belong to that run.
+        # Dagster sets up a copy of the resource for each run: the early reads belong to that run, opened before it
+        # by `opmetrics run` or else at its first sync step.
         at_once = sources_ahead()
-        self._prefetch = RunPrefetch(at_once=at_once) if at_once else None
+        if at_once:
+            self._prefetch = adopt_reads_before_run(self.config_path) or RunPrefetch(at_once=at_once)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._prefetch is not None:

@@ -19,6 +19,7 @@ from pydantic import Field
 from connectors.base import Connector
 from connectors.registry import CONNECTORS
 from orchestration.raw.checks import evaluate_raw_checks, raw_check_specs, skipped_checks
+from orchestration.raw.prefetch import daily_syncs
 from orchestration.raw.reader import reader_processes
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.resources import OpmetricsResource, as_of_date
@@ -40,15 +41,7 @@ def daily_syncs_of_run(context: AssetExecutionContext, opmetrics: OpmetricsResou
     """The configured sources whose sync step this run holds with neither `full_refresh` nor `since`, in the
     order of their steps (by name)."""
     steps = context.run.step_keys_to_execute or list(context.job_def.graph.node_dict)
-    ops = context.run.run_config.get("ops", {})
-    syncs = {}
-    for source in sorted(CONNECTORS):
-        config = ops.get(f"sync_{source}", {}).get("config", {})
-        if f"sync_{source}" in steps and not config.get("full_refresh") and not config.get("since"):
-            connector = opmetrics.connector(source)
-            if connector is not None:
-                syncs[source] = connector
-    return syncs
+    return daily_syncs(opmetrics.catalog, context.run.run_config.get("ops", {}), steps)
 
 
 def start_early_reads(context: AssetExecutionContext, opmetrics: OpmetricsResource, con: DuckDBPyConnection) -> None:

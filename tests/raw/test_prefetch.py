@@ -18,7 +18,14 @@ from connectors.base import Connector
 from connectors.registry import CONNECTORS
 from orchestration.config import Catalog, parse_catalog
 from orchestration.raw.assets import raw_assets
-from orchestration.raw.prefetch import RunPrefetch, sources_ahead
+from orchestration.raw.prefetch import (
+    RunPrefetch,
+    adopt_reads_before_run,
+    close_reads_before_run,
+    daily_syncs,
+    read_before_run,
+    sources_ahead,
+)
 from orchestration.raw.sync import SyncOptions, sync_source
 from orchestration.resources import OpmetricsResource
 from orchestration.warehouse import connect, load_cursors, save_cursors
@@ -258,3 +265,93 @@ def test_a_run_reads_its_daily_syncs_before_their_steps_and_a_failure_stays_in_i
     ok, starts, _ = run(seen)
     assert ok
     assert all(seen.first[name] > starts[f"sync_{name}"] for name in catalog.sources)
+
+
+def test_a_run_syncs_early_the_configured_sources_its_steps_sync_from_their_cursors(
+    org: Organisation, server: SampleServer
+) -> None:
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    assert list(daily_syncs(catalog, {})) == sorted(catalog.sources)
+    ops = {"sync_jira": {"config": {"full_refresh": True}}, "sync_gitlab": {"config": {"since": "2026-01-01"}}}
+    assert list(daily_syncs(catalog, ops)) == sorted(set(catalog.sources) - {"jira", "gitlab"})
+    assert list(daily_syncs(catalog, {}, steps=["sync_github", "service_catalog"])) == ["github"]
+    del catalog.sources["opsgenie"]
+    assert "opsgenie" not in daily_syncs(catalog, {}), "a source the catalog does not configure has no sync"
+
+
+def test_the_reads_opened_before_a_run_are_its_own_and_land_what_reads_in_its_steps_land(
+    org: Organisation, server: SampleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`opmetrics run` opens its reads before it loads Dagster: even the first sync step's API has answered before
+    the run's first step, and the run lands what a run reading in its steps lands."""
+    config = tmp_path / "opmetrics.yaml"
+    config.write_text(org.config_yaml(server.url))
+    catalog = parse_catalog(yaml.safe_load(config.read_text()))
+    resources = {"opmetrics": OpmetricsResource(config_path=str(config))}
+    instance = DagsterInstance.ephemeral()
+    warehouse = catalog.warehouse_path(config.parent)
+    assert not read_before_run(config, catalog, warehouse, {}), "nothing to read before a first run"
+    assert not warehouse.exists(), "and no warehouse made for it"
+    assert materialize(raw_assets, resources=resources, instance=instance).success  # the first syncs: backfills
+    in_steps = tmp_path / "in_steps.duckdb"
+    shutil.copy(warehouse, in_steps)
+
+    seen = FirstRequests()
+    server.interceptors[:] = [seen]
+    assert read_before_run(config, catalog, warehouse, {})
+    result = materialize(raw_assets, resources=resources, instance=instance)
+    assert result.success
+    first_step = min(step_starts(instance, result.run_id).values())
+    assert seen.first["github"] < first_step, "the first sync's API answered before the run began"
+    assert adopt_reads_before_run(config) is None, "the run adopted the reads"
+
+    monkeypatch.setenv("OPMETRICS_SOURCES_AHEAD", "0")
+    monkeypatch.setenv("OPMETRICS_WAREHOUSE", str(in_steps))
+    assert materialize(raw_assets, resources=resources, instance=instance).success
+    assert raw_rows(warehouse) == raw_rows(in_steps)
+
+
+def test_reads_opened_before_a_run_that_never_takes_them_are_stopped(synced: tuple[Catalog, Path]) -> None:
+    catalog, db = synced
+    config = db.with_name("opmetrics.yaml")
+    assert read_before_run(config, catalog, db, {})
+    assert reader_threads("github")
+    close_reads_before_run()
+    assert stopped("github")
+    assert adopt_reads_before_run(config) is None
+
+
+def test_opmetrics_run_opens_its_reads_before_it_loads_dagster_and_its_run_adopts_them(
+    org: Organisation, server: SampleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run_daily`, the code of `opmetrics run`, on the daily job's raw syncs (its other steps cost seconds here and
+    are not what this is about)."""
+    from orchestration import cli, definitions, resources
+    from orchestration.raw import prefetch
+
+    config = tmp_path / "opmetrics.yaml"
+    config.write_text(org.config_yaml(server.url))
+    monkeypatch.setenv("OPMETRICS_CONFIG", str(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    graph = definitions.defs.resolve_asset_graph()
+    raw_keys = {key for key in graph.materializable_asset_keys if key.path[0].startswith("raw_")}
+    job = definitions.daily_refresh_job
+    monkeypatch.setattr(definitions, "daily_refresh_job", lambda checks=True: job(checks).get_subset(
+        asset_selection=raw_keys))  # fmt: skip
+    opened: list[bool] = []
+    read = prefetch.read_before_run
+    monkeypatch.setattr(prefetch, "read_before_run", lambda *args: opened.append(read(*args)) or opened[-1])
+    adopted: list[prefetch.RunPrefetch | None] = []
+    adopt = resources.adopt_reads_before_run
+    monkeypatch.setattr(resources, "adopt_reads_before_run", lambda path: adopted.append(adopt(path)) or adopted[-1])
+
+    assert cli.run_daily(), "the first syncs (backfills)"
+    seen = FirstRequests()
+    server.interceptors[:] = [seen]
+    assert cli.run_daily(), "the daily syncs"
+    assert opened == [False, True]
+    assert adopted[0] is None and isinstance(adopted[1], prefetch.RunPrefetch), "the second run adopted its reads"
+    with DagsterInstance.get() as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        first_step = min(step_starts(instance, run_id).values())
+    assert seen.first["github"] < first_step, "the first sync's API answered before the run began"
