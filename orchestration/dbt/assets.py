@@ -33,9 +33,9 @@ def dbt_build_args(full_refresh: bool = False, file_log_level: str = FILE_LOG_LE
     dbt's log file keeps `file_log_level` and above: at its default (debug) it holds every statement of every node,
     as JSON, and writing it cost about 6% of dbt's CPU at the demo's size (docs/performance-log.md). Dagster reads
     the run from dbt's standard output, which this leaves as it is.
-    The file is in dbt's own text format, not the JSON dagster-dbt asks of standard output: dbt formats a line for
-    every event before its level is compared, JSON costing a protobuf-to-dict conversion and a `json.dumps` each,
-    and 7,860 events a daily build at 1,000 services made that 1.6 s of a 31 s build (docs/performance-log.md).
+    The file is in dbt's own text format, as dbt writes it when run by hand, not the JSON dagster-dbt asks of
+    standard output: dbt formats a line for every event before it compares the event's level with the file's, and
+    JSON costs a protobuf-to-dict conversion and a `json.dumps` for each of a daily build's ~7,900 events.
     """
     refresh = ["--full-refresh"] if full_refresh else []
     return [
