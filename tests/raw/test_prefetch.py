@@ -355,3 +355,15 @@ def test_opmetrics_run_opens_its_reads_before_it_loads_dagster_and_its_run_adopt
         run_id = instance.get_runs(limit=1)[0].run_id
         first_step = min(step_starts(instance, run_id).values())
     assert seen.first["github"] < first_step, "the first sync's API answered before the run began"
+
+
+def test_a_warehouse_that_cannot_be_opened_before_the_run_leaves_the_reads_to_the_run(
+    org: Organisation, server: SampleServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
+    warehouse = tmp_path / "w.duckdb"
+    warehouse.write_text("not a DuckDB file")
+    assert not read_before_run(tmp_path / "opmetrics.yaml", catalog, warehouse, {})
+    assert "not read before it starts" in caplog.text and str(warehouse) in caplog.text
+    assert adopt_reads_before_run(tmp_path / "opmetrics.yaml") is None
+    assert warehouse.read_text() == "not a DuckDB file"
