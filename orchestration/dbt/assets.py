@@ -17,11 +17,15 @@ from orchestration.quality.gx_checks import prepare_great_expectations
 from orchestration.resources import OpmetricsResource, as_of_date
 from orchestration.serving.metadata import with_mart_metadata
 
-# What dbt writes to its log file (target/dbt.log): warnings and errors, unless DBT_LOG_LEVEL_FILE says otherwise.
+# What dbt writes to its log file (target/dbt.log): warnings and errors, unless DBT_LOG_LEVEL_FILE says otherwise,
+# as dbt's text, unless DBT_LOG_FORMAT_FILE says otherwise.
 FILE_LOG_LEVEL = "warn"
+FILE_LOG_FORMAT = "debug"
 
 
-def dbt_build_args(full_refresh: bool = False, file_log_level: str = FILE_LOG_LEVEL) -> list[str]:
+def dbt_build_args(
+    full_refresh: bool = False, file_log_level: str = FILE_LOG_LEVEL, file_log_format: str = FILE_LOG_FORMAT
+) -> list[str]:
     """The dbt command of the daily run. Pure, so its test pins exactly what runs.
 
     Unit tests are left out: their inputs are fixed, so they belong to `make test`, not to every daily run.
@@ -30,12 +34,13 @@ def dbt_build_args(full_refresh: bool = False, file_log_level: str = FILE_LOG_LE
     manifest cost each run about 0.7 s for nothing.
     The as-of date and the warehouse reach dbt through the environment (OPMETRICS_AS_OF, OPMETRICS_WAREHOUSE),
     the one place the models read them from.
-    dbt's log file keeps `file_log_level` and above: at its default (debug) it holds every statement of every node,
-    as JSON, and writing it cost about 6% of dbt's CPU at the demo's size (docs/performance-log.md). Dagster reads
-    the run from dbt's standard output, which this leaves as it is.
-    The file is in dbt's own text format, as dbt writes it when run by hand, not the JSON dagster-dbt asks of
-    standard output: dbt formats a line for every event before it compares the event's level with the file's, and
-    JSON costs a protobuf-to-dict conversion and a `json.dumps` for each of a daily build's ~7,900 events.
+    dbt's log file keeps `file_log_level` and above: at dbt's default (debug) it holds every statement of every node,
+    and writing it cost about 6% of dbt's CPU at the demo's size (docs/performance-log.md). Dagster reads the run
+    from dbt's standard output, which this leaves as it is.
+    The file is in `file_log_format`, by default dbt's own text as dbt writes it when run by hand, not the JSON
+    dagster-dbt asks of standard output: dbt formats a line for every event before it compares the event's level
+    with the file's, and JSON costs a protobuf-to-dict conversion and a `json.dumps` for each of a daily build's
+    ~7,900 events.
     """
     refresh = ["--full-refresh"] if full_refresh else []
     return [
@@ -46,7 +51,7 @@ def dbt_build_args(full_refresh: bool = False, file_log_level: str = FILE_LOG_LE
         "--log-level-file",
         file_log_level,
         "--log-format-file",
-        "debug",
+        file_log_format,
         *refresh,
     ]
 
@@ -105,8 +110,11 @@ def opmetrics_dbt_assets(
     # The project's own target folder, not a fresh one per run: dbt then reuses its partial parse (seconds a run).
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
     file_log_level = os.environ.get("DBT_LOG_LEVEL_FILE") or FILE_LOG_LEVEL
+    file_log_format = os.environ.get("DBT_LOG_FORMAT_FILE") or FILE_LOG_FORMAT
     invocation = dbt.cli(
-        dbt_build_args(file_log_level=file_log_level), context=context, target_path=dbt_project.target_path
+        dbt_build_args(file_log_level=file_log_level, file_log_format=file_log_format),
+        context=context,
+        target_path=dbt_project.target_path,
     )
     # dbt has started in its own process and spends its first seconds loading: meanwhile this process, otherwise
     # waiting for its events, gets Great Expectations ready for the suites that check the marts after the build.

@@ -145,6 +145,8 @@ def read_before_run(config_file: Path, catalog: Catalog, warehouse: Path, ops: M
     Nothing opens with OPMETRICS_SOURCES_AHEAD=0, nor before a first run (no warehouse yet: every sync is a
     backfill). A failure here (a warehouse another process holds, say) only costs the head start: the run's steps
     meet it again and report it where it belongs. Reads no run adopts are stopped by `close_reads_before_run`.
+    The run's steps use the connectors built here, from the catalog as it was read before the run (as a run that
+    opens its reads at its first sync step uses that step's): an edit of the file in between reaches the next run.
     """
     at_once = sources_ahead()
     if not at_once or not warehouse.exists():

@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,11 +37,12 @@ from tests.raw.test_incremental import sync_all
 
 
 class FirstRequests:
-    """Records when each source first asked its API; answers nothing itself, unless `refuse` names a source to
-    answer 401."""
+    """Records when each source first asked its API, and how often it asked; answers nothing itself, unless `refuse`
+    names a source to answer 401."""
 
     def __init__(self, refuse: str | None = None) -> None:
         self.first: dict[str, float] = {}
+        self.count: Counter[str] = Counter()
         self.refuse = refuse
         self._lock = threading.Lock()
 
@@ -50,6 +52,7 @@ class FirstRequests:
             source = "github_actions"
         with self._lock:
             self.first.setdefault(source, time.time())
+            self.count[source] += 1
         return Response(401, {"message": "Bad credentials"}) if source == self.refuse else None
 
 
@@ -282,8 +285,9 @@ def test_a_run_syncs_early_the_configured_sources_its_steps_sync_from_their_curs
 def test_the_reads_opened_before_a_run_are_its_own_and_land_what_reads_in_its_steps_land(
     org: Organisation, server: SampleServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`opmetrics run` opens its reads before it loads Dagster: even the first sync step's API has answered before
-    the run's first step, and the run lands what a run reading in its steps lands."""
+    """`opmetrics run` opens its reads before it loads Dagster: even the first sync step's API is asked before the
+    run starts; the run's steps take those reads, asking no API again, and land what a run reading in its steps
+    lands."""
     config = tmp_path / "opmetrics.yaml"
     config.write_text(org.config_yaml(server.url))
     catalog = parse_catalog(yaml.safe_load(config.read_text()))
@@ -296,19 +300,23 @@ def test_the_reads_opened_before_a_run_are_its_own_and_land_what_reads_in_its_st
     in_steps = tmp_path / "in_steps.duckdb"
     shutil.copy(warehouse, in_steps)
 
-    seen = FirstRequests()
-    server.interceptors[:] = [seen]
+    early = FirstRequests()
+    server.interceptors[:] = [early]
     assert read_before_run(config, catalog, warehouse, {})
-    result = materialize(raw_assets, resources=resources, instance=instance)
-    assert result.success
-    first_step = min(step_starts(instance, result.run_id).values())
-    assert seen.first["github"] < first_step, "the first sync's API answered before the run began"
+    deadline = time.monotonic() + 20
+    while "github" not in early.first and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "github" in early.first, "the first sync's API is asked before the run starts"
+    assert materialize(raw_assets, resources=resources, instance=instance).success
     assert adopt_reads_before_run(config) is None, "the run adopted the reads"
 
+    in_their_steps = FirstRequests()
+    server.interceptors[:] = [in_their_steps]
     monkeypatch.setenv("OPMETRICS_SOURCES_AHEAD", "0")
     monkeypatch.setenv("OPMETRICS_WAREHOUSE", str(in_steps))
     assert materialize(raw_assets, resources=resources, instance=instance).success
     assert raw_rows(warehouse) == raw_rows(in_steps)
+    assert early.count == in_their_steps.count, "no step read its source again"
 
 
 def test_reads_opened_before_a_run_that_never_takes_them_are_stopped(synced: tuple[Catalog, Path]) -> None:
@@ -333,6 +341,7 @@ def test_opmetrics_run_opens_its_reads_before_it_loads_dagster_and_its_run_adopt
     config.write_text(org.config_yaml(server.url))
     monkeypatch.setenv("OPMETRICS_CONFIG", str(config))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("OPMETRICS_WAREHOUSE", raising=False)  # `run_daily` sets it: restored after the test
     graph = definitions.defs.resolve_asset_graph()
     raw_keys = {key for key in graph.materializable_asset_keys if key.path[0].startswith("raw_")}
     job = definitions.daily_refresh_job
@@ -344,17 +353,24 @@ def test_opmetrics_run_opens_its_reads_before_it_loads_dagster_and_its_run_adopt
     adopted: list[prefetch.RunPrefetch | None] = []
     adopt = resources.adopt_reads_before_run
     monkeypatch.setattr(resources, "adopt_reads_before_run", lambda path: adopted.append(adopt(path)) or adopted[-1])
+    taken: dict[str, bool] = {}
+    take = prefetch.RunPrefetch.take
+
+    def record_take(self: prefetch.RunPrefetch, source: str, *args: object) -> object:
+        read = take(self, source, *args)  # type: ignore[arg-type]
+        taken[source] = read is not None
+        return read
+
+    monkeypatch.setattr(prefetch.RunPrefetch, "take", record_take)
 
     assert cli.run_daily(), "the first syncs (backfills)"
-    seen = FirstRequests()
-    server.interceptors[:] = [seen]
+    assert not any(taken.values()), "a first sync reads in its step"
+    taken.clear()
     assert cli.run_daily(), "the daily syncs"
     assert opened == [False, True]
     assert adopted[0] is None and isinstance(adopted[1], prefetch.RunPrefetch), "the second run adopted its reads"
-    with DagsterInstance.get() as instance:
-        run_id = instance.get_runs(limit=1)[0].run_id
-        first_step = min(step_starts(instance, run_id).values())
-    assert seen.first["github"] < first_step, "the first sync's API answered before the run began"
+    sources = parse_catalog(yaml.safe_load(config.read_text())).sources
+    assert taken == dict.fromkeys(sources, True), "each step took the read opened before the run"
 
 
 def test_a_warehouse_that_cannot_be_opened_before_the_run_leaves_the_reads_to_the_run(
