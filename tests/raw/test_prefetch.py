@@ -341,7 +341,10 @@ def test_opmetrics_run_opens_its_reads_before_it_loads_dagster_and_its_run_adopt
     config.write_text(org.config_yaml(server.url))
     monkeypatch.setenv("OPMETRICS_CONFIG", str(config))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.delenv("OPMETRICS_WAREHOUSE", raising=False)  # `run_daily` sets it: restored after the test
+    # `run_daily` sets OPMETRICS_WAREHOUSE for dbt; set here first, so that it is unset again after the test
+    monkeypatch.delenv("OPMETRICS_WAREHOUSE", raising=False)
+    warehouse = parse_catalog(yaml.safe_load(config.read_text())).warehouse_path(config.parent)
+    monkeypatch.setenv("OPMETRICS_WAREHOUSE", str(warehouse))
     graph = definitions.defs.resolve_asset_graph()
     raw_keys = {key for key in graph.materializable_asset_keys if key.path[0].startswith("raw_")}
     job = definitions.daily_refresh_job
