@@ -27,7 +27,7 @@ def process_kind(cmdline: Sequence[str]) -> str:
     words = [Path(part).name for part in cmdline[:3]]
     if "orchestration.raw.reader" in words:
         return "reader"
-    if "dbt" in words:
+    if "dbt" in words or "opmetrics-dbt" in words:
         return "dbt"
     if "opmetrics" in words:
         return "opmetrics"

@@ -17,6 +17,7 @@ import click
 
 from connectors.registry import CONNECTORS
 from orchestration.config import ConfigError, load_catalog
+from orchestration.fast_exit import skip_final_collection
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -36,6 +37,7 @@ def _dagster_home() -> Path:
 @click.group()
 def main() -> None:
     """opmetrics: delivery, reliability and learning metrics by operating model."""
+    skip_final_collection()
 
 
 @main.command("validate-config")

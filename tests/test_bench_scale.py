@@ -285,6 +285,7 @@ def test_process_tree_rss_is_sampled_per_process(tmp_path: Path) -> None:
     assert usage.peak_tree_rss_mib >= usage.peak_rss_mib["other"] + 5
     assert max(rss for _, _, rss in usage.rss_samples) == usage.peak_rss_mib["other"]
     assert proctree.process_kind(["/x/.venv/bin/python3.11", "/x/.venv/bin/dbt", "build"]) == "dbt"
+    assert proctree.process_kind(["/x/.venv/bin/python3.11", "/x/.venv/bin/opmetrics-dbt", "build"]) == "dbt"
     assert proctree.process_kind(["/x/.venv/bin/opmetrics", "run"]) == "opmetrics"
     assert proctree.process_kind(["/x/.venv/bin/python", "-m", "orchestration.raw.reader"]) == "reader"
 

@@ -23,9 +23,9 @@ _parses: dict[tuple[Path, str], bytes] = {}
 
 
 def dbt(
-    args: list[str], warehouse: Path, target: Path, project: Path = DBT_PROJECT_DIR
+    args: list[str], warehouse: Path, target: Path, project: Path = DBT_PROJECT_DIR, executable: str = DBT
 ) -> subprocess.CompletedProcess[str]:
-    """dbt in a subprocess on `warehouse`, with its artifacts in `target`.
+    """dbt (`executable`) in a subprocess on `warehouse`, with its artifacts in `target`.
 
     dbt parses again from scratch (about 10 s) when its profile changed, and the warehouse's path is part of the
     profile: so dbt runs in the warehouse's folder and finds it by file name, and a new target starts from the parse
@@ -38,7 +38,8 @@ def dbt(
         saved.write_bytes(_parses[key])
     env = {**os.environ, "OPMETRICS_WAREHOUSE": warehouse.name, "OPMETRICS_AS_OF": "2026-06-30"}
     result = subprocess.run(
-        [DBT, *args, "--target-path", str(target), "--project-dir", str(project), "--profiles-dir", str(project)],
+        [executable, *args,
+         "--target-path", str(target), "--project-dir", str(project), "--profiles-dir", str(project)],
         cwd=warehouse.parent, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if key not in _parses and saved.exists():

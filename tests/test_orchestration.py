@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
-from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args
+from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args, dbt_executable
 from orchestration.dbt.project import DBT_PROJECT_DIR
 from tests.test_dbt_project import dbt
 
@@ -48,6 +48,24 @@ def test_the_daily_build_leaves_the_prepared_manifest_alone(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout[-3000:]
     assert (target / "run" / "opmetrics").exists(), "the build ran"
     assert not (target / "manifest.json").exists() and not (target / "run_results.json").exists()
+
+
+def test_the_run_starts_dbt_as_opmetrics_dbt_which_builds_as_dbt_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's dbt is `opmetrics-dbt` beside the interpreter (dbt's CLI, ending without a last garbage
+    collection), or that venv's `dbt` where the package's scripts are not installed."""
+    executable = dbt_executable()
+    assert executable == Path(sys.executable).with_name("opmetrics-dbt"), "installed with the package"
+    result = dbt([*dbt_build_args(), "--select", "resource_type:seed", "--indirect-selection", "empty"],
+                 tmp_path / "w.duckdb", tmp_path / "target", executable=str(executable))  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Completed successfully" in result.stdout and "4 of 4 OK loaded seed" in result.stdout, result.stdout
+    bare = tmp_path / "venv" / "bin"
+    bare.mkdir(parents=True)
+    (bare / "dbt").touch()
+    monkeypatch.setattr(sys, "executable", str(bare / "python"))
+    assert dbt_executable() == bare / "dbt"
 
 
 def test_the_daily_build_logs_no_statements_to_its_file_unless_asked(

@@ -89,10 +89,17 @@ class LocalDbtCliResource(DbtCliResource):
         return None
 
 
+def dbt_executable() -> Path:
+    """The dbt the run starts: `opmetrics-dbt` next to this interpreter (dbt's CLI, ending without a last garbage
+    collection: `orchestration/dbt/entrypoint.py`), or that venv's plain `dbt` if the package's scripts are not
+    installed there; so a venv works without being on PATH."""
+    here = Path(sys.executable)
+    ours = here.with_name("opmetrics-dbt")
+    return ours if ours.exists() else here.with_name("dbt")
+
+
 def dbt_resource() -> DbtCliResource:
-    # The dbt next to this interpreter, so a venv works without being on PATH.
-    executable = Path(sys.executable).with_name("dbt")
-    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(executable))
+    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(dbt_executable()))
 
 
 @dbt_assets(
