@@ -95,7 +95,8 @@ def summarize(timings: Iterable[tuple[str, str, float]], top: int = 10) -> str:
 
 
 def dbt(args: list[str], warehouse: Path, as_of: dt.date, target: Path, json_logs: bool = False) -> float:
-    """Seconds `dbt <args>` took on `warehouse`; raises if it failed."""
+    """Seconds `dbt <args>` took on `warehouse`, by the run's dbt (`opmetrics-dbt` since 197f246, whose exit skips
+    the last garbage collection: 0.7-1.5 s less than before); raises if it failed."""
     env = os.environ | {
         "OPMETRICS_WAREHOUSE": os.fspath(warehouse),
         "OPMETRICS_AS_OF": as_of.isoformat(),

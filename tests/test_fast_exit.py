@@ -7,7 +7,8 @@ import sys
 
 # Garbage in a reference cycle at exit: only the interpreter's last collection would finalize it.
 SCRIPT = """
-import os, sys
+import gc, os, sys
+gc.disable()  # no collection before exit; the interpreter's last one runs regardless
 from orchestration.fast_exit import skip_final_collection
 
 class Cycle:

@@ -40,32 +40,25 @@ def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test
 
 
 def test_the_daily_build_leaves_the_prepared_manifest_alone(tmp_path: Path) -> None:
-    """The daily build writes no JSON artifacts: the manifest Dagster's definitions were loaded from stays as it is."""
-    target = tmp_path / "target"
+    """The daily build, by the dbt the run starts (`opmetrics-dbt`), writes no JSON artifacts: the manifest Dagster's
+    definitions were loaded from stays as it is. Its exit skips the last garbage collection, yet the warehouse is
+    closed: no write-ahead log is left beside it."""
+    target, warehouse = tmp_path / "target", tmp_path / "w.duckdb"
     # the seeds alone (they read nothing), without the tests that would read models
     result = dbt([*dbt_build_args(), "--select", "resource_type:seed", "--indirect-selection", "empty"],
-                 tmp_path / "w.duckdb", target)  # fmt: skip
+                 warehouse, target, executable=os.fspath(dbt_executable()))  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\d+ of \d+ OK loaded seed", result.stdout), result.stdout[-3000:]
     assert (target / "run" / "opmetrics").exists(), "the build ran"
     assert not (target / "manifest.json").exists() and not (target / "run_results.json").exists()
+    assert warehouse.exists() and not Path(f"{warehouse}.wal").exists()
 
 
-def test_the_run_starts_dbt_as_opmetrics_dbt_which_builds_as_dbt_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The run's dbt is `opmetrics-dbt` beside the interpreter (dbt's CLI, ending without a last garbage
-    collection), or that venv's `dbt` where the package's scripts are not installed."""
-    executable = dbt_executable()
-    assert executable == Path(sys.executable).with_name("opmetrics-dbt"), "installed with the package"
-    result = dbt([*dbt_build_args(), "--select", "resource_type:seed", "--indirect-selection", "empty"],
-                 tmp_path / "w.duckdb", tmp_path / "target", executable=str(executable))  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "Completed successfully" in result.stdout and "4 of 4 OK loaded seed" in result.stdout, result.stdout
-    bare = tmp_path / "venv" / "bin"
-    bare.mkdir(parents=True)
-    (bare / "dbt").touch()
-    monkeypatch.setattr(sys, "executable", str(bare / "python"))
-    assert dbt_executable() == bare / "dbt"
+def test_the_run_starts_opmetrics_dbt_or_else_the_venvs_dbt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`opmetrics-dbt` beside the interpreter (installed with the package), or that venv's `dbt` without it."""
+    assert dbt_executable() == Path(sys.executable).with_name("opmetrics-dbt")
+    monkeypatch.setattr(sys, "executable", os.fspath(tmp_path / "bin" / "python"))
+    assert dbt_executable() == tmp_path / "bin" / "dbt"
 
 
 def test_the_daily_build_logs_no_statements_to_its_file_unless_asked(
