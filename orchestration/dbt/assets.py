@@ -38,9 +38,8 @@ def dbt_build_args(
     and writing it cost about 6% of dbt's CPU at the demo's size (docs/performance-log.md). Dagster reads the run
     from dbt's standard output, which this leaves as it is.
     The file is in `file_log_format`, by default dbt's own text as dbt writes it when run by hand, not the JSON
-    dagster-dbt asks of standard output: dbt formats a line for every event before it compares the event's level
-    with the file's, and JSON costs a protobuf-to-dict conversion and a `json.dumps` for each of a daily build's
-    ~7,900 events.
+    dagster-dbt asks of standard output. Plain dbt formats a line for every event before it compares the event's
+    level with the file's; `opmetrics-dbt` formats only the lines a logger writes (`entrypoint.py`).
     """
     refresh = ["--full-refresh"] if full_refresh else []
     return [
