@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from dbt_common.events.types import Note, PrintEvent
 
 from orchestration.dbt.assets import dbt_build_args
 from orchestration.dbt.entrypoint import format_only_written_events
-from tests.test_dbt_project import dbt
+from tests.test_dbt_project import dbt, log_file_levels
 
 
 def _fire_a_build_s_worth(manager: EventManager) -> None:
@@ -90,9 +89,7 @@ def test_opmetrics_dbt_writes_the_events_dbt_writes(tmp_path: Path, monkeypatch:
         assert result.returncode == 0, result.stdout[-3000:]
         events = [json.loads(line)["info"] for line in result.stdout.splitlines() if line.startswith("{")]
         stdout = Counter((e["name"], e["level"]) for e in events)
-        # dbt's debug line: "12:00:00.123456 [debug] [MainThread]: message"
-        lines = (logs / "dbt.log").read_text().splitlines()
-        file_levels = Counter(m.group(1) for m in map(re.compile(r"^\S+ \[(\w+)\s*\]").match, lines) if m)
+        file_levels = log_file_levels(logs / "dbt.log")
         stdout.pop(("UnableToPartialParse", "info"), None)  # the first build parses from scratch, the other does not
         written[name] = stdout, file_levels
     (dbt_stdout, dbt_file), (ours_stdout, ours_file) = written["dbt"], written["opmetrics-dbt"]

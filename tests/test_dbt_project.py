@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -45,6 +47,13 @@ def dbt(
     if key not in _parses and saved.exists():
         _parses[key] = saved.read_bytes()
     return result
+
+
+def log_file_levels(log: Path) -> Counter[str]:
+    """How many lines of each level dbt's text log file (`log`) holds; none if it was never written."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    # dbt's debug line: "12:00:00.123456 [debug] [MainThread]: message"
+    return Counter(m.group(1) for m in map(re.compile(r"^\S+ \[(\w+)\s*\]").match, lines) if m)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from dagster import AssetKey
 
 from orchestration.dbt.assets import OpmetricsTranslator, dbt_build_args, dbt_executable
 from orchestration.dbt.project import DBT_PROJECT_DIR
-from tests.test_dbt_project import dbt
+from tests.test_dbt_project import dbt, log_file_levels
 
 
 def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test(
@@ -79,8 +79,7 @@ def test_the_daily_build_logs_no_statements_to_its_file_unless_asked(
                    if line.startswith("{")), "dagster-dbt reads each node's result from standard output"  # fmt: skip
         lines = (logs / "dbt.log").read_text().splitlines() if (logs / "dbt.log").exists() else []
         assert not any(line.startswith("{") for line in lines), "the file is dbt's text, not JSON"
-        # dbt's debug line: "12:00:00.123456 [debug] [MainThread]: message"
-        levels[level] = {m.group(1) for m in map(re.compile(r"^\S+ \[(\w+)\s*\]").match, lines) if m}
+        levels[level] = set(log_file_levels(logs / "dbt.log"))
     assert "debug" in levels["debug"], "the debug log holds the statements"
     assert not levels["warn"] & {"debug", "info"}, levels["warn"]
 

@@ -13,15 +13,6 @@ from typing import Any
 
 from orchestration.fast_exit import skip_final_collection
 
-# dbt's event levels as its loggers pass them to Python's `logging` (dbt_common.events.logger.send_to_logger).
-_PYTHON_LEVELS = {
-    "debug": logging.DEBUG,
-    "test": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-}
-
 
 def format_only_written_events() -> None:
     """Let each of dbt's loggers skip formatting an event its level would drop.
@@ -43,7 +34,8 @@ def format_only_written_events() -> None:
     def write_only_written_line(self: Any, msg: Any) -> None:
         python_logger: logging.Logger | None = self._python_logger
         if python_logger is not None and not dbt_logger._is_print_event(msg):
-            level = _PYTHON_LEVELS.get(msg.info.level)
+            # dbt's own map of its levels to `logging`'s (its keys are str enums, equal to the message's string)
+            level = dbt_logger._log_level_map.get(msg.info.level)
             if level is not None and not python_logger.isEnabledFor(level):
                 return
         write_line(self, msg)
