@@ -1,4 +1,5 @@
-"""`opmetrics-dbt`: dbt's CLI whose loggers format only the events they write, with the same output as dbt's."""
+"""`opmetrics-dbt`: dbt's CLI that builds and formats only the events its loggers write, with the same output as
+dbt's."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from dbt.tracking import track_behavior_change_warn
+from dbt_common.events import event_manager
 from dbt_common.events import logger as dbt_logger
 from dbt_common.events.base_types import EventLevel
 from dbt_common.events.event_manager import EventManager
 from dbt_common.events.logger import LineFormat, LoggerConfig
-from dbt_common.events.types import Note, PrintEvent
+from dbt_common.events.types import BehaviorChangeEvent, Note, PrintEvent
+from dbt_common.exceptions.events import EventCompilationError
 
 from orchestration.dbt.assets import dbt_build_args
-from orchestration.dbt.entrypoint import format_only_written_events
+from orchestration.dbt.entrypoint import fire_only_written_events, format_only_written_events
 from tests.test_dbt_project import dbt, log_file_levels
 
 
@@ -57,7 +62,103 @@ def _written(patched: bool, monkeypatch: pytest.MonkeyPatch, run: str) -> tuple[
 @pytest.fixture
 def restored_dbt_logger(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(dbt_logger._Logger, "write_line", dbt_logger._Logger.write_line)
+    monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)
     yield
+
+
+def _fired(
+    patched: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    run: str,
+    levels: tuple[str, ...],
+    callback: bool = False,
+    extra_callback: Callable[[Any], None] | None = None,
+) -> tuple[dict[str, list[tuple]], list[str], int]:
+    """What JSON loggers at `levels` write and a callback receives, and how many event messages were built."""
+    built = 0
+    msg_from_base_event = event_manager.msg_from_base_event
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal built
+        built += 1
+        return msg_from_base_event(*args, **kwargs)
+
+    monkeypatch.setattr(event_manager, "msg_from_base_event", counting)
+    if patched:
+        fire_only_written_events()
+    manager, streams = EventManager(), {level: io.StringIO() for level in levels}
+    for level, stream in streams.items():
+        manager.add_logger(LoggerConfig(name=f"opmetrics-fire-{run}-{level}", line_format=LineFormat.Json,
+                                        level=EventLevel(level), output_stream=stream))  # fmt: skip
+    received: list[str] = []
+    if callback:
+        manager.add_callback(lambda msg: received.append(msg.info.level))
+    if extra_callback is not None:
+        manager.add_callback(extra_callback)
+    _fire_a_build_s_worth(manager)
+    written = {}
+    for level, stream in streams.items():
+        events = [json.loads(line)["info"] for line in stream.getvalue().splitlines()]
+        written[level] = [(e["name"], e["level"], e["msg"]) for e in events]
+    return written, received, built
+
+
+@pytest.mark.usefixtures("restored_dbt_logger")
+def test_an_event_no_logger_writes_is_dropped_before_its_message_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    as_dbt, _, built_by_dbt = _fired(False, monkeypatch, "dbt", ("info", "warn"))
+    ours, _, built_by_ours = _fired(True, monkeypatch, "ours", ("info", "warn"))
+    assert ours == as_dbt
+    assert [level for _, level, _ in ours["info"]] == ["info", "warn", "error", "info"], ours["info"]
+    assert built_by_dbt == 6, "dbt builds every event's message"
+    assert built_by_ours == 4, "the debug and test events are built for no one"
+    fire_only_written_events()  # applied twice, it still fires each event once
+    assert _fired(True, monkeypatch, "twice", ("info", "warn"))[0] == as_dbt
+
+
+@pytest.mark.usefixtures("restored_dbt_logger")
+def test_an_event_someone_could_see_still_goes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_debug_file = _fired(True, monkeypatch, "debug", ("info", "debug"))
+    assert with_debug_file[0] == _fired(False, monkeypatch, "debug-dbt", ("info", "debug"))[0]
+    assert [level for _, level, _ in with_debug_file[0]["debug"]][:2] == ["debug", "test"]
+    assert with_debug_file[2] == 6
+    _, received, built = _fired(True, monkeypatch, "callback", ("info",), callback=True)
+    assert received == ["debug", "test", "info", "warn", "error", "info"], "a callback (dbtRunner's) gets them all"
+    assert built == 6
+    monkeypatch.setenv("DBT_TEST_BINARY_SERIALIZATION", "1")
+    assert _fired(True, monkeypatch, "serialization", ("warn",))[2] == 6
+
+
+@pytest.mark.usefixtures("restored_dbt_logger")
+def test_dbt_s_own_tracking_callback_sees_what_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt's CLI always adds `track_behavior_change_warn`, which reads behaviour-change events only: beside it, the
+    debug events are still dropped, and a behaviour-change event still reaches it, whatever its level."""
+    _, _, built = _fired(True, monkeypatch, "tracking", ("info",), extra_callback=track_behavior_change_warn)
+    assert built == 4
+    seen: list[str] = []
+    build = event_manager.msg_from_base_event
+
+    def counting(e: Any, level: Any = None) -> Any:
+        seen.append(type(e).__name__)
+        return build(e, level)
+
+    monkeypatch.setattr(event_manager, "msg_from_base_event", counting)
+    manager = EventManager()
+    manager.add_callback(track_behavior_change_warn)
+    manager.fire_event(Note(msg="a debug note"), level=EventLevel.DEBUG)
+    change = BehaviorChangeEvent(flag_name="f", flag_source="s", description="d", docs_url="u")
+    manager.fire_event(change, level=EventLevel.DEBUG)
+    assert seen == ["BehaviorChangeEvent"]
+
+
+@pytest.mark.usefixtures("restored_dbt_logger")
+def test_a_warning_meets_warn_error_even_when_no_logger_writes_it() -> None:
+    fire_only_written_events()
+    manager = EventManager()
+    manager.add_logger(LoggerConfig(name="opmetrics-fire-errors-only", line_format=LineFormat.Json,
+                                    level=EventLevel.ERROR, output_stream=io.StringIO()))  # fmt: skip
+    manager.require_warn_or_error_handling, manager.warn_error = True, True
+    with pytest.raises(EventCompilationError):  # dbt's --warn-error: the warning becomes the error
+        manager.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
 
 
 @pytest.mark.usefixtures("restored_dbt_logger")
@@ -73,9 +174,13 @@ def test_loggers_format_only_what_they_write_and_write_what_dbt_writes(monkeypat
     assert _written(True, monkeypatch, "twice")[0] == as_dbt
 
 
-def test_opmetrics_dbt_writes_the_events_dbt_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build by `opmetrics-dbt` and by plain `dbt`, as dagster-dbt runs it (JSON on standard output), and with
-    the statements asked for in the file log: the same events, at the same levels, in both places."""
+@pytest.mark.parametrize("file_log_level", ["debug", "warn"])
+def test_opmetrics_dbt_writes_the_events_dbt_writes(
+    file_log_level: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build by `opmetrics-dbt` and by plain `dbt`, as dagster-dbt runs it (JSON on standard output), with the
+    file log as the daily run keeps it (warn) and with the statements asked for (debug): the same events, at the
+    same levels, in both places."""
     monkeypatch.setenv("DBT_LOG_FORMAT", "json")
     seeds = ["--select", "resource_type:seed", "--indirect-selection", "empty"]
     written = {}
@@ -84,7 +189,7 @@ def test_opmetrics_dbt_writes_the_events_dbt_writes(tmp_path: Path, monkeypatch:
         (tmp_path / name).mkdir()
         monkeypatch.setenv("DBT_LOG_PATH", str(logs))
         executable = os.fspath(Path(sys.executable).with_name(name))
-        result = dbt([*dbt_build_args(file_log_level="debug"), *seeds], tmp_path / name / "w.duckdb",
+        result = dbt([*dbt_build_args(file_log_level=file_log_level), *seeds], tmp_path / name / "w.duckdb",
                      tmp_path / name / "target", executable=executable)  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:]
         events = [json.loads(line)["info"] for line in result.stdout.splitlines() if line.startswith("{")]
@@ -96,4 +201,6 @@ def test_opmetrics_dbt_writes_the_events_dbt_writes(tmp_path: Path, monkeypatch:
     assert ("LogSeedResult", "info") in ours_stdout, "dagster-dbt reads each node's result from standard output"
     assert not {level for _, level in ours_stdout} & {"debug", "test"}, "standard output stays at info"
     assert ours_stdout == dbt_stdout
-    assert ours_file.keys() == dbt_file.keys() >= {"debug", "info"}, "the file log at debug keeps the statements"
+    assert ours_file == dbt_file if file_log_level == "warn" else ours_file.keys() == dbt_file.keys()
+    if file_log_level == "debug":
+        assert ours_file.keys() >= {"debug", "info"}, "the file log at debug keeps the statements"

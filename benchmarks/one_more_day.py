@@ -1,0 +1,207 @@
+"""A/B of the run after one more day: the same warehouse, the same day of new data, several ways, alternating.
+
+    .venv/bin/python -m benchmarks.one_more_day --services 1000 --days 730 \
+        --variant two-threads:OPMETRICS_DBT_THREADS=2 --variant four-threads:OPMETRICS_DBT_THREADS=4 --repeats 3
+
+One `benchmarks.scale` run measures the run after one more day once, and on this machine that run moves by several
+seconds from one benchmark to the next: a change worth a second or two cannot be told from noise that way. This
+script measures the same run many times instead. It serves the organisation (the benchmark's options), makes a full
+run into a base folder (or re-uses one: `--base`), then serves the organisation with one more day on the same port
+and, for each repeat, runs `opmetrics run` once per variant, in turn, each on a fresh copy of the base folder
+(warehouse, snapshot and DAGSTER_HOME). So every run starts from the same state and reads the same new day.
+
+A variant is `LABEL` or `LABEL:NAME=VALUE,NAME=VALUE`: environment variables set for its runs only (e.g. a setting,
+or `PYTHONPATH=/path/to/another/checkout` to compare commits: the run's processes import the package from there).
+Printed per variant: each run's wall time, the time outside the run's events (imports, start-up, planning, the
+summary), dbt's step, the syncs, serving; then the medians. With `--json`, every figure and step as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from benchmarks.scale import DEFAULT_END, demo_options, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running: a label and the environment variables its runs get."""
+
+    label: str
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_variant(text: str) -> Variant:
+    """`LABEL` or `LABEL:NAME=VALUE,NAME=VALUE`; a ValueError naming the text for anything else."""
+    label, _, assignments = text.partition(":")
+    if not label.strip():
+        raise ValueError(f"variant {text!r}: no label before ':'")
+    env: dict[str, str] = {}
+    for assignment in filter(None, (a.strip() for a in assignments.split(","))):
+        name, equals, value = assignment.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"variant {text!r}: {assignment!r} is not NAME=VALUE")
+        env[name.strip()] = value
+    return Variant(label.strip(), env)
+
+
+@contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` set in this process's environment (which `run_cli` hands its child) for the block only."""
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_figures(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """What the table shows of one run (`run_cli`'s result): wall time, outside the events, and the step buckets."""
+    summary = result.get("summary") or {}
+    buckets = summary.get("buckets_s", {})
+    seconds = result.get("seconds")
+    span = summary.get("run_s")
+    return {
+        "run_s": seconds,
+        "outside_events_s": round(seconds - span, 2) if seconds is not None and span is not None else None,
+        "dbt_s": buckets.get("dbt"),
+        "syncs_s": buckets.get("raw_sync"),
+        "serving_s": buckets.get("serving"),
+        "cpu_s": (result.get("usage") or {}).get("cpu_seconds"),
+        "largest_process_mib": (result.get("usage") or {}).get("kernel_max_rss_mib"),
+    }
+
+
+FIGURES = ("run_s", "outside_events_s", "dbt_s", "syncs_s", "serving_s", "cpu_s", "largest_process_mib")
+
+
+def format_report(runs: Mapping[str, list[dict[str, float | None]]]) -> str:
+    """One line per run, then one per variant with the medians; a failed run shows `FAILED`."""
+    header = f"{'variant':<20} {'run':>4} " + " ".join(f"{name:>19}" for name in FIGURES)
+    lines = [header, "-" * len(header)]
+
+    def cell(value: float | None) -> str:
+        return f"{value:>19.2f}" if value is not None else f"{'-':>19}"
+
+    for label, figures in runs.items():
+        for index, one in enumerate(figures, 1):
+            failed = "" if one.get("ok", True) else "  FAILED"
+            lines.append(f"{label:<20} {index:>4} " + " ".join(cell(one.get(n)) for n in FIGURES) + failed)
+    lines.append("-" * len(header))
+    for label, figures in runs.items():
+        medians = []
+        for name in FIGURES:
+            values = [f[name] for f in figures if f.get(name) is not None and f.get("ok", True)]
+            medians.append(statistics.median(values) if values else None)
+        lines.append(f"{label:<20} {'med':>4} " + " ".join(cell(m) for m in medians))
+    return "\n".join(lines)
+
+
+def make_base(args: argparse.Namespace, tokens: dict[str, str]) -> tuple[int, str]:
+    """Serve the organisation and make the full run into `args.base`; (the server's port, the full run's id)."""
+    from sample_org.process import serve_process
+
+    shutil.rmtree(args.base, ignore_errors=True)
+    (args.base / "dagster_home").mkdir(parents=True)
+    serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
+    print(f"{args.services} services x {args.days} days: serving, then the full run into {args.base}", flush=True)
+    with serve_process(args.services, args.days, args.seed, args.end, **serving) as served:
+        run_ids: list[str] = []
+        full = run_cli(args.base, args.base / "dagster_home", served.catalog_yaml, tokens, args.end, served.pid,
+                       "full", args.run_timeout, run_ids)  # fmt: skip
+        if not full["ok"] or not run_ids:
+            sys.exit(f"the full run failed: see {args.base / 'full.log'}")
+        port = urlsplit(served.url).port or 0
+    (args.base / "base.json").write_text(json.dumps({"port": port, "run_id": run_ids[0], **_size(args)}))
+    return port, run_ids[0]
+
+
+def _size(args: argparse.Namespace) -> dict[str, Any]:
+    return {"services": args.services, "days": args.days, "seed": args.seed, "end": args.end.isoformat()}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--end", type=dt.date.fromisoformat, default=DEFAULT_END, help="last day (exclusive)")
+    parser.add_argument("--variant", dest="variants", action="append", type=parse_variant, default=[],
+                        help="LABEL[:NAME=VALUE,...] (repeatable; default: one variant, 'as-is')")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each variant, alternating")
+    parser.add_argument("--base", type=Path, default=ROOT / "data" / "bench" / "one-more-day" / "base",
+                        help="the full run's folder; re-used when it holds a full run of the same size")  # fmt: skip
+    parser.add_argument("--run-timeout", type=float, default=600, help="seconds before a run is killed")
+    parser.add_argument("--json", type=Path, help="write every run's figures and steps here")
+    args = parser.parse_args(argv)
+    if not args.variants:
+        args.variants = [Variant("as-is")]
+    if len({v.label for v in args.variants}) < len(args.variants):
+        parser.error("--variant labels must differ")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sample_org import sample_tokens
+    from sample_org.process import serve_process
+
+    args = parse_args(argv)
+    stored = args.base / "base.json"
+    base = json.loads(stored.read_text()) if stored.is_file() else {}
+    # The sample APIs take whatever tokens they are served with: none is stored beside the base.
+    tokens = sample_tokens()
+    if base and {k: base.get(k) for k in _size(args)} == _size(args):
+        print(f"re-using the full run in {args.base}", flush=True)
+        port, base_run = base["port"], base["run_id"]
+    else:
+        port, base_run = make_base(args, tokens)
+    later = args.end + dt.timedelta(days=1)
+    work = args.base.with_name("run")
+    serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
+    runs: dict[str, list[dict[str, Any]]] = {v.label: [] for v in args.variants}
+    print(f"serving {args.days + 1} days ending {later} on port {port}", flush=True)
+    with serve_process(args.services, args.days + 1, args.seed, later, port=port, **serving) as served:
+        for repeat in range(args.repeats):
+            for variant in args.variants:
+                shutil.rmtree(work, ignore_errors=True)
+                shutil.copytree(args.base, work)
+                label = f"{variant.label}-{repeat + 1}"
+                started = time.perf_counter()
+                with environment(variant.env):
+                    result = run_cli(work, work / "dagster_home", served.catalog_yaml, tokens, later, served.pid,
+                                     label, args.run_timeout, [base_run])  # fmt: skip
+                figures = {"ok": result["ok"], **run_figures(result)}
+                runs[variant.label].append(figures | {"steps": (result.get("summary") or {}).get("steps", {})})
+                print(f"  {label}: {figures['run_s']:.1f}s ({time.perf_counter() - started:.0f}s with the copy)",
+                      flush=True)  # fmt: skip
+    print(format_report(runs))
+    if args.json:
+        args.json.write_text(json.dumps({"size": _size(args), "variants": {v.label: dict(v.env) for v in
+                                         args.variants}, "runs": runs}, indent=1))  # fmt: skip
+        print(f"JSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
