@@ -8,10 +8,15 @@ seconds from one benchmark to the next: a change worth a second or two cannot be
 script measures the same run many times instead. It serves the organisation (the benchmark's options), makes a full
 run into a base folder (or re-uses one: `--base`), then serves the organisation with one more day on the same port
 and, for each repeat, runs `opmetrics run` once per variant, in turn, each on a fresh copy of the base folder
-(warehouse, snapshot and DAGSTER_HOME). So every run starts from the same state and reads the same new day.
+(warehouse, snapshot and DAGSTER_HOME, copied into `<base>-run`). So every run starts from the same warehouse and
+reads the same new day. Two things are not reset: dbt's target folder (its saved parse, in the checkout's
+`dbt_project/target`), and the machine's caches. The base is made by this checkout's code, whatever the variants.
+Unlike `benchmarks.scale`, whose run after one more day follows a run with the same history again, each run here
+follows the full run directly: compare its figures with each other, not with the benchmark's.
 
 A variant is `LABEL` or `LABEL:NAME=VALUE,NAME=VALUE`: environment variables set for its runs only (e.g. a setting,
 or `PYTHONPATH=/path/to/another/checkout` to compare commits: the run's processes import the package from there).
+A value cannot hold a comma, and a variant cannot unset a variable.
 Printed per variant: each run's wall time, the time outside the run's events (imports, start-up, planning, the
 summary), dbt's step, the syncs, serving; then the medians. With `--json`, every figure and step as JSON.
 """
@@ -121,6 +126,8 @@ def make_base(args: argparse.Namespace, tokens: dict[str, str]) -> tuple[int, st
     """Serve the organisation and make the full run into `args.base`; (the server's port, the full run's id)."""
     from sample_org.process import serve_process
 
+    if args.base.exists() and any(args.base.iterdir()) and not (args.base / "base.json").is_file():
+        sys.exit(f"{args.base} is not empty and holds no base.json: give an empty or new folder as --base")
     shutil.rmtree(args.base, ignore_errors=True)
     (args.base / "dagster_home").mkdir(parents=True)
     serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
@@ -178,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         port, base_run = make_base(args, tokens)
     later = args.end + dt.timedelta(days=1)
-    work = args.base.with_name("run")
+    work = args.base.with_name(args.base.name + "-run")
     serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
     runs: dict[str, list[dict[str, Any]]] = {v.label: [] for v in args.variants}
     print(f"serving {args.days + 1} days ending {later} on port {port}", flush=True)

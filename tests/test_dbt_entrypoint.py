@@ -111,8 +111,18 @@ def test_an_event_no_logger_writes_is_dropped_before_its_message_is_built(monkey
     assert [level for _, level, _ in ours["info"]] == ["info", "warn", "error", "info"], ours["info"]
     assert built_by_dbt == 6, "dbt builds every event's message"
     assert built_by_ours == 4, "the debug and test events are built for no one"
-    fire_only_written_events()  # applied twice, it still fires each event once
-    assert _fired(True, monkeypatch, "twice", ("info", "warn"))[0] == as_dbt
+    patched = EventManager.fire_event
+    fire_only_written_events()  # applied twice (two commands in one process), it wraps dbt's once
+    assert EventManager.fire_event is patched
+
+
+@pytest.mark.usefixtures("restored_dbt_logger")
+def test_a_print_event_reaches_a_logger_above_its_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt writes print events at error level whatever their own (so `--quiet` keeps them)."""
+    as_dbt = _fired(False, monkeypatch, "print-dbt", ("error",))[0]
+    ours = _fired(True, monkeypatch, "print-ours", ("error",))[0]
+    assert ours == as_dbt
+    assert [msg for *_, msg in ours["error"]] == ["a error note", "printed"], ours["error"]
 
 
 @pytest.mark.usefixtures("restored_dbt_logger")
@@ -201,6 +211,8 @@ def test_opmetrics_dbt_writes_the_events_dbt_writes(
     assert ("LogSeedResult", "info") in ours_stdout, "dagster-dbt reads each node's result from standard output"
     assert not {level for _, level in ours_stdout} & {"debug", "test"}, "standard output stays at info"
     assert ours_stdout == dbt_stdout
-    assert ours_file == dbt_file if file_log_level == "warn" else ours_file.keys() == dbt_file.keys()
     if file_log_level == "debug":
-        assert ours_file.keys() >= {"debug", "info"}, "the file log at debug keeps the statements"
+        assert ours_file.keys() == dbt_file.keys() >= {"debug", "info"}, "the file log at debug keeps the statements"
+    else:
+        assert ours_file == dbt_file
+        assert not ours_file.keys() & {"debug", "info"}, "the file log at warn keeps no statements"

@@ -39,7 +39,8 @@ def dbt_build_args(
     from dbt's standard output, which this leaves as it is.
     The file is in `file_log_format`, by default dbt's own text as dbt writes it when run by hand, not the JSON
     dagster-dbt asks of standard output. Plain dbt formats a line for every event before it compares the event's
-    level with the file's; `opmetrics-dbt` builds and formats only the events a logger writes (`entrypoint.py`).
+    level with the file's; `opmetrics-dbt` builds and formats an event below warning level only for a logger that
+    writes it (`entrypoint.py`).
     """
     refresh = ["--full-refresh"] if full_refresh else []
     return [
