@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.scale import DEFAULT_END, demo_options, run_cli
+from benchmarks.scale import DEFAULT_END, run_cli, serving_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,7 +130,7 @@ def make_base(args: argparse.Namespace, tokens: dict[str, str]) -> tuple[int, st
         sys.exit(f"{args.base} is not empty and holds no base.json: give an empty or new folder as --base")
     shutil.rmtree(args.base, ignore_errors=True)
     (args.base / "dagster_home").mkdir(parents=True)
-    serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
+    serving = serving_options(args.services, tokens)
     print(f"{args.services} services x {args.days} days: serving, then the full run into {args.base}", flush=True)
     with serve_process(args.services, args.days, args.seed, args.end, **serving) as served:
         run_ids: list[str] = []
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         port, base_run = make_base(args, tokens)
     later = args.end + dt.timedelta(days=1)
     work = args.base.with_name(args.base.name + "-run")
-    serving = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
+    serving = serving_options(args.services, tokens)
     runs: dict[str, list[dict[str, Any]]] = {v.label: [] for v in args.variants}
     print(f"serving {args.days + 1} days ending {later} on port {port}", flush=True)
     with serve_process(args.services, args.days + 1, args.seed, later, port=port, **serving) as served:

@@ -60,6 +60,12 @@ def demo_options(services: int) -> dict[str, Any]:
     return {"source_mix": True, "opsgenie_services": services // 6}
 
 
+def serving_options(services: int, tokens: dict[str, str]) -> dict[str, Any]:
+    """`serve_process`'s keyword arguments for the benchmark's organisation: the demo's options, and a start-up wait
+    for minutes of generation (1,000 services over 730 days), far past the 120 s the tests' servers get."""
+    return {"tokens": tokens, "options": demo_options(services), "start_timeout": 1800}
+
+
 def github_repositories(catalog: dict[str, Any]) -> list[dict[str, str]]:
     """The GitHub repositories the catalog maps (with their branch), once each, as the GitHub connector reads them."""
     branches: dict[str, str] = {}
@@ -189,8 +195,7 @@ def measure_size(args: argparse.Namespace, days: int, base: bool, work: Path) ->
     home = work / "dagster_home"
     home.mkdir(parents=True)
     tokens = sample_tokens()
-    # 1,000 services over 730 days take minutes to generate: far past the 120 s the tests' servers get
-    serving: dict[str, Any] = {"tokens": tokens, "options": demo_options(args.services), "start_timeout": 1800}
+    serving = serving_options(args.services, tokens)
     size: dict[str, Any] = {"services": args.services, "days": days, "end": args.end.isoformat(), "work_dir": str(work)}
     run_ids: list[str] = []
     print(f"{args.services} services x {days} days: generating and serving the organisation", flush=True)

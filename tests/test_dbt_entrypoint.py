@@ -33,6 +33,24 @@ def _fire_a_build_s_worth(manager: EventManager) -> None:
     manager.fire_event(PrintEvent(msg="printed"))  # dbt sends it at error level, so that --quiet keeps it
 
 
+def _json_loggers(manager: EventManager, name: str, levels: tuple[str, ...]) -> dict[str, io.StringIO]:
+    """A JSON logger at each of `levels` on `manager`, each writing to a stream of its own."""
+    streams = {level: io.StringIO() for level in levels}
+    for level, stream in streams.items():
+        manager.add_logger(LoggerConfig(name=f"{name}-{level}", line_format=LineFormat.Json, level=EventLevel(level),
+                                        output_stream=stream))  # fmt: skip
+    return streams
+
+
+def _lines(streams: dict[str, io.StringIO]) -> dict[str, list[tuple]]:
+    """(name, level, message) of each line each logger wrote."""
+    written = {}
+    for level, stream in streams.items():
+        events = [json.loads(line)["info"] for line in stream.getvalue().splitlines()]
+        written[level] = [(e["name"], e["level"], e["msg"]) for e in events]
+    return written
+
+
 def _written(patched: bool, monkeypatch: pytest.MonkeyPatch, run: str) -> tuple[dict[str, list[tuple]], int]:
     """What a JSON logger at info (dagster-dbt's standard output) and one at warn (the daily build's file) write,
     and how many lines were formatted in all."""
@@ -47,16 +65,10 @@ def _written(patched: bool, monkeypatch: pytest.MonkeyPatch, run: str) -> tuple[
     monkeypatch.setattr(dbt_logger._JsonLogger, "create_line", counting)
     if patched:
         format_only_written_events()
-    manager, streams = EventManager(), {"info": io.StringIO(), "warn": io.StringIO()}
-    for level, stream in streams.items():
-        manager.add_logger(LoggerConfig(name=f"opmetrics-test-{run}-{level}", line_format=LineFormat.Json,
-                                        level=EventLevel(level), output_stream=stream))  # fmt: skip
+    manager = EventManager()
+    streams = _json_loggers(manager, f"opmetrics-test-{run}", ("info", "warn"))
     _fire_a_build_s_worth(manager)
-    written = {}
-    for level, stream in streams.items():
-        events = [json.loads(line)["info"] for line in stream.getvalue().splitlines()]
-        written[level] = [(e["name"], e["level"], e["msg"]) for e in events]
-    return written, formatted
+    return _lines(streams), formatted
 
 
 @pytest.fixture
@@ -86,21 +98,15 @@ def _fired(
     monkeypatch.setattr(event_manager, "msg_from_base_event", counting)
     if patched:
         fire_only_written_events()
-    manager, streams = EventManager(), {level: io.StringIO() for level in levels}
-    for level, stream in streams.items():
-        manager.add_logger(LoggerConfig(name=f"opmetrics-fire-{run}-{level}", line_format=LineFormat.Json,
-                                        level=EventLevel(level), output_stream=stream))  # fmt: skip
+    manager = EventManager()
+    streams = _json_loggers(manager, f"opmetrics-fire-{run}", levels)
     received: list[str] = []
     if callback:
         manager.add_callback(lambda msg: received.append(msg.info.level))
     if extra_callback is not None:
         manager.add_callback(extra_callback)
     _fire_a_build_s_worth(manager)
-    written = {}
-    for level, stream in streams.items():
-        events = [json.loads(line)["info"] for line in stream.getvalue().splitlines()]
-        written[level] = [(e["name"], e["level"], e["msg"]) for e in events]
-    return written, received, built
+    return _lines(streams), received, built
 
 
 @pytest.mark.usefixtures("restored_dbt_logger")
@@ -164,8 +170,7 @@ def test_dbt_s_own_tracking_callback_sees_what_it_reads(monkeypatch: pytest.Monk
 def test_a_warning_meets_warn_error_even_when_no_logger_writes_it() -> None:
     fire_only_written_events()
     manager = EventManager()
-    manager.add_logger(LoggerConfig(name="opmetrics-fire-errors-only", line_format=LineFormat.Json,
-                                    level=EventLevel.ERROR, output_stream=io.StringIO()))  # fmt: skip
+    _json_loggers(manager, "opmetrics-fire-errors-only", ("error",))
     manager.require_warn_or_error_handling, manager.warn_error = True, True
     with pytest.raises(EventCompilationError):  # dbt's --warn-error: the warning becomes the error
         manager.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
