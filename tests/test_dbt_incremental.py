@@ -177,6 +177,8 @@ def test_a_union_re_reads_only_what_its_base_models_typed_since_its_last_run(war
     load(warehouse, [("1", deployment(1, "2026-06-01T10:00:00Z"), "2026-06-02 00:00:00+00"),
                      ("2", deployment(2, "2026-06-01T11:00:00Z"), "2026-06-02 00:00:00+00")])  # fmt: skip
     run_union(warehouse, tmp_path)
+    # no model rebuilding by service reads this union: it keeps no fingerprints (macros/incremental_union.sql)
+    assert not query(warehouse, "select 1 from duckdb_tables() where table_name like 'int_deployments_unioned__%'")
     assert unioned(warehouse) == {"1": ("checkout", "production"), "2": ("checkout", "production")}
 
     # record 1's typed row changed behind the union's back: a run that unioned everything again would show it
@@ -266,6 +268,18 @@ def test_a_union_built_before_the_models_above_it_unions_again_once_they_are(war
     assert unioned(warehouse) == {"1": ("checkout", "PRODUCTION")}
 
 
+def assert_fingerprints_kept(warehouse: Path, *tables: str) -> None:
+    """What each table keeps of its services' fingerprints is what hashing its rows now gives."""
+    for table in tables:
+        kept = query(warehouse, f"select service, fingerprint from intermediate.{table}__service_fingerprints")
+        hashed = query(
+            warehouse,
+            f"select service, sum(hash(t)::hugeint) from intermediate.{table} as t"
+            " where service is not null group by service",
+        )
+        assert sorted(kept) == sorted(hashed), table
+
+
 MAINLINE = ["+int_mainline_commits"]
 
 
@@ -316,6 +330,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
                  commit("c2", "c1", "2026-06-02T10:00:00Z"))  # fmt: skip
     sync_commits(warehouse, "s1", "acme/search", commit("s1", None, "2026-06-01T11:00:00Z"))
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {
         "checkout": [("c1", 1, "change c1"), ("c2", 2, "change c2")],
         "search": [("s1", 1, "change s1")],
@@ -333,6 +348,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     tamper("checkout", "search")
     sync_commits(warehouse, "s2", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"))
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {
         "checkout": [("c1", 1, "change c1"), ("c2", 2, "change c2"), ("c3", 3, "change c3")],
         "search": [("s1", 1, "tampered")],
@@ -342,6 +358,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     tamper("checkout")
     sync_commits(warehouse, "s3", "acme/checkout", commit("c2", "c1", "2026-06-02T10:00:00Z", "reworded"))
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {
         "checkout": [("c1", 1, "change c1"), ("c2", 2, "reworded"), ("c3", 3, "change c3")],
         "search": [("s1", 1, "tampered")],
@@ -351,6 +368,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     sync_commits(warehouse, "s4", "acme/checkout", commit("c3", "c2", "2026-06-03T10:00:00Z"),
                  commit("c3", "c1", "2026-06-03T10:00:00Z"))  # fmt: skip
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {
         "checkout": [("c1", 1, "change c1"), ("c2", 2, "reworded")],
         "search": [("s1", 1, "tampered")],
@@ -359,7 +377,10 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     # the catalog maps checkout's repository to search: checkout has no commits left, search has them
     map_checkout_repository_to_search(warehouse)
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
+    # search was walked again after the remap, and checkout's rows are gone: nothing tampered with is left
+    assert_fingerprints_kept(warehouse, "int_mainline_commits")
     # which is what walking every service gives, from the same commits
     assert sorted(query(warehouse, "select * from intermediate.int_mainline_commits")) == full_rebuild(
         warehouse, tmp_path
@@ -370,6 +391,7 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     with duckdb.connect(str(warehouse)) as con:
         con.execute("drop table intermediate.int_mainline_commits__service_inputs")
     run_mainline(warehouse, tmp_path)
+    assert_fingerprints_kept(warehouse, "int_mainline_commits_unioned")
     assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
 
     # a change of the model's code walks every service again, unchanged ones too
@@ -380,3 +402,111 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
     model.write_text(model.read_text() + "\n-- edited\n")
     run_mainline(warehouse, tmp_path, project=project)
     assert mainline(warehouse) == {"search": [("c1", 1, "change c1"), ("c2", 2, "reworded")]}
+
+
+CHANGES = ["+int_change_shipments"]
+CHANGE_INPUTS = ("int_mainline_commits_unioned", "int_changes_unioned", "int_change_commits_unioned",
+                 "int_mainline_commits", "int_changes", "int_change_shipments")  # fmt: skip
+
+
+def pull_request(number: int, merge_sha: str, merged_at: str | None, title: str | None = None) -> str:
+    return json.dumps(
+        {"id": number, "number": number, "state": "closed", "title": title or f"pull {number}",
+         "user": {"login": "ana"}, "base": {"ref": "main", "repo": {"full_name": "acme/checkout"}},
+         "head": {"ref": f"feature-{number}", "sha": f"head{number}"}, "merge_commit_sha": merge_sha,
+         "created_at": "2026-06-01T08:00:00Z", "closed_at": merged_at, "merged_at": merged_at,
+         "updated_at": merged_at or "2026-06-01T09:00:00Z"}
+    )  # fmt: skip
+
+
+def run_changes(warehouse: Path, tmp_path: Path, as_of: str = "2026-06-30", *extra: str) -> None:
+    result = dbt(["run", "--select", *CHANGES, *extra], warehouse, tmp_path / "target", as_of=as_of)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def changes(warehouse: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """Each service's changes: (change type, mainline sha, title), in mainline order."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for service, change_type, sha, title in query(
+        warehouse,
+        "select service, change_type, mainline_sha, title from intermediate.int_changes order by 1, mainline_position",
+    ):
+        found.setdefault(service, []).append((change_type, sha, title))
+    return found
+
+
+def test_changes_are_rebuilt_only_for_the_services_whose_inputs_or_as_of_window_changed(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """int_changes rebuilds a service when its requests, their commits or its mainline change, or when the as-of time
+    moves past one of its merges or pushes; int_change_shipments when its changes do; the others keep their rows; and
+    the result is what a full rebuild gives. Every table on the way keeps its services' fingerprints as hashing its
+    rows gives them."""
+    sync_commits(warehouse, "s1", "acme/checkout", commit("c1", None, "2026-06-01T10:00:00Z"),
+                 commit("c2", "c1", "2026-06-02T10:00:00Z", "pull 1 (#1)"))  # fmt: skip
+    sync_commits(warehouse, "s1", "acme/search", commit("s1", None, "2026-06-01T11:00:00Z"),
+                 commit("s2", "s1", "2026-07-02T11:00:00Z"))  # fmt: skip
+    sync_github(warehouse, "pull_requests", {"repo": "acme/checkout"}, "s1",
+                pull_request(1, "c2", "2026-06-02T10:00:00Z"))  # fmt: skip
+    sync_github(warehouse, "pull_commits", {"repo": "acme/checkout", "pull_number": "1"}, "s1",
+                commit("b1", "c1", "2026-06-01T12:00:00Z", "work"))  # fmt: skip
+    run_changes(warehouse, tmp_path)
+    # s2 is pushed after the as-of time: not a change yet
+    assert changes(warehouse) == {
+        "checkout": [("direct_push", "c1", "change c1"), ("squash", "c2", "pull 1")],
+        "search": [("direct_push", "s1", "change s1")],
+    }
+    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)
+
+    def tamper(*services: str, table: str = "int_changes") -> None:
+        # what a build from the service's inputs would never write: shows whether a run rebuilt it
+        with duckdb.connect(str(warehouse)) as con:
+            for service in services:
+                con.execute(f"update intermediate.{table} set title = 'tampered' where service = ?", [service])
+
+    # the pull request's title edited: checkout is rebuilt, search (unchanged) is not, in both models
+    tamper("checkout", "search")
+    tamper("checkout", "search", table="int_change_shipments")
+    sync_github(warehouse, "pull_requests", {"repo": "acme/checkout"}, "s2",
+                pull_request(1, "c2", "2026-06-02T10:00:00Z", "pull 1, renamed"))  # fmt: skip
+    run_changes(warehouse, tmp_path)
+    assert changes(warehouse) == {
+        "checkout": [("direct_push", "c1", "change c1"), ("squash", "c2", "pull 1, renamed")],
+        "search": [("direct_push", "s1", "tampered")],
+    }
+    assert query(warehouse, "select service, title from intermediate.int_change_shipments order by 1, 2") == [
+        ("checkout", "change c1"),
+        ("checkout", "pull 1, renamed"),
+        ("search", "tampered"),
+    ]
+    # (not the models': search's rows are tampered with, behind their back)
+    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS[:-2])
+
+    # a request's commit delivered again with another author date: checkout is rebuilt
+    tamper("checkout")
+    sync_github(warehouse, "pull_commits", {"repo": "acme/checkout", "pull_number": "1"}, "s3",
+                commit("b1", "c1", "2026-06-01T13:00:00Z", "work"))  # fmt: skip
+    run_changes(warehouse, tmp_path)
+    assert changes(warehouse)["checkout"] == [("direct_push", "c1", "change c1"), ("squash", "c2", "pull 1, renamed")]
+    assert changes(warehouse)["search"] == [("direct_push", "s1", "tampered")]
+
+    # nothing new, but the as-of time moves past search's push s2: search is rebuilt, checkout is not
+    tamper("checkout")
+    run_changes(warehouse, tmp_path, "2026-07-10")
+    assert changes(warehouse) == {
+        "checkout": [("direct_push", "c1", "tampered"), ("squash", "c2", "tampered")],
+        "search": [("direct_push", "s1", "change s1"), ("direct_push", "s2", "change s2")],
+    }
+    # and back before it
+    run_changes(warehouse, tmp_path)
+    assert changes(warehouse)["search"] == [("direct_push", "s1", "change s1")]
+
+    # the catalog maps checkout's repository to search: both are rebuilt, as a full rebuild gives them
+    map_checkout_repository_to_search(warehouse)
+    run_changes(warehouse, tmp_path)
+    assert set(changes(warehouse)) == {"search"}
+    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)
+    incremental = {m: sorted(query(warehouse, f"select * from intermediate.{m}")) for m in CHANGE_INPUTS}
+    run_changes(warehouse, tmp_path, "2026-06-30", "--full-refresh")
+    assert {m: sorted(query(warehouse, f"select * from intermediate.{m}")) for m in CHANGE_INPUTS} == incremental
+    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)

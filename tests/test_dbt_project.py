@@ -25,9 +25,14 @@ _parses: dict[tuple[Path, str], bytes] = {}
 
 
 def dbt(
-    args: list[str], warehouse: Path, target: Path, project: Path = DBT_PROJECT_DIR, executable: str = DBT
+    args: list[str],
+    warehouse: Path,
+    target: Path,
+    project: Path = DBT_PROJECT_DIR,
+    executable: str = DBT,
+    as_of: str = "2026-06-30",
 ) -> subprocess.CompletedProcess[str]:
-    """dbt (`executable`) in a subprocess on `warehouse`, with its artifacts in `target`.
+    """dbt (`executable`) in a subprocess on `warehouse`, with its artifacts in `target`, as of `as_of`.
 
     dbt parses again from scratch (about 10 s) when its profile changed, and the warehouse's path is part of the
     profile: so dbt runs in the warehouse's folder and finds it by file name, and a new target starts from the parse
@@ -38,7 +43,7 @@ def dbt(
     if key in _parses and not saved.exists():
         target.mkdir(parents=True, exist_ok=True)
         saved.write_bytes(_parses[key])
-    env = {**os.environ, "OPMETRICS_WAREHOUSE": warehouse.name, "OPMETRICS_AS_OF": "2026-06-30"}
+    env = {**os.environ, "OPMETRICS_WAREHOUSE": warehouse.name, "OPMETRICS_AS_OF": as_of}
     result = subprocess.run(
         [executable, *args,
          "--target-path", str(target), "--project-dir", str(project), "--profiles-dir", str(project)],

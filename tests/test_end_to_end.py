@@ -16,6 +16,7 @@ from connectors.registry import CONNECTORS
 from orchestration.cli import run_daily, serve_sample
 from orchestration.serving.paths import serving_paths
 from orchestration.serving.schema_doc import BI_DOC
+from tests.test_dbt_incremental import assert_fingerprints_kept, query
 from tests.test_dbt_project import dbt
 
 END = dt.date(2026, 6, 30)
@@ -282,6 +283,10 @@ def test_deployment_throughput_cost_matches_a_computation_from_the_fact_tables(w
 
 
 UNIONS = "intermediate.int_{}_unioned"
+# the models that rebuild by service (macros/incremental_by_service.sql), with int_deployments, which one reads
+BY_SERVICE = ("int_deployments", "int_mainline_commits", "int_changes", "int_change_shipments")
+KEEPING_FINGERPRINTS = ("int_mainline_commits_unioned", "int_changes_unioned", "int_change_commits_unioned",
+                        "int_mainline_commits", "int_changes", "int_change_shipments")  # fmt: skip
 KINDS = ("deployments", "deployment_statuses", "mainline_commits", "changes", "change_commits", "incidents",
          "page_responses", "responder_teams", "reviews", "actions")  # fmt: skip
 
@@ -317,8 +322,10 @@ def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_
         for table, columns in text_columns.items():
             marked = ", ".join(f"{c} = {c} || ' (retyped)'" for c in columns)
             con.execute(f"update staging.{table} set _loaded_at = now(), {marked} where hash(record_id) % 5 = 1")
-    result = dbt(["run", "--select", "*_unioned"], copy, tmp_path / "target")
+    result = dbt(["run", "--select", "*_unioned", *BY_SERVICE], copy, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
+    assert_fingerprints_kept(copy, *KEEPING_FINGERPRINTS)
+    by_service = {m: sorted(query(copy, f"select * from intermediate.{m}"), key=str) for m in BY_SERVICE}
 
     def unions(path: Path) -> dict[tuple[str, str], list[tuple]]:
         """Each union's rows by (kind, source)."""
@@ -338,9 +345,32 @@ def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_
         if before.get((kind, source)) != later.get((kind, source))
     }
     assert changed >= {"github", "gitlab", "jira", "github_actions", "jenkins", "pagerduty"}
-    result = dbt(["run", "--select", "*_unioned", "--full-refresh"], copy, tmp_path / "target")
+    result = dbt(["run", "--select", "*_unioned", *BY_SERVICE, "--full-refresh"], copy, tmp_path / "target")
     assert result.returncode == 0, result.stdout[-3000:]
     assert later == unions(copy)
+    # the models past the unions that rebuild by service, from the fingerprints the unions kept as they changed
+    assert by_service == {m: sorted(query(copy, f"select * from intermediate.{m}"), key=str) for m in BY_SERVICE}
+    assert_fingerprints_kept(copy, *KEEPING_FINGERPRINTS)
+
+    # then a deployment that shipped changes is typed again with a sha off the mainline, nothing else: its service's
+    # shipments change through int_deployments alone
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            """update staging.base_github__deployments set sha = repeat('f', 40), _loaded_at = now()
+            where record_id = (
+                select min(record_id) from intermediate.int_deployments_unioned
+                where source_table = 'raw_github.deployments'
+                    and deployment_id in (select deployment_id from intermediate.int_change_shipments)
+            )"""
+        )
+    shipments = query(copy, "select * from intermediate.int_change_shipments")
+    result = dbt(["run", "--select", "int_deployments_unioned", *BY_SERVICE], copy, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    by_service = {m: sorted(query(copy, f"select * from intermediate.{m}"), key=str) for m in BY_SERVICE}
+    assert by_service["int_change_shipments"] != sorted(shipments, key=str)
+    result = dbt(["run", "--select", *BY_SERVICE, "--full-refresh"], copy, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert by_service == {m: sorted(query(copy, f"select * from intermediate.{m}"), key=str) for m in BY_SERVICE}
 
     # what a per-record branch's delete relies on: its rows carry its one base model's raw table and record ids
     nodes = json.loads((tmp_path / "target" / "manifest.json").read_text())

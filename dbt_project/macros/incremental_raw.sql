@@ -61,6 +61,7 @@
     of an event kind, also what it has read: macros/incremental_union.sql, which reads the views' too). -#}
 {% macro remember_code_digest() -%}
     {%- if model.config.meta.get('event_kind') -%}
+        {%- do remember_union_service_fingerprints(model.config.meta.event_kind) -%}
         comment on table {{ this }} is '{{ event_union_comment(model.config.meta.event_kind) }}'
     {%- elif model.config.materialized in ('incremental', 'view') -%}
         comment on {{ 'view' if model.config.materialized == 'view' else 'table' }} {{ this }} is '{{ code_digest() }}'

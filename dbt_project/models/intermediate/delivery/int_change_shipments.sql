@@ -2,23 +2,37 @@
 -- A change ships in the FIRST successful production deployment of its service whose deployed commit contains it,
 -- i.e. whose mainline position is at or after the change's (ancestry on the first-parent chain, not dates).
 -- Rollbacks deploy older positions and ship nothing new; a deployed sha off the mainline ships nothing.
+-- Each service's rows come from its own changes, deployments and mainline alone (every join and window is within the
+-- service), so a daily run rebuilds only the services whose inputs changed (macros/incremental_by_service.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        meta={'service_inputs': ['int_changes', 'int_deployments', 'int_mainline_commits']},
+        pre_hook="{{ delete_services_to_rebuild() }}",
+        post_hook="{{ remember_service_inputs() }}",
+    )
+}}
+
 with
+
+{{ services_to_rebuild_cte() }}
 
 changes as (
 
-    select * from {{ ref('int_changes') }}
+    select * from {{ for_services_to_rebuild(ref('int_changes')) }}
 
 ),
 
 deployments as (
 
-    select * from {{ ref('int_deployments') }}
+    select * from {{ for_services_to_rebuild(ref('int_deployments')) }}
 
 ),
 
 mainline as (
 
-    select * from {{ ref('int_mainline_commits') }}
+    select * from {{ for_services_to_rebuild(ref('int_mainline_commits')) }}
 
 ),
 

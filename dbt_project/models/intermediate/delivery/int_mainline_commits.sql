@@ -12,15 +12,16 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_services_to_rebuild([ref('int_mainline_commits_unioned')]) }}",
-        post_hook="{{ remember_service_inputs([ref('int_mainline_commits_unioned')]) }}",
+        meta={'service_inputs': ['int_mainline_commits_unioned']},
+        pre_hook="{{ delete_services_to_rebuild() }}",
+        post_hook="{{ remember_service_inputs() }}",
     )
 }}
 {%- set mainline_commits = for_services_to_rebuild(ref('int_mainline_commits_unioned')) %}
 
 with recursive
 
-{{ services_to_rebuild_cte([ref('int_mainline_commits_unioned')]) }}
+{{ services_to_rebuild_cte() }}
 
 -- any numbering will do, the ids never leave this model; computed once (materialized), so every reference below
 -- sees the same ids
