@@ -407,6 +407,8 @@ def test_the_mainline_walks_again_only_the_services_whose_commits_changed(wareho
 CHANGES = ["+int_change_shipments"]
 CHANGE_INPUTS = ("int_mainline_commits_unioned", "int_changes_unioned", "int_change_commits_unioned",
                  "int_mainline_commits", "int_changes", "int_change_shipments")  # fmt: skip
+# every table above but the last, which no model rebuilding by service reads
+KEEPING = CHANGE_INPUTS[:-1]
 
 
 def pull_request(number: int, merge_sha: str, merged_at: str | None, title: str | None = None) -> str:
@@ -456,7 +458,7 @@ def test_changes_are_rebuilt_only_for_the_services_whose_inputs_or_as_of_window_
         "checkout": [("direct_push", "c1", "change c1"), ("squash", "c2", "pull 1")],
         "search": [("direct_push", "s1", "change s1")],
     }
-    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)
+    assert_fingerprints_kept(warehouse, *KEEPING)
 
     def tamper(*services: str, table: str = "int_changes") -> None:
         # what a build from the service's inputs would never write: shows whether a run rebuilt it
@@ -480,7 +482,7 @@ def test_changes_are_rebuilt_only_for_the_services_whose_inputs_or_as_of_window_
         ("search", "tampered"),
     ]
     # (not the models': search's rows are tampered with, behind their back)
-    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS[:-2])
+    assert_fingerprints_kept(warehouse, *KEEPING[:-1])
 
     # a request's commit delivered again with another author date: checkout is rebuilt
     tamper("checkout")
@@ -505,8 +507,25 @@ def test_changes_are_rebuilt_only_for_the_services_whose_inputs_or_as_of_window_
     map_checkout_repository_to_search(warehouse)
     run_changes(warehouse, tmp_path)
     assert set(changes(warehouse)) == {"search"}
-    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)
+    assert_fingerprints_kept(warehouse, *KEEPING)
     incremental = {m: sorted(query(warehouse, f"select * from intermediate.{m}")) for m in CHANGE_INPUTS}
     run_changes(warehouse, tmp_path, "2026-06-30", "--full-refresh")
     assert {m: sorted(query(warehouse, f"select * from intermediate.{m}")) for m in CHANGE_INPUTS} == incremental
-    assert_fingerprints_kept(warehouse, *CHANGE_INPUTS)
+    assert_fingerprints_kept(warehouse, *KEEPING)
+    assert not query(
+        warehouse, "select 1 from duckdb_tables() where table_name = 'int_change_shipments__service_fingerprints'"
+    )
+
+    # int_changes' last column renamed: int_change_shipments' code is the same and its input rows hash alike (a row's
+    # hash has no column names), but its input's columns differ, so every service is rebuilt with the new column
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "intermediate" / "delivery" / "int_changes.sql"
+    unions = "select * from request_changes\nunion all\nselect * from direct_pushes"
+    assert unions in model.read_text()
+    model.write_text(model.read_text().replace(unions, f"select * rename (n_commits as commit_count) from ({unions})"))
+    result = dbt(["run", "--select", *CHANGES], warehouse, tmp_path / "target-edited", project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    counts = "select change_id, commit_count from intermediate.{} order by 1"
+    assert query(warehouse, counts.format("int_change_shipments")) == query(warehouse, counts.format("int_changes"))
+    assert all(count for _, count in query(warehouse, counts.format("int_change_shipments")))

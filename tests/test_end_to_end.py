@@ -286,7 +286,7 @@ UNIONS = "intermediate.int_{}_unioned"
 # the models that rebuild by service (macros/incremental_by_service.sql), with int_deployments, which one reads
 BY_SERVICE = ("int_deployments", "int_mainline_commits", "int_changes", "int_change_shipments")
 KEEPING_FINGERPRINTS = ("int_mainline_commits_unioned", "int_changes_unioned", "int_change_commits_unioned",
-                        "int_mainline_commits", "int_changes", "int_change_shipments")  # fmt: skip
+                        "int_mainline_commits", "int_changes")  # fmt: skip
 KINDS = ("deployments", "deployment_statuses", "mainline_commits", "changes", "change_commits", "incidents",
          "page_responses", "responder_teams", "reviews", "actions")  # fmt: skip
 

@@ -6,15 +6,19 @@
 
     A service's rows in a table are fingerprinted: the sum of the hashes of its whole rows. A table that keeps its
     fingerprints, `<table>__service_fingerprints` (service, fingerprint), keeps them as its rows change, at the cost
-    of the rows it rewrites: the unions (macros/incremental_union.sql) and every model built this way. Its pre-hook
-    forgets the fingerprints of the services whose rows it is about to delete; its post-hook fingerprints the services
-    that have rows and no fingerprint. An input that keeps none (the catalog's small tables) is hashed whole.
+    of the rows it rewrites: a union (macros/incremental_union.sql) or a model built this way that another model built
+    this way reads (the project's graph says which; one that stops being read drops its table). Its pre-hook forgets
+    the fingerprints of the services whose rows it is about to delete; its post-hook fingerprints the services that
+    have rows and no fingerprint. The forgetting runs before the build's transaction opens: a build that fails leaves
+    those services without a fingerprint, which the next build takes again from the rows. An input that keeps none
+    (int_deployments) is hashed whole.
 
     A model built this way remembers, beside it in `<model>__service_inputs` (service, fingerprint), each service's
-    fingerprint of its inputs: theirs, combined, and for an input whose rows count only before the run's as-of time,
-    how many of the service's rows do. A service whose fingerprint differs, or that is new or gone, is rebuilt: its
-    rows are deleted (pre-hook) and selected again (the model, through `for_services_to_rebuild`). The pre-hook, the
-    model and the post-hooks run in one transaction, so they see the same inputs (whether to rebuild some services
+    fingerprint of its inputs: theirs, combined with each input's columns (names and types: a row's hash has neither,
+    so a renamed column would otherwise rebuild nothing and leave the column empty), and for an input whose rows count
+    only before the run's as-of time, how many of the service's rows do. A service whose fingerprint differs, or that is new or gone, is rebuilt: its
+    rows are deleted (pre-hook) and selected again (the model, through `for_services_to_rebuild`). The pre-hook's
+    delete, the model and the post-hooks run in one transaction, so they see the same inputs (whether to rebuild some services
     only is decided before it, in Jinja, from the model's comment and the fingerprints' table, which nothing writes
     in between). What changes a service's input rows changes its fingerprint: a new or edited record, one quarantined
     since, a repository mapped to another service, a change of code above the model that changes what it writes, a
@@ -46,13 +50,45 @@
     )) -}}
 {%- endmacro %}
 
-{#- Whether `relation` keeps its services' fingerprints (a table beside it). -#}
-{% macro keeps_service_fingerprints(relation) -%}
+{#- Whether the model named `name` keeps its services' fingerprints as its rows change: it is a union or a model
+    built this way, and a model built this way reads it. From the project's graph, not from the warehouse: a table
+    left behind by a model that no longer keeps it is never read. -#}
+{% macro maintains_service_fingerprints(name) -%}
     {%- if execute is not sameas true -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set ns = namespace(writer=false, read=false) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
+        {%- set meta = node.config.get('meta', {}) -%}
+        {%- if node.name == name and (meta.get('event_kind') or meta.get('service_inputs')) -%}
+            {%- set ns.writer = true -%}
+        {%- endif -%}
+        {%- if name in meta.get('service_inputs', []) -%}
+            {%- set ns.read = true -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(ns.writer and ns.read) -}}
+{%- endmacro %}
+
+{#- Whether the input `name` (`relation`) has fingerprints kept to read (a first build may not have made them). -#}
+{% macro keeps_service_fingerprints(name, relation) -%}
+    {%- if not maintains_service_fingerprints(name) -%}
         {{- return(false) -}}
     {%- endif -%}
     {%- set kept = relation_beside('service_fingerprints', relation) -%}
     {{- return(adapter.get_relation(kept.database, kept.schema, kept.identifier) is not none) -}}
+{%- endmacro %}
+
+{#- An input's columns, names and types in order, as a SQL string literal. -#}
+{% macro input_columns(relation) -%}
+    {%- if execute is not sameas true -%}
+        {{- return("''") -}}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- do columns.append(column.name ~ ' ' ~ column.dtype) -%}
+    {%- endfor -%}
+    {{- return("'" ~ columns | join(', ') | replace("'", "''") ~ "'") -}}
 {%- endmacro %}
 
 {#- The table of the fingerprints the running model keeps, made if missing (a table built before it kept any). -#}
@@ -93,9 +129,26 @@
     group by table_rows.service
 {%- endmacro %}
 
+{#- Post-hook part: keep the running model's services' fingerprints for the models that read them (`rows`: the rows
+    it wrote, as in fill_service_fingerprints), or drop them: none kept rather than some out of date, should a model
+    come to read them. -#}
+{% macro remember_own_service_fingerprints(rows='') -%}
+    {%- if maintains_service_fingerprints(model.name) -%}
+        {%- do run_query(fill_service_fingerprints(rows)) -%}
+    {%- else -%}
+        {%- do run_query('drop table if exists ' ~ relation_beside('service_fingerprints')) -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The model's meta (its declared inputs); a linter's template has no model: it lints one input. -#}
 {% macro by_service_meta() -%}
-    {{- return(model.config.meta if model is defined else {'service_inputs': ['an_input']}) -}}
+    {%- set meta = model.config.meta if model is defined else {'service_inputs': ['an_input']} -%}
+    {%- for name in meta.get('as_of_columns', {}) if name not in meta.service_inputs -%}
+        {%- do exceptions.raise_compiler_error(
+            'meta.as_of_columns names ' ~ name ~ ', which is not one of meta.service_inputs'
+        ) -%}
+    {%- endfor -%}
+    {{- return(meta) -}}
 {%- endmacro %}
 
 {#- The model's inputs (meta.service_inputs) as relations, by name. -#}
@@ -116,15 +169,16 @@
         sum(fingerprint) as fingerprint
     from (
         {%- for name, input in service_inputs().items() %}
-        {%- if keeps_service_fingerprints(input) %}
+        {%- set columns = input_columns(input) %}
+        {%- if keeps_service_fingerprints(name, input) %}
         select
             kept.service,
-            hash(version(), '{{ name }}', kept.fingerprint)::hugeint as fingerprint
+            hash(version(), '{{ name }}', {{ columns }}, kept.fingerprint)::hugeint as fingerprint
         from {{ relation_beside('service_fingerprints', input) }} as kept
         {%- else %}
         select
             input_rows.service,
-            hash(version(), '{{ name }}', sum(hash(input_rows)::hugeint))::hugeint as fingerprint
+            hash(version(), '{{ name }}', {{ columns }}, sum(hash(input_rows)::hugeint))::hugeint as fingerprint
         from {{ input }} as input_rows
         where input_rows.service is not null
         group by input_rows.service
@@ -199,7 +253,9 @@
         {%- set some = rebuilds_some_services() -%}
         {%- set rows = 'service in (' ~ services_to_rebuild() ~ ')' if some else none -%}
         {%- if is_incremental() -%}
-            {%- do run_query(forget_service_fingerprints(rows, services=true)) -%}
+            {%- if maintains_service_fingerprints(model.name) -%}
+                {%- do run_query(forget_service_fingerprints(rows, services=true)) -%}
+            {%- endif -%}
             delete from {{ this }}{% if some %} where {{ rows }}{% endif %}
         {%- else -%}
             drop table if exists {{ relation_beside('service_fingerprints') }}
@@ -207,9 +263,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: fingerprint the services the model rewrote, and remember the fingerprints of the inputs this build
-    read, for the next run to compare with. -#}
+{#- Post-hook: fingerprint the services the model rewrote (when a model reads them), and remember the fingerprints
+    of the inputs this build read, for the next run to compare with. -#}
 {% macro remember_service_inputs() -%}
-    {%- do run_query(fill_service_fingerprints()) -%}
+    {%- do remember_own_service_fingerprints() -%}
     create or replace table {{ relation_beside('service_inputs') }} as {{ service_fingerprints() }}
 {%- endmacro %}

@@ -219,7 +219,7 @@
         {%- else -%}
             {%- set rows = event_rows_to_union_again(kind) -%}
             {%- if rows is none or rows -%}
-                {%- if union_keeps_service_fingerprints() -%}
+                {%- if maintains_service_fingerprints(model.name) -%}
                     {%- do run_query(forget_service_fingerprints(rows)) -%}
                 {%- endif -%}
                 delete from {{ this }}{% if rows is not none %} where {{ rows }}{% endif %}
@@ -228,25 +228,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Whether the running union keeps its services' fingerprints: when a model past it rebuilds by service and reads
-    it (meta.service_inputs: macros/incremental_by_service.sql). Keeping them costs about 0.25 s a union a run. -#}
-{% macro union_keeps_service_fingerprints() -%}
-    {%- for node in graph.nodes.values() if model.name in node.config.get('meta', {}).get('service_inputs', []) -%}
-        {{- return(true) -}}
-    {%- endfor -%}
-    {{- return(false) -}}
-{%- endmacro %}
-
 {#- Post-hook part of a union (before its comment changes, which the rows it wrote are read from): keep its services'
-    fingerprints for the models past it that read them, or drop them: none kept rather than some out of date, should
-    a model come to read them. -#}
+    fingerprints when a model past it that rebuilds by service reads it (macros/incremental_by_service.sql; about
+    0.25 s a union a run). -#}
 {% macro remember_union_service_fingerprints(kind) -%}
-    {%- if union_keeps_service_fingerprints() -%}
-        {%- set rows = event_rows_to_union_again(kind) if is_incremental() else none -%}
-        {%- do run_query(fill_service_fingerprints(rows)) -%}
-    {%- else -%}
-        {%- do run_query('drop table if exists ' ~ relation_beside('service_fingerprints')) -%}
-    {%- endif -%}
+    {%- do remember_own_service_fingerprints(event_rows_to_union_again(kind) if is_incremental() else none) -%}
 {%- endmacro %}
 
 {#- The comment a union keeps: the digest of what else decides its rows, then each base model's latest _loaded_at. -#}
