@@ -24,10 +24,16 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 
 
 def _dagster_home() -> Path:
-    """DAGSTER_HOME, defaulting to .dagster_home/ beside the code with a link to the repository's dagster.yaml."""
+    """DAGSTER_HOME, defaulting to .dagster_home/ beside the code with a link to the repository's dagster.yaml.
+
+    A dagster.yaml already there is kept (a file of the user's, or a link to a checkout that still exists).
+    """
     home = Path(os.environ.get("DAGSTER_HOME") or ROOT / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"
+    if instance_yaml.is_symlink() and not instance_yaml.exists():
+        # The checkout that made the link was moved or deleted (the link is absolute): point it at this one.
+        instance_yaml.unlink()
     if not instance_yaml.exists():
         instance_yaml.symlink_to(ROOT / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)

@@ -323,3 +323,25 @@ def test_bad_costs_are_named(tmp_path: Path, change, problem: str) -> None:
         change(d)
 
     assert problem in broken(tmp_path, apply)
+
+
+def test_dagster_home_survives_a_moved_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The instance's dagster.yaml is an absolute link to a checkout: after `mv` of that checkout it dangles, and
+    the next run re-points it rather than failing; a file of the user's own is left alone."""
+    from orchestration.cli import ROOT, _dagster_home
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(tmp_path / "moved-away" / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert _dagster_home() == home
+    assert (home / "dagster.yaml").resolve() == (ROOT / "dagster.yaml").resolve()
+    assert (home / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(own))
+    _dagster_home()
+    assert not (own / "dagster.yaml").is_symlink()
+    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
