@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,31 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+# Found once, before the audit hook below is added: the first `gettempdir()` opens files to probe the folder.
+SCRATCH = Path(tempfile.gettempdir()).resolve()
 
 
-def outside_the_repository(path: str | os.PathLike[str]) -> bool:
-    """True for a file beside the repository (under its parent folder, not under the repository itself).
+def outside_the_repository(path: str | os.PathLike[str], root: Path = ROOT, scratch: Path = SCRATCH) -> bool:
+    """True for a file beside the repository `root` (under its parent folder, not under the repository itself).
 
     Dot-entries of the parent (`~/.cache`, `~/.config` when the repository is cloned into a home folder) belong to
-    the user's tools, not to anything the project could depend on, so they do not count.
+    the user's tools, not to anything the project could depend on, so they do not count. Nor does the system's temp
+    folder (`scratch`, `tempfile.gettempdir()`: pytest's `tmp_path`, DuckDB's and Dagster's scratch files)
+    when the repository is cloned straight into it (`/tmp/opmetrics`) or beside it (`TMPDIR=~/tmp`, a clone in `~`):
+    its files are some process's scratch space, never a checkout's. A repository in a folder of its own inside it
+    (CI's `$(mktemp -d)/opmetrics`) keeps the whole check.
     """
+    parent = root.parent
     try:
         resolved = Path(os.fsdecode(path)).resolve()
-        relative = resolved.relative_to(ROOT.parent)
+        relative = resolved.relative_to(parent)
     except (ValueError, OSError, TypeError):
         return False
     first = relative.parts[0] if relative.parts else ""
-    return first != ROOT.name and not first.startswith(".")
+    if first == root.name or first.startswith("."):
+        return False
+    parent_has_its_own_folder = parent != scratch and parent.is_relative_to(scratch)
+    return parent_has_its_own_folder or not resolved.is_relative_to(scratch)
 
 
 def _refuse_reads_beside_the_repository(event: str, args: tuple[Any, ...]) -> None:

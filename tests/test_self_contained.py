@@ -55,3 +55,28 @@ def test_reading_a_file_beside_the_repository_fails_the_test(tmp_path: Path) -> 
     assert not outside_the_repository(ROOT.parent / ".cache" / "pip")
     with pytest.raises(PermissionError, match="outside the repository"):
         beside.open()
+
+
+@pytest.mark.parametrize(
+    ("clone", "scratch", "beside", "scratch_file"),
+    [
+        # cloned straight into the temp folder: its other entries are scratch space (pytest's own base folder)
+        ("tmp/opmetrics", "tmp", [], ["tmp/pytest-of-user/pytest-1/.lock", "tmp/notes/README.md"]),
+        # CI: a folder of its own inside the temp folder keeps the whole check
+        ("tmp/ci/opmetrics", "tmp", ["tmp/ci/notes/README.md"], ["tmp/pytest-of-user/pytest-1/.lock"]),
+        # a home folder whose TMPDIR sits beside the clone
+        ("home/opmetrics", "home/tmp", ["home/notes/README.md"], ["home/tmp/pytest-of-user/pytest-1/.lock"]),
+        # the usual layout: the temp folder elsewhere
+        ("work/opmetrics", "tmp", ["work/notes/README.md"], ["tmp/pytest-of-user/pytest-1/.lock"]),
+    ],
+)
+def test_the_temp_folder_is_not_beside_the_repository(
+    tmp_path: Path, clone: str, scratch: str, beside: list[str], scratch_file: list[str]
+) -> None:
+    """Wherever a user clones (`/tmp/opmetrics` too), pytest's own files are not reads beside the repository."""
+    root, temp = tmp_path / clone, tmp_path / scratch
+    for name in beside:
+        assert outside_the_repository(tmp_path / name, root, temp), name
+    for name in scratch_file:
+        assert not outside_the_repository(tmp_path / name, root, temp), name
+    assert not outside_the_repository(root / "tests" / "fixtures" / "README.md", root, temp)
