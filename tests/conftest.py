@@ -23,16 +23,20 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SCRATCH = Path(tempfile.gettempdir()).resolve()
 
 
-def outside_the_repository(path: str | os.PathLike[str], root: Path = ROOT, scratch: Path = SCRATCH) -> bool:
-    """True for a file beside the repository `root` (under its parent folder, not under the repository itself).
+def outside_the_repository(path: str | os.PathLike[str], root: Path | None = None, scratch: Path | None = None) -> bool:
+    """True for a file beside the repository `root` (this one by default): under its parent folder, not under the
+    repository itself.
 
     Dot-entries of the parent (`~/.cache`, `~/.config` when the repository is cloned into a home folder) belong to
     the user's tools, not to anything the project could depend on, so they do not count. Nor does the system's temp
-    folder (`scratch`, `tempfile.gettempdir()`: pytest's `tmp_path`, DuckDB's and Dagster's scratch files)
+    folder (`scratch`, by default `tempfile.gettempdir()`: pytest's `tmp_path`, DuckDB's and Dagster's scratch files)
     when the repository is cloned straight into it (`/tmp/opmetrics`) or beside it (`TMPDIR=~/tmp`, a clone in `~`):
     its files are some process's scratch space, never a checkout's. A repository in a folder of its own inside it
     (CI's `$(mktemp -d)/opmetrics`) keeps the whole check.
     """
+    # The module's values at call time, not at definition: a test points the hook at a layout of its own.
+    root = root if root is not None else ROOT
+    scratch = scratch if scratch is not None else SCRATCH
     parent = root.parent
     try:
         resolved = Path(os.fsdecode(path)).resolve()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests.conftest import ROOT, outside_the_repository
 
 # Built from parts so this file does not match itself.
@@ -46,13 +47,20 @@ def test_no_file_refers_to_a_folder_beside_the_repository() -> None:
     assert not offending, "files that refer to a folder beside the repository:\n" + "\n".join(offending)
 
 
-def test_reading_a_file_beside_the_repository_fails_the_test(tmp_path: Path) -> None:
+def test_reading_a_file_beside_the_repository_fails_the_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The audit hook in conftest.py turns any such read into an error, so it cannot pass unnoticed."""
-    beside = ROOT.parent / "opmetrics-self-contained-probe.json"
-    assert outside_the_repository(beside)
     assert not outside_the_repository(ROOT / "tests" / "fixtures" / "README.md")
     assert not outside_the_repository(tmp_path / "anything")
     assert not outside_the_repository(ROOT.parent / ".cache" / "pip")
+    # The hook itself, on a layout of its own: this clone may sit straight in the temp folder, where nothing is
+    # refused (the test below).
+    workspace = tmp_path / "work"
+    (workspace / "opmetrics").mkdir(parents=True)
+    beside = workspace / "opmetrics-self-contained-probe.json"
+    beside.write_text("{}")
+    monkeypatch.setattr(conftest, "ROOT", workspace / "opmetrics")
+    monkeypatch.setattr(conftest, "SCRATCH", tmp_path / "tmp")
+    assert outside_the_repository(beside)
     with pytest.raises(PermissionError, match="outside the repository"):
         beside.open()
 
