@@ -18,8 +18,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	@# dbt's manifest, parsed for the sample organisation's warehouse: a parse is tied to the profile it saw, so
-	@# the demo's first build then re-uses this parse instead of redoing it.
+	@# dbt's manifest, parsed for the sample organisation's warehouse (a parse is tied to the profile it saw, so
+	@# the demo's first build then re-uses this parse instead of redoing it), with the data tests' SQL compiled:
+	@# the daily run runs it after the build (orchestration/dbt/data_tests.py).
 	OPMETRICS_WAREHOUSE=$(CURDIR)/data/sample/warehouse.duckdb \
 	  $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt/project.py
 	touch $(STAMP)

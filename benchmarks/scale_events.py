@@ -13,8 +13,11 @@ How each figure is derived (the event log is all it reads, so it keeps working a
   checks and Dagster writing their events. The sync's last line comes after it has checkpointed the warehouse, so
   that write counts as the sync's. Without such a line: the first materialization minus the mean gap between the
   step's materializations.
-- dbt tests: the tests get the span of the dbt nodes' events (first node's start to last node's end) in proportion
-  to their share of the nodes' summed `Execution Duration` (dbt's time between nodes is shared out alike).
+- dbt tests: the daily run's batch after dbt's build (checks whose `runner` metadata names it) gets its span, from
+  its first test's start (that check's event minus its `Execution Duration`) to its last check's event; tests dbt
+  ran itself get the span of the dbt nodes' events
+  (first node's start to last node's end) in proportion to their share of the nodes' summed `Execution Duration`
+  (dbt's time between nodes is shared out alike).
 - check steps (Great Expectations suites, the catalog, quarantine and serving checks) count whole.
 """
 
@@ -36,6 +39,8 @@ RUN_START = ("PIPELINE_START", "RUN_START")
 RUN_ENDS = ("PIPELINE_SUCCESS", "PIPELINE_FAILURE", "RUN_SUCCESS", "RUN_FAILURE", "PIPELINE_CANCELED")
 LOG = "LOG"  # a log line (no Dagster event)
 DBT_DURATION = "Execution Duration"
+# The metadata the daily run's data test batch puts on each check (`orchestration/dbt/data_tests.py`).
+RUNNER, BATCH_RUNNER = "runner", "data test batch"
 
 
 @dataclass(frozen=True)
@@ -150,15 +155,19 @@ def _raw_check_seconds(events: list[Event], end: float) -> float:
 
 
 def _dbt_test_seconds(events: list[Event]) -> tuple[float, float, float]:
-    """(wall seconds attributed to dbt tests, tests' summed execution time, the nodes' event span)."""
+    """(wall seconds attributed to dbt tests, tests' summed execution time, the dbt nodes' event span)."""
     nodes = [e for e in events if e.kind in (MATERIALIZATION, CHECK) and DBT_DURATION in e.metadata]
-    if not nodes:
-        return 0.0, 0.0, 0.0
-    durations = [float(e.metadata[DBT_DURATION] or 0) for e in nodes]
-    tests = sum(d for e, d in zip(nodes, durations, strict=True) if e.kind == CHECK)
+    in_batch = [e for e in nodes if e.kind == CHECK and e.metadata.get(RUNNER) == BATCH_RUNNER]
+    batch_sum = sum(float(e.metadata[DBT_DURATION] or 0) for e in in_batch)
+    batch_s = in_batch[-1].ts - in_batch[0].ts + float(in_batch[0].metadata[DBT_DURATION] or 0) if in_batch else 0.0
+    by_dbt = [e for e in nodes if not (e.kind == CHECK and e.metadata.get(RUNNER) == BATCH_RUNNER)]
+    if not by_dbt:
+        return batch_s, batch_sum, 0.0
+    durations = [float(e.metadata[DBT_DURATION] or 0) for e in by_dbt]
+    tests = sum(d for e, d in zip(by_dbt, durations, strict=True) if e.kind == CHECK)
     total = sum(durations)
-    span = nodes[-1].ts - nodes[0].ts + durations[0]
-    return (span * tests / total if total else 0.0), tests, span
+    span = by_dbt[-1].ts - by_dbt[0].ts + durations[0]
+    return batch_s + (span * tests / total if total else 0.0), batch_sum + tests, span
 
 
 def peak_rss_by_step(events: list[Event], samples: Iterable[tuple[float, str, float]]) -> dict[str, dict[str, Any]]:

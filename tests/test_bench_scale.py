@@ -119,6 +119,24 @@ def test_summary_of_a_run() -> None:
     assert (checks["evaluated"], checks["failed"], checks["failed_names"]) == (5, 1, ["raw_github/commits:fresh"])
 
 
+def test_data_tests_run_in_the_batch_after_dbt_count_by_their_span() -> None:
+    """The daily run's batch runs its tests once dbt has exited: its span counts (from its first test's start to
+    its last check), beside the share of the tests dbt ran itself."""
+    events = canned_events()
+    dbt_end = next(i for i, e in enumerate(events) if e.kind == "STEP_SUCCESS" and e.step == "opmetrics_dbt_assets")
+    batch = [
+        Event(T0 + 23 + i, "ASSET_CHECK_EVALUATION", "opmetrics_dbt_assets", "marts/fct_deployments", f"pk{i}",
+              {"Execution Duration": 0.5, "unique_id": f"test.opmetrics.pk{i}", "runner": "data test batch"})
+        for i in range(2)
+    ]  # fmt: skip
+    checks = summarize_run(events[:dbt_end] + batch + events[dbt_end:])["checks"]
+    assert checks["dbt_tests_exec_sum_s"] == 4.0 + 1.0
+    # the span of the nodes dbt ran is unchanged by the batch after them
+    assert checks["dbt_tests_s"] == pytest.approx(6 * 4 / 10 + 1.5)  # the batch: 23 - 0.5 to 24
+    alone = [e for e in events if not (e.kind == "ASSET_CHECK_EVALUATION" and e.step == "opmetrics_dbt_assets")]
+    assert summarize_run(alone[: dbt_end - 1] + batch + alone[dbt_end - 1 :])["checks"]["dbt_tests_s"] == 1.5
+
+
 def test_raw_checks_without_log_lines_are_estimated_from_the_materializations() -> None:
     events = [e for e in canned_events() if e.kind != "LOG"]
     # First materialization at 10, one more a second later: the sync is taken to end a gap (1 s) earlier.

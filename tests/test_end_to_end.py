@@ -393,3 +393,65 @@ def test_a_later_run_unions_what_unioning_everything_would(warehouse: Path, tmp_
                 f" from staging.{node['name']}"
             ).fetchall()
         assert set(found) <= {(f"{raw['schema']}.{raw['identifier']}", True)}, node["name"]
+
+
+def test_every_data_test_ran_as_its_asset_check(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daily build leaves dbt's data tests to the batch after it: each is still one evaluated asset check."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from orchestration.dbt.assets import opmetrics_dbt_assets
+
+    monkeypatch.setenv("DAGSTER_HOME", str(warehouse.parent / "dagster_home"))
+    with DagsterInstance.get() as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        records = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluated = {
+        (e.asset_key, e.check_name): e.passed
+        for e in (r.dagster_event.event_specific_data for r in records if r.dagster_event)
+    }
+    expected = {(k.asset_key, k.name) for k in opmetrics_dbt_assets.check_keys}
+    assert expected and expected <= set(evaluated), sorted(map(str, expected - set(evaluated)))[:5]
+    assert all(evaluated[k] for k in expected), [k for k in expected if not evaluated[k]]
+
+
+# Each breaks what one kind of data test guards: a key, a set of values, a reference, a required value, a contract.
+BREAKAGES = (
+    "insert into marts.fct_deployments select * from marts.fct_deployments limit 3",
+    "update marts.fct_deployments set status = 'bogus'"
+    " where deployment_id in (select deployment_id from marts.fct_deployments order by 1 limit 2)",
+    "update marts.fct_incidents set service = 'no-such-service'"
+    " where incident_id in (select incident_id from marts.fct_incidents order by 1 limit 4)",
+    "update marts.fct_changes set service = null"
+    " where change_id in (select change_id from marts.fct_changes order by 1 limit 1)",
+    "alter view staging.stg_jira__reviews rename to stg_jira__reviews_whole",
+    "create view staging.stg_jira__reviews as select * exclude (record_id) from staging.stg_jira__reviews_whole",
+)
+
+
+def test_the_batch_finds_what_dbt_test_finds(warehouse: Path, tmp_path: Path) -> None:
+    """On a copy of the warehouse broken in ways each kind of test catches (a duplicated key, a dangling reference, a
+    null, a value out of its set, a staging model without a contract column), the daily run's batch gives every data
+    test the status and failure count `dbt test` gives it."""
+    from orchestration.dbt.assets import OpmetricsTranslator
+    from orchestration.dbt.data_tests import catalog_of, data_tests, run_data_tests
+    from orchestration.dbt.project import dbt_project
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        for statement in BREAKAGES:
+            con.execute(statement)
+    result = dbt(["test", "--select", "test_type:data"], copy, tmp_path / "target")
+    by_dbt = {
+        r["unique_id"]: (r["status"], r["failures"])
+        for r in json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    }
+    failing = {u for u, (status, _) in by_dbt.items() if status != "pass"}
+    assert len(failing) >= 5, (failing, result.stdout[-3000:])
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    tests = data_tests(manifest, OpmetricsTranslator(), dbt_project)
+    by_batch = {o.test.unique_id: (o.status, o.failures) for o in run_data_tests(copy, tests, catalog_of(manifest))}
+    assert set(by_batch) == set(by_dbt)
+    differing = {u: (by_batch[u], by_dbt[u]) for u in by_dbt if by_batch[u] != by_dbt[u]}
+    assert not differing, differing

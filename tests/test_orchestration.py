@@ -17,10 +17,12 @@ from orchestration.dbt.project import DBT_PROJECT_DIR
 from tests.test_dbt_project import dbt, log_file_levels
 
 
-def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test(
+def test_the_daily_build_selects_every_model_and_seed_and_leaves_the_tests_out(
     dbt_manifest: Path, tmp_path: Path
 ) -> None:
-    """What `dbt build` with the daily run's arguments would run, asked of dbt itself (`dbt ls`)."""
+    """What `dbt build` with the daily run's arguments would run, asked of dbt itself (`dbt ls`): every model and
+    seed; no unit test (`make test` runs them) and no data test (the dbt asset runs them as one batch after the
+    build, `tests/test_dbt_data_tests.py`)."""
     command, *selection = dbt_build_args()
     assert command == "build"
     listed = subprocess.run(
@@ -32,8 +34,10 @@ def test_the_daily_build_selects_every_model_seed_and_data_test_and_no_unit_test
     ).stdout  # fmt: skip
     selected = {json.loads(line)["unique_id"] for line in listed.splitlines() if line.startswith("{")}
     manifest = json.loads(dbt_manifest.read_text())
-    buildable = {i for i, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "test")}
+    buildable = {i for i, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed")}
+    tests = {i for i, n in manifest["nodes"].items() if n["resource_type"] == "test"}
     assert buildable and buildable <= selected, f"left out of the daily build: {sorted(buildable - selected)}"
+    assert tests and not selected & tests, "data tests run in the batch after the build"
     assert manifest["unit_tests"] and not selected & set(manifest["unit_tests"]), "unit tests run in `make test` only"
     assert "--full-refresh" in dbt_build_args(full_refresh=True)
     assert "--full-refresh" not in dbt_build_args()

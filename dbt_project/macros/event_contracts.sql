@@ -163,3 +163,12 @@
     {%- endfor %}
 {%- endmacro %}
 -- noqa: enable=LT02
+
+{#- A kind's contract as SQL rows of (column name, type), for a `values` list. -#}
+{% macro event_contract_rows(kind) -%}
+    {%- set rows = [] -%}
+    {%- for name, type in event_contracts()[kind] -%}
+        {%- do rows.append("('" ~ name ~ "', '" ~ type ~ "')") -%}
+    {%- endfor -%}
+    {{- return(rows | join(', ')) -}}
+{%- endmacro %}

@@ -15,7 +15,14 @@ _bin = os.fspath(Path(sys.executable).parent)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# Preparing the project compiles its data tests, so the manifest carries their SQL: the daily run builds the models
+# with dbt and runs that SQL as one batch after them (`orchestration/dbt/data_tests.py`). Compiled without
+# introspection and without reading the warehouse's schemas, the SQL depends on the project alone.
+PREPARE_ARGS = ["compile", "--quiet", "--select", "resource_type:test", "--no-introspect", "--no-populate-cache"]
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, prepare_project_cli_args=PREPARE_ARGS
+)
 # Under `dagster dev` the manifest is re-parsed at load so model edits show up; `opmetrics run` prepares it too.
 dbt_project.prepare_if_dev()
 
