@@ -39,14 +39,14 @@ def test_statuses_and_thresholds_are_dbts(warehouse: Path) -> None:
         _test(duplicates),  # 2 failing rows: fail
         _test(duplicates, severity="warn"),  # a warning, whatever error_if says
         _test(duplicates, warn_if=">= 2", error_if="> 5"),  # over warn_if, under error_if: warn
-        _test(duplicates, warn_if="> 5", error_if="> 5"),  # under both: pass
+        _test(duplicates, warn_if="> 5", error_if="> 5"),  # under both: pass, reported as dbt does (0 failures)
         _test(duplicates, fail_calc="sum(id)"),  # the failures are what fail_calc says
         _test("select * from marts.t", limit=3),  # the limit caps what is counted
         _test("select * from marts.missing"),  # its SQL does not run: error
     ]
     outcomes = list(run_data_tests(warehouse, tests, catalog="warehouse"))
     assert [(o.status, o.failures) for o in outcomes] == [
-        ("pass", 0), ("fail", 2), ("warn", 2), ("warn", 2), ("pass", 2), ("fail", 1), ("fail", 3), ("error", None),
+        ("pass", 0), ("fail", 2), ("warn", 2), ("warn", 2), ("pass", 0), ("fail", 1), ("fail", 3), ("error", None),
     ]  # fmt: skip
     assert "marts.missing" in (outcomes[-1].message or "")
 
@@ -94,4 +94,15 @@ def test_a_manifest_without_compiled_tests_is_refused(dbt_manifest: Path) -> Non
     first = next(i for i, n in manifest["nodes"].items() if n["resource_type"] == "test")
     del manifest["nodes"][first]["compiled_code"]
     with pytest.raises(DataTestsNotCompiled, match="prepare-and-package"):
+        data_tests(manifest, OpmetricsTranslator(), dbt_project)
+
+
+def test_a_data_test_that_is_no_asset_check_is_refused(dbt_manifest: Path) -> None:
+    """A singular test of two models without `meta.dagster.ref` maps to no check: the batch would drop it."""
+    manifest = json.loads(dbt_manifest.read_text())
+    node = next(
+        n for n in manifest["nodes"].values() if n["resource_type"] == "test" and len(n["depends_on"]["nodes"]) > 1
+    )
+    node["attached_node"] = None
+    with pytest.raises(DataTestsNotCompiled, match="not an asset check"):
         data_tests(manifest, OpmetricsTranslator(), dbt_project)

@@ -1,6 +1,7 @@
 """dbt models, seeds and tests as Dagster assets and asset checks, joined to the raw assets by the translator."""
 
 import importlib.metadata
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -94,6 +95,9 @@ class LocalDbtCliResource(DbtCliResource):
         return None
 
 
+TRANSLATOR = OpmetricsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
 def dbt_executable() -> Path:
     """The dbt the run starts: `opmetrics-dbt` next to this interpreter (dbt's CLI, ending without a last garbage
     collection: `orchestration/dbt/entrypoint.py`), or that venv's plain `dbt` if the package's scripts are not
@@ -110,7 +114,7 @@ def dbt_resource() -> DbtCliResource:
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=OpmetricsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    dagster_dbt_translator=TRANSLATOR,
 )
 def opmetrics_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, opmetrics: OpmetricsResource
@@ -123,6 +127,9 @@ def opmetrics_dbt_assets(
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
     file_log_level = os.environ.get("DBT_LOG_LEVEL_FILE") or FILE_LOG_LEVEL
     file_log_format = os.environ.get("DBT_LOG_FORMAT_FILE") or FILE_LOG_FORMAT
+    # The data tests the batch runs after the build, read first: a manifest without their SQL fails before dbt runs.
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    tests = data_tests(manifest, TRANSLATOR, dbt_project, set(context.selected_asset_check_keys))
     invocation = dbt.cli(
         dbt_build_args(file_log_level=file_log_level, file_log_format=file_log_format),
         context=context,
@@ -135,8 +142,5 @@ def opmetrics_dbt_assets(
     yield from with_mart_metadata(events, opmetrics.warehouse_path, context.asset_key_for_output)
     # dbt built every model (a failed build has raised above): the data tests now run as one batch, each reported
     # as the asset check dagster-dbt would have reported it.
-    manifest = invocation.manifest
-    selected = set(context.selected_asset_check_keys)
-    tests = data_tests(manifest, invocation.dagster_dbt_translator, dbt_project, selected)
     for outcome in run_data_tests(opmetrics.warehouse_path, tests, catalog_of(manifest)):
         yield outcome.check_result()

@@ -33,7 +33,8 @@ from orchestration.warehouse import memory_limit
 
 
 class DataTestsNotCompiled(RuntimeError):
-    """The manifest has data tests without compiled SQL: it was parsed, not prepared by `orchestration.dbt.project`."""
+    """The manifest has data tests the batch cannot run: without compiled SQL (it was parsed, not prepared by
+    `orchestration.dbt.project`), or not attached to an asset."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,13 @@ def data_tests(
         if node["resource_type"] != "test":
             continue
         key = get_asset_check_key_for_test(manifest, translator, unique_id, project)
-        if key is None or (selected is not None and key not in selected):
+        if key is None:
+            # dagster-dbt cannot attach it to an asset (a singular test of several models without meta.dagster.ref):
+            # leaving it out would pass a run `dbt build` would have failed
+            raise DataTestsNotCompiled(
+                f"the data test {unique_id} is not an asset check: give it `meta: {{dagster: {{ref: ...}}}}`"
+            )
+        if selected is not None and key not in selected:
             continue
         sql = node.get("compiled_code")
         if not sql:
@@ -179,7 +186,10 @@ def run_data_tests(
     try:
         yield from pool.map(run, tests)
     finally:
-        pool.shutdown(cancel_futures=True)  # a caller that stops early does not wait for the tests left
+        # a caller that stops early (a run terminated) waits neither for the queries running nor for those left
+        for cursor in list(cursors):
+            cursor.interrupt()
+        pool.shutdown(cancel_futures=True)
         for cursor in cursors:
             cursor.close()
         con.close()
@@ -193,10 +203,10 @@ def _outcome(cursor: duckdb.DuckDBPyConnection, test: DataTest) -> Outcome:
     except duckdb.Error as exc:
         return Outcome(test, "error", None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - started
+    if failures is None:  # dbt counts a fail_calc without a value as an error
+        return Outcome(test, "error", None, seconds, f"{test.fail_calc} gave no value")
     if test.severity == "error" and should_error:
-        status = "fail"
-    elif should_warn:
-        status = "warn"
-    else:
-        status = "pass"
-    return Outcome(test, status, int(failures or 0), seconds)
+        return Outcome(test, "fail", int(failures), seconds)
+    if should_warn:
+        return Outcome(test, "warn", int(failures), seconds)
+    return Outcome(test, "pass", 0, seconds)  # as dbt reports a pass, whatever the count under its thresholds

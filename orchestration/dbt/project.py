@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ dbt_project.prepare_if_dev()
 
 
 def manifest_is_current() -> bool:
-    """True when the manifest exists and is newer than every file of the dbt project."""
+    """True when the manifest exists, is newer than every file of the dbt project and has every data test's SQL."""
     manifest = dbt_project.manifest_path
     if not manifest.exists():
         return False
@@ -38,7 +39,11 @@ def manifest_is_current() -> bool:
         for p in DBT_PROJECT_DIR.rglob("*")
         if p.is_file() and p.relative_to(DBT_PROJECT_DIR).parts[0] not in ("target", "logs", "dbt_packages")
     )
-    return all(p.stat().st_mtime <= built for p in sources)
+    if not all(p.stat().st_mtime <= built for p in sources):
+        return False
+    # `dbt parse` or `dbt run` by hand rewrites the manifest without the data tests' SQL the run needs
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return all(n.get("compiled_code") for n in nodes if n["resource_type"] == "test")
 
 
 def ensure_manifest() -> Path:

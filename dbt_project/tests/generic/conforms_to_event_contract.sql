@@ -1,7 +1,7 @@
 {#-
     A staging model conforms to its event kind's contract (macros/event_contracts.sql): it has every column of the
     contract with the contract's type. One failing row per missing or mistyped column.
-    The columns are read from the catalog when the test runs, not introspected while it compiles: the daily run
+    The columns are described when the test runs, not introspected while it compiles: the daily run
     compiles its data tests with the manifest and runs their SQL after the build (orchestration/dbt/data_tests.py).
 -#}
 {% test conforms_to_event_contract(model, kind) %}
@@ -12,14 +12,11 @@ with contract as (
 ),
 
 actual as (
+    -- describe, as dbt-duckdb's introspection does: a view's types as they are now, not as it was created with
     select
         lower(column_name) as column_name,
-        lower(data_type) as actual_type
-    from information_schema.columns
-    where
-        table_catalog = '{{ model.database }}'
-        and table_schema = '{{ model.schema }}'
-        and table_name = '{{ model.identifier }}'
+        lower(column_type) as actual_type
+    from (describe {{ model }})
 )
 
 select
