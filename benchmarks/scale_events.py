@@ -15,9 +15,8 @@ How each figure is derived (the event log is all it reads, so it keeps working a
   step's materializations.
 - dbt tests: the daily run's batch after dbt's build (checks whose `runner` metadata names it) gets its span, from
   its first test's start (that check's event minus its `Execution Duration`) to its last check's event; tests dbt
-  ran itself get the span of the dbt nodes' events
-  (first node's start to last node's end) in proportion to their share of the nodes' summed `Execution Duration`
-  (dbt's time between nodes is shared out alike).
+  ran itself get the span of the dbt nodes' events (first node's start to last node's end) in proportion to their
+  share of the nodes' summed `Execution Duration` (dbt's time between nodes is shared out alike).
 - check steps (Great Expectations suites, the catalog, quarantine and serving checks) count whole.
 """
 
@@ -154,13 +153,18 @@ def _raw_check_seconds(events: list[Event], end: float) -> float:
     return max(0.0, end - first + gap)
 
 
+def _in_batch(event: Event) -> bool:
+    """Whether `event` is a check of the daily run's data test batch rather than of a test dbt ran."""
+    return event.kind == CHECK and event.metadata.get(RUNNER) == BATCH_RUNNER
+
+
 def _dbt_test_seconds(events: list[Event]) -> tuple[float, float, float]:
     """(wall seconds attributed to dbt tests, tests' summed execution time, the dbt nodes' event span)."""
     nodes = [e for e in events if e.kind in (MATERIALIZATION, CHECK) and DBT_DURATION in e.metadata]
-    in_batch = [e for e in nodes if e.kind == CHECK and e.metadata.get(RUNNER) == BATCH_RUNNER]
+    in_batch = [e for e in nodes if _in_batch(e)]
     batch_sum = sum(float(e.metadata[DBT_DURATION] or 0) for e in in_batch)
     batch_s = in_batch[-1].ts - in_batch[0].ts + float(in_batch[0].metadata[DBT_DURATION] or 0) if in_batch else 0.0
-    by_dbt = [e for e in nodes if not (e.kind == CHECK and e.metadata.get(RUNNER) == BATCH_RUNNER)]
+    by_dbt = [e for e in nodes if not _in_batch(e)]
     if not by_dbt:
         return batch_s, batch_sum, 0.0
     durations = [float(e.metadata[DBT_DURATION] or 0) for e in by_dbt]

@@ -1,7 +1,6 @@
 """dbt models, seeds and tests as Dagster assets and asset checks, joined to the raw assets by the translator."""
 
 import importlib.metadata
-import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -11,6 +10,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from packaging import version
 
 from orchestration.dbt.data_tests import catalog_of, data_tests, run_data_tests
@@ -95,9 +95,6 @@ class LocalDbtCliResource(DbtCliResource):
         return None
 
 
-TRANSLATOR = OpmetricsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-
 def dbt_executable() -> Path:
     """The dbt the run starts: `opmetrics-dbt` next to this interpreter (dbt's CLI, ending without a last garbage
     collection: `orchestration/dbt/entrypoint.py`), or that venv's plain `dbt` if the package's scripts are not
@@ -114,7 +111,7 @@ def dbt_resource() -> DbtCliResource:
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=TRANSLATOR,
+    dagster_dbt_translator=OpmetricsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def opmetrics_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, opmetrics: OpmetricsResource
@@ -127,9 +124,10 @@ def opmetrics_dbt_assets(
     # Runs never overlap (dagster.yaml), so they never share it at the same time.
     file_log_level = os.environ.get("DBT_LOG_LEVEL_FILE") or FILE_LOG_LEVEL
     file_log_format = os.environ.get("DBT_LOG_FORMAT_FILE") or FILE_LOG_FORMAT
-    # The data tests the batch runs after the build, read first: a manifest without their SQL fails before dbt runs.
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    tests = data_tests(manifest, TRANSLATOR, dbt_project, set(context.selected_asset_check_keys))
+    # The data tests the batch runs after the build, from the manifest these assets were defined from, read first:
+    # one without their SQL fails before dbt runs.
+    manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    tests = data_tests(manifest, translator, project, set(context.selected_asset_check_keys))
     invocation = dbt.cli(
         dbt_build_args(file_log_level=file_log_level, file_log_format=file_log_format),
         context=context,
