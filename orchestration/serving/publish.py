@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,8 +97,9 @@ def publish_snapshot(
 
     The copy is built in a temporary file in the snapshot's folder (the same file system, so the final rename is
     atomic), checkpointed, fsynced and only then renamed over the old snapshot. Parquet files (one per table, in
-    `parquet_dir/<schema>/<table>.parquet`) are exported from the same copy before the rename, then each is renamed
-    into place. Any error before the rename leaves the old snapshot and Parquet files exactly as they were.
+    `parquet_dir/<schema>/<table>.parquet`) are exported from the same tables while they are copied (the warehouse
+    does not change meanwhile: a run is its only writer), then each is renamed into place after the snapshot. Any
+    error before the rename leaves the old snapshot and Parquet files exactly as they were.
     """
     warehouse, snapshot = Path(warehouse).resolve(), Path(snapshot).resolve()
     if warehouse == snapshot:
@@ -143,33 +145,49 @@ def _build(
     """Write the snapshot's content into `tmp` (and Parquet files into `tmp_parquet`); returns row counts."""
     con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION})
     row_counts: dict[str, int] = {}
-    exported: list[Path] = []
+    export: Future[list[Path]] | None = None
+    exporter = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-export")
     try:
         # Three-part names throughout: the temporary file's database name must not matter (see check_snapshot_name).
         db = quote_ident(con.execute("select current_database()").fetchone()[0])
         con.execute(f"attach {_quote_literal(str(warehouse))} as source_warehouse (read_only)")
+        if tmp_parquet is not None:
+            # The Parquet files come from the same tables of the warehouse, on a second connection, while this one
+            # copies them: most marts are too small for one statement to keep both cores busy.
+            export = pool.submit(_export_parquet, exporter, tables, tmp_parquet)
         for schema, table in tables:
             name = f"{quote_ident(schema)}.{quote_ident(table)}"
             con.execute(f"create schema if not exists {db}.{quote_ident(schema)}")
             con.execute(f"create table {db}.{name} as select * from source_warehouse.{name}")
             row_counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {db}.{name}").fetchone()[0]
             _comment(con, f"{db}.{name}", schema, table, docs.get((schema, table)))
+        exported = export.result() if export is not None else []
         con.execute("detach source_warehouse")
-        if tmp_parquet is not None:
-            for schema, table in tables:
-                folder = tmp_parquet / schema
-                folder.mkdir(parents=True, exist_ok=True)
-                file = folder / f"{table}.parquet"
-                exported.append(file)
-                con.execute(
-                    f"copy {db}.{quote_ident(schema)}.{quote_ident(table)} to {_quote_literal(str(file))} "
-                    "(format parquet, compression zstd)"
-                )
         # Everything into the main file, so no WAL has to travel with it.
         con.execute("checkpoint")
     finally:
+        if export is not None and not export.done():  # the copy failed: stop the export instead of waiting for it
+            exporter.interrupt()
+        pool.shutdown()
+        exporter.close()
         con.close()
     return row_counts, exported
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]], tmp_parquet: Path) -> list[Path]:
+    """Write each table of the attached `source_warehouse` to `tmp_parquet/<schema>/<table>.parquet`."""
+    exported: list[Path] = []
+    for schema, table in tables:
+        folder = tmp_parquet / schema
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / f"{table}.parquet"
+        exported.append(file)
+        con.execute(
+            f"copy source_warehouse.{quote_ident(schema)}.{quote_ident(table)} to {_quote_literal(str(file))} "
+            "(format parquet, compression zstd)"
+        )
+    return exported
 
 
 def _comment(con: duckdb.DuckDBPyConnection, target: str, schema: str, table: str, doc: TableDoc | None) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.serving import publish
 from orchestration.serving.paths import serving_paths
 from orchestration.serving.publish import PublishedSnapshot, TableDoc, publish_snapshot, published_tables
 from tests.serving.fixtures import build_warehouse, file_fingerprint, fingerprint
@@ -101,6 +103,43 @@ def test_a_failed_publish_leaves_the_old_snapshot_and_parquet_untouched(warehous
         publish_snapshot(warehouse, snapshot, tables=tables, parquet_dir=parquet)
 
     assert snapshot.stat().st_ino == inode
+    assert file_fingerprint(snapshot) == old
+    assert {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")} == parquet_files
+    assert _leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.timeout(120)  # a copy that failed without stopping the export would wait for it forever
+@pytest.mark.parametrize("failing", ["copy", "export"])
+def test_a_publish_whose_copy_or_export_fails_stops_both_and_changes_nothing(
+    failing: str, warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Parquet export runs beside the copy: a failure of either fails the publish, with the other stopped, the
+    old snapshot and Parquet files as they were and no temporary file left."""
+    snapshot, parquet = tmp_path / "out" / "opmetrics.duckdb", tmp_path / "out" / "parquet"
+    publish_snapshot(warehouse, snapshot, parquet_dir=parquet)
+    old = file_fingerprint(snapshot)
+    parquet_files = {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")}
+    export = publish._export_parquet
+    started = threading.Event()
+
+    def export_then(con: duckdb.DuckDBPyConnection, tables: list, tmp_parquet: Path) -> list[Path]:
+        exported = export(con, tables[:1], tmp_parquet)  # one file written, then a failure or a long query
+        started.set()
+        if failing == "export":
+            raise OSError("disk full")
+        con.execute("select count(*) from range(1000000000000)")  # stopped by the failed copy, or never ends
+        return exported
+
+    def copy_fails(con: duckdb.DuckDBPyConnection, *args: object) -> None:
+        started.wait(timeout=30)  # the export is running when the copy fails
+        raise duckdb.IOException("no space left on device")
+
+    monkeypatch.setattr(publish, "_export_parquet", export_then)
+    if failing == "copy":
+        monkeypatch.setattr(publish, "_comment", copy_fails)
+    with pytest.raises(OSError if failing == "export" else duckdb.IOException):
+        publish_snapshot(warehouse, snapshot, parquet_dir=parquet)
+
     assert file_fingerprint(snapshot) == old
     assert {p: p.stat().st_mtime_ns for p in parquet.rglob("*.parquet")} == parquet_files
     assert _leftovers(tmp_path / "out") == []
