@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,8 +167,11 @@ def _build(
         # Everything into the main file, so no WAL has to travel with it.
         con.execute("checkpoint")
     finally:
-        if export is not None and not export.done():  # the copy failed: stop the export instead of waiting for it
+        # The copy failed: stop the export instead of waiting for it. Again until it has stopped, since an interrupt
+        # that comes between two of its statements is lost.
+        while export is not None and not export.done():
             exporter.interrupt()
+            wait([export], timeout=0.05)
         pool.shutdown()
         exporter.close()
         con.close()
