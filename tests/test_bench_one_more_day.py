@@ -7,10 +7,21 @@ benchmark. No timing assertion.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import duckdb
 import pytest
 
-from benchmarks.one_more_day import Variant, environment, format_report, parse_args, parse_variant, run_figures
+from benchmarks.one_more_day import (
+    Variant,
+    code_digests,
+    differing_code,
+    environment,
+    format_report,
+    parse_args,
+    parse_variant,
+    run_figures,
+)
 
 
 def test_a_variant_is_a_label_with_optional_environment_variables() -> None:
@@ -72,3 +83,50 @@ def test_the_report_gives_each_run_and_the_median_of_the_runs_that_succeeded() -
     assert float(medians["as-is"][2]) == 42.0
     assert float(medians["other"][2]) == 38.0  # the failed run is left out of the median
     assert sum("FAILED" in line for line in lines) == 1
+
+
+def test_the_code_digests_are_read_from_the_comments_dbt_leaves(tmp_path: Path) -> None:
+    """An incremental model's comment is its digest; a union's starts with it; other comments are not digests."""
+    digest, union_digest = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+    warehouse = _warehouse_with_comments(
+        tmp_path / "warehouse.duckdb",
+        {
+            "intermediate.int_changes": digest,
+            "intermediate.int_changes_unioned": union_digest + ' {"base_github__pull_requests": "2026-12-06"}',
+            "marts.fct_changes": "One row per change.",
+        },
+        view={"staging.stg_github__commits": digest},
+    )
+    assert code_digests(warehouse) == {
+        "intermediate.int_changes": digest,
+        "intermediate.int_changes_unioned": union_digest,
+        "staging.stg_github__commits": digest,
+    }
+
+
+def _warehouse_with_comments(path: Path, tables: dict[str, str], view: dict[str, str]) -> Path:
+    """A DuckDB file holding `tables` and `view` (`schema.name`: comment), as dbt leaves them."""
+    con = duckdb.connect(str(path))
+    for name, comment in tables.items():
+        con.execute(f"create schema if not exists {name.split('.')[0]}")
+        con.execute(f"create table {name} (service varchar)")
+        con.execute(f"comment on table {name} is '{comment.replace(chr(39), chr(39) * 2)}'")
+    for name, comment in view.items():
+        con.execute(f"create schema if not exists {name.split('.')[0]}")
+        con.execute(f"create view {name} as select 1 as one")
+        con.execute(f"comment on view {name} is '{comment}'")
+    con.close()
+    return path
+
+
+def test_a_run_built_by_other_code_than_the_base_is_named_and_marked() -> None:
+    base = {"intermediate.int_changes": "a" * 32, "staging.stg_github__commits": "b" * 32}
+    assert differing_code(base, dict(base)) == []
+    # a relation the run no longer has is not one it rebuilt
+    assert differing_code(base, {"intermediate.int_changes": "a" * 32}) == []
+    assert differing_code(base, {**base, "staging.stg_github__commits": "c" * 32}) == ["staging.stg_github__commits"]
+    runs = {"new": [{"ok": True, "code_differs": 1, **run_figures(run_result(50.0, 40.0, 30.0))}]}
+    assert "other code than the base" in format_report(runs)
+    assert "other code than the base" not in format_report(
+        {"same": [{"ok": True, **run_figures(run_result(50.0, 40.0, 30.0))}]}
+    )
