@@ -179,3 +179,16 @@ def test_the_mainline_walk_fits_a_deep_history_in_a_small_memory_limit(
         ).fetchone()
     # every mainline commit at its place on the chain (position 1 = the first commit), no branch commit on it
     assert chains == (450_000, 300, 0, 44_700)
+
+
+def test_a_new_as_of_date_is_compiled_without_parsing_again(tmp_path: Path) -> None:
+    """The as-of date changes every day; dbt parses a file again when an environment variable its parse read has
+    changed, so the date is read when a model runs (macros/as_of.sql), and the next day's build re-uses the parse."""
+    warehouse, target = tmp_path / "w.duckdb", tmp_path / "target"
+    first = dbt(["compile", "--select", "int_run_parameters"], warehouse, target, as_of="2026-06-29")
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "date '2026-06-29' as as_of_date" in next(target.rglob("int_run_parameters.sql")).read_text()
+    next_day = dbt(["compile", "--select", "int_run_parameters", "--log-level", "debug"], warehouse, target)
+    assert next_day.returncode == 0, next_day.stdout[-3000:]
+    assert "Partial parsing enabled, no changes found, skipping parsing" in next_day.stdout
+    assert "date '2026-06-30' as as_of_date" in next(target.rglob("int_run_parameters.sql")).read_text()

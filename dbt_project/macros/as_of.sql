@@ -7,6 +7,11 @@
     Models read the value through int_run_parameters, which unit tests mock.
 -#}
 {% macro as_of_date() -%}
+    {#- Read when the model runs, not when dbt parses it: dbt re-parses every file whose parse read an environment
+        variable that has changed since, and the as-of date changes every day. The parse needs no date. -#}
+    {%- if execute is not sameas true -%}
+        {{- return("date '1970-01-01'") -}}
+    {%- endif -%}
     {%- set raw = env_var('OPMETRICS_AS_OF', '') | trim -%}
     {%- if raw == '' -%}
         {%- set raw = modules.datetime.datetime.now(modules.pytz.utc).strftime('%Y-%m-%d') -%}
