@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.scale import DEFAULT_END, run_cli, serving_options
+from benchmarks.scale import DEFAULT_END, run_cli, serving_options, write_run_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,8 +137,7 @@ def prepare_dbt(work: Path, catalog_yaml: str, env: Mapping[str, str], as_of: dt
     would pay that parse (5.3 s at 1,000 services, in dbt's step) and its later runs would not; nor the seeds'
     (1.3 s), which dagster-dbt's preparer leaves to be parsed again.
     """
-    config = work / "opmetrics.yaml"
-    config.write_text("warehouse: warehouse.duckdb\n" + catalog_yaml)
+    config = write_run_config(work, catalog_yaml)
     script = (
         "import os\n"
         "from orchestration.config import load_catalog\n"
@@ -256,8 +255,9 @@ def main(argv: list[str] | None = None) -> None:
     base_code = code_digests(args.base / "warehouse.duckdb")
     print(f"serving {args.days + 1} days ending {later} on port {port}", flush=True)
     with serve_process(args.services, args.days + 1, args.seed, later, port=port, **serving) as served:
+        # the parse needs the runs' paths, not their warehouse: each run copies the base again anyway
         shutil.rmtree(work, ignore_errors=True)
-        shutil.copytree(args.base, work)
+        work.mkdir(parents=True)
         for variant in args.variants:
             print(f"  {variant.label}: parsing the dbt project for its runs", flush=True)
             prepare_dbt(work, served.catalog_yaml, variant.env, later)

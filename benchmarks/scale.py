@@ -93,6 +93,13 @@ def _tail(path: Path, lines: int = 25) -> str:
         return ""
 
 
+def write_run_config(work: Path, catalog_yaml: str) -> Path:
+    """The config a run in `work` reads (OPMETRICS_CONFIG): the served catalog, the warehouse in `work`."""
+    config = work / "opmetrics.yaml"
+    config.write_text("warehouse: warehouse.duckdb\n" + catalog_yaml)
+    return config
+
+
 def run_cli(
     work: Path,
     home: Path,
@@ -108,8 +115,7 @@ def run_cli(
     from benchmarks.proctree import rss_mib, run_watched
     from sample_org import token_environment
 
-    config = work / "opmetrics.yaml"
-    config.write_text("warehouse: warehouse.duckdb\n" + catalog_yaml)
+    config = write_run_config(work, catalog_yaml)
     env = {k: v for k, v in os.environ.items() if k not in ("OPMETRICS_WAREHOUSE", "OPMETRICS_SNAPSHOT")}
     env |= QUIET | token_environment(tokens)
     env |= {"OPMETRICS_CONFIG": str(config), "DAGSTER_HOME": str(home), "OPMETRICS_AS_OF": as_of.isoformat()}
