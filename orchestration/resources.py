@@ -14,7 +14,7 @@ from pydantic import PrivateAttr
 
 from connectors.base import Connector
 from orchestration.config import Catalog, load_catalog
-from orchestration.raw.prefetch import RunPrefetch, adopt_reads_before_run, sources_ahead
+from orchestration.raw.prefetch import RunPrefetch, adopt_reads_before_run, early_reads_in_processes, sources_ahead
 from orchestration.warehouse import connect
 
 
@@ -35,7 +35,9 @@ class OpmetricsResource(ConfigurableResource):
         # by `opmetrics run` or else at its first sync step.
         at_once = sources_ahead()
         if at_once:
-            self._prefetch = adopt_reads_before_run(self.config_path) or RunPrefetch(at_once=at_once)
+            self._prefetch = adopt_reads_before_run(self.config_path) or RunPrefetch(
+                at_once=at_once, in_process=early_reads_in_processes()
+            )
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._prefetch is not None:

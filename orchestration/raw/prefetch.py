@@ -14,6 +14,16 @@ reads in processes of its own (`orchestration/raw/reader.py`) during its step.
 those seconds of imports and planning are seconds the APIs answer in. The run's resource adopts them, and each step
 takes its read as above, so what lands is the same.
 
+Each early read runs in a reading process of its own (`orchestration/raw/reader.py`; in a thread of the run's
+process with OPMETRICS_READER_PROCESSES=0), and a thread of the run's process takes its pages as they come, up to
+`BYTES_AHEAD`, so the process is never held up by its pipe. Read in threads, the reads' parsing held Python's GIL
+against the imports and the steps' writes. In the 1,000-service run after one more day (`benchmarks/one_more_day.py
+--repeats 3 --variant base --variant procs:PYTHONPATH=<this code>`, alternating on one base), the time before the
+run's first event was 7.7-8.8 s with the reads in threads and 5.7-6.3 s in processes; the runs took 31.1-35.7 s
+(median 32.0) against 29.0-31.8 s (median 29.1), the syncs the same (2.9-3.5 s). With no early reads
+(OPMETRICS_SOURCES_AHEAD=0) on loopback: 3.5-3.8 s before the first event, 5.4-5.7 s of syncs, about the same runs.
+A reading process starts in about half a second, which an early read has: it opens before the imports.
+
 Why 4: with `benchmarks/incremental.py --every-source --services 100 --days 730`, the second sync of every source
 took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with 2 reads open at once, 2.42 s with
 3, 2.17 s with 4, 2.38 s with all 7; on loopback with no delay (0.9-1.1 s one after another), all 7 at once cost
@@ -32,7 +42,7 @@ import duckdb
 from connectors.base import Connector
 from connectors.registry import CONNECTORS
 from orchestration.config import Catalog
-from orchestration.raw.reader import env_count
+from orchestration.raw.reader import env_count, reader_processes
 from orchestration.raw.sync import OpenRead, ReadPlan, SyncOptions, open_read, plan_read
 from orchestration.warehouse import connect
 
@@ -51,16 +61,25 @@ def sources_ahead() -> int:
     return env_count("OPMETRICS_SOURCES_AHEAD", SOURCES_AT_ONCE)
 
 
+def early_reads_in_processes() -> bool:
+    """Whether a run's early reads read in processes of their own: unless OPMETRICS_READER_PROCESSES is 0."""
+    return reader_processes() > 0
+
+
 class RunPrefetch:
     """The early reads of one run, by source; each is taken once, by its source's step.
 
     At most `at_once` reads are open at a time (not counting those taken): when a step takes its read, the next
-    source's opens, in the order the sources were given.
+    source's opens, in the order the sources were given. With `in_process`, each reads in a process of its own
+    (the run's: `early_reads_in_processes`), else in a thread of this one.
     """
 
-    def __init__(self, bytes_ahead: int = BYTES_AHEAD, at_once: int = SOURCES_AT_ONCE) -> None:
+    def __init__(
+        self, bytes_ahead: int = BYTES_AHEAD, at_once: int = SOURCES_AT_ONCE, in_process: bool = False
+    ) -> None:
         self._bytes_ahead = bytes_ahead
         self._at_once = at_once
+        self._in_process = in_process
         self._pending: dict[str, tuple[Connector, ReadPlan]] = {}
         self._reads: dict[str, tuple[Connector, OpenRead]] = {}
         self._started = False
@@ -91,7 +110,10 @@ class RunPrefetch:
         while self._pending and len(self._reads) < self._at_once:
             source = next(iter(self._pending))
             connector, plan = self._pending.pop(source)
-            self._reads[source] = (connector, open_read(connector, plan, self._bytes_ahead))
+            self._reads[source] = (connector, self._open(connector, plan))
+
+    def _open(self, connector: Connector, plan: ReadPlan) -> OpenRead:
+        return open_read(connector, plan, self._bytes_ahead, in_process=self._in_process)
 
     def take(
         self, source: str, con: duckdb.DuckDBPyConnection, options: SyncOptions
@@ -100,7 +122,7 @@ class RunPrefetch:
         would; its step owns them from here. A read that begins elsewhere is stopped (None)."""
         if source in self._pending:  # a step out of the expected order: its read opens now
             connector, plan = self._pending.pop(source)
-            taken = (connector, open_read(connector, plan, self._bytes_ahead))
+            taken = (connector, self._open(connector, plan))
         else:
             taken = self._reads.pop(source, None)
             self._open_more()
@@ -152,7 +174,7 @@ def read_before_run(config_file: Path, catalog: Catalog, warehouse: Path, ops: M
     if not at_once or not warehouse.exists():
         return False
     close_reads_before_run()
-    prefetch = RunPrefetch(at_once=at_once)
+    prefetch = RunPrefetch(at_once=at_once, in_process=early_reads_in_processes())
     try:
         with connect(warehouse) as con:
             prefetch.start(con, daily_syncs(catalog, ops))

@@ -73,7 +73,8 @@ def plan_read(con: duckdb.DuckDBPyConnection, connector: Connector, options: Syn
         since=options.since,
     )
     # Reading processes pay for starting (about half a second each, most of a daily sync's time for most sources)
-    # on a backfill: a first sync, a full refresh, `--since`. A sync resuming from stored cursors reads in a thread.
+    # on a backfill: a first sync, a full refresh, `--since`. A sync resuming from stored cursors reads in a thread,
+    # unless a run reads it early (`open_read`'s `in_process`: its process starts while the run loads).
     backfill = options.full_refresh or options.since is not None or not stored
     return ReadPlan(bounds, options.reader_processes if backfill else 0, backfill)
 
@@ -100,13 +101,27 @@ class OpenRead:
             self.stop()
 
 
-def open_read(connector: Connector, plan: ReadPlan, bytes_ahead: int | None = None) -> OpenRead:
+def open_read(
+    connector: Connector, plan: ReadPlan, bytes_ahead: int | None = None, in_process: bool = False
+) -> OpenRead:
     """Start reading `connector` as `plan` says: in processes of its own, or in a thread, up to 8 events ahead of
-    the writer or, with `bytes_ahead`, up to that many bytes of pages (a run reading its next sources early)."""
+    the writer or, with `bytes_ahead`, up to that many bytes of pages (a run reading its next sources early).
+
+    `in_process`: a read the plan puts in a thread reads in one process of its own instead, a thread of this one
+    taking its pages up to `bytes_ahead` (a run's early reads: `orchestration/raw/prefetch.py` says why).
+    """
     if plan.processes:
         return OpenRead(plan, read_in_processes(connector, plan.bounds, plan.processes))
+
+    def read_here() -> Iterator[RowPage | SyncEvent]:
+        return as_rows(connector, connector.sync(plan.bounds))
+
+    def read_in_a_process() -> Iterator[RowPage | SyncEvent]:
+        with closing(read_in_processes(connector, plan.bounds, 1)) as events:  # a read stopped early ends its process
+            yield from events
+
     reading = ReadAhead(
-        lambda: as_rows(connector, connector.sync(plan.bounds)),
+        read_in_a_process if in_process else read_here,
         depth=bytes_ahead or 8,
         name=f"{connector.name}-reader",
         weigh=_page_bytes if bytes_ahead else None,

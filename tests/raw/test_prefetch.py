@@ -4,6 +4,7 @@ read brought, and lands what a read in the step would have."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import threading
 import time
@@ -24,6 +25,7 @@ from orchestration.raw.prefetch import (
     adopt_reads_before_run,
     close_reads_before_run,
     daily_syncs,
+    early_reads_in_processes,
     read_before_run,
     sources_ahead,
 )
@@ -87,8 +89,9 @@ def synced(org: Organisation, server: SampleServer, tmp_path: Path) -> tuple[Cat
     return catalog, db
 
 
+@pytest.mark.parametrize("in_process", [False, True], ids=["in-threads", "in-processes"])
 def test_early_reads_land_what_reads_in_their_steps_land(
-    org: Organisation, server: SampleServer, tmp_path: Path
+    org: Organisation, server: SampleServer, tmp_path: Path, in_process: bool
 ) -> None:
     catalog = parse_catalog(yaml.safe_load(org.config_yaml(server.url)))
     assert set(catalog.sources) == set(CONNECTORS), "the sample should use every registered source"
@@ -100,7 +103,7 @@ def test_early_reads_land_what_reads_in_their_steps_land(
     seen = FirstRequests()
     server.interceptors.append(seen)
     connectors = connectors_of(catalog)
-    prefetch = RunPrefetch(at_once=len(connectors))
+    prefetch = RunPrefetch(at_once=len(connectors), in_process=in_process)
     with connect(early) as con:
         prefetch.start(con, connectors)
         # Every source's API is asked before the first source is written.
@@ -150,6 +153,47 @@ def test_a_read_never_taken_is_stopped(synced: tuple[Catalog, Path]) -> None:
     assert reader_threads("gitlab")
     prefetch.close()
     assert stopped("gitlab")
+
+
+def reading_processes() -> set[int]:
+    """This process's children that are reading processes (`orchestration/raw/reader.py`), by pid."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):  # ended meanwhile
+            continue
+        if ppid == os.getpid() and b"orchestration.raw.reader" in command:
+            pids.add(int(entry.name))
+    return pids
+
+
+def test_an_early_read_in_a_process_reads_there_and_its_process_ends_with_it(synced: tuple[Catalog, Path]) -> None:
+    catalog, db = synced
+    assert not reading_processes()
+    prefetch = RunPrefetch(bytes_ahead=1, in_process=True)
+    with connect(db) as con:
+        prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
+    deadline = time.monotonic() + 20
+    while not (started := reading_processes()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started, "the read runs in a reading process"
+    assert reader_threads("gitlab"), "and a thread of this process takes its pages"
+    prefetch.close()
+    assert stopped("gitlab")
+    assert not any(Path(f"/proc/{pid}").exists() for pid in started), "the process ended and was reaped"
+
+
+def test_a_run_reads_early_in_processes_unless_its_reading_processes_are_0(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPMETRICS_READER_PROCESSES", raising=False)
+    assert early_reads_in_processes()
+    monkeypatch.setenv("OPMETRICS_READER_PROCESSES", "0")
+    assert not early_reads_in_processes()
 
 
 def test_a_read_that_began_elsewhere_is_stopped_and_never_written(synced: tuple[Catalog, Path]) -> None:
