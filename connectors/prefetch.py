@@ -57,13 +57,19 @@ class ReadAhead(Generic[T]):
             return True
 
     def _run(self, produce: Callable[[], Iterable[T]]) -> None:
+        items: Iterator[T] | None = None
         try:
-            for item in produce():
+            items = iter(produce())
+            for item in items:
                 if not self._offer(item, self._weigh(item) if self._weigh else 1):
                     return
             self._offer(_DONE, 0)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             self._offer(exc, 0)
+        finally:
+            close = getattr(items, "close", None)  # a generator's own cleanup runs here, not when it is collected
+            if close is not None:
+                close()
 
     def __iter__(self) -> Iterator[T]:
         try:

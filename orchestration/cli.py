@@ -94,7 +94,7 @@ def run_daily(
     # The APIs answer while this process loads Dagster, the dbt manifest and the definitions (seconds).
     try:
         read_before_run(file, catalog, warehouse, run_config["ops"])
-    except ValueError as exc:  # a malformed OPMETRICS_SOURCES_AHEAD
+    except ValueError as exc:  # a malformed OPMETRICS_SOURCES_AHEAD or OPMETRICS_READER_PROCESSES
         raise click.ClickException(str(exc)) from None
     try:
         from dagster import DagsterInstance

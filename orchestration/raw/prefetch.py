@@ -3,7 +3,7 @@
 The daily job runs its steps one after another in one process (one DuckDB writer, `orchestration/jobs.py`), and a
 sync resuming from its cursors mostly waits on its API: read one source after another, the run would wait for
 each API in turn. So the run's first sync step opens the reads of the run's syncs that resume from stored cursors,
-up to OPMETRICS_SOURCES_AHEAD at a time (default 4; 0 turns this off), each in a thread of its own and up to
+up to OPMETRICS_SOURCES_AHEAD at a time (default 4; 0 turns this off), each on its own (below) and up to
 `BYTES_AHEAD` of pages ahead of its writer; each source's step then writes what its read brought, in the order the
 connector yielded it, and opens the next source's read. What lands, and when each cursor is stored, stay the same:
 a step uses its early read only if it began where the step's own sync would (`sync_source`), and a read's failure
@@ -16,13 +16,16 @@ takes its read as above, so what lands is the same.
 
 Each early read runs in a reading process of its own (`orchestration/raw/reader.py`; in a thread of the run's
 process with OPMETRICS_READER_PROCESSES=0), and a thread of the run's process takes its pages as they come, up to
-`BYTES_AHEAD`, so the process is never held up by its pipe. Read in threads, the reads' parsing held Python's GIL
-against the imports and the steps' writes. In the 1,000-service run after one more day (`benchmarks/one_more_day.py
---repeats 3 --variant base --variant procs:PYTHONPATH=<this code>`, alternating on one base), the time before the
-run's first event was 7.7-8.8 s with the reads in threads and 5.7-6.3 s in processes; the runs took 31.1-35.7 s
-(median 32.0) against 29.0-31.8 s (median 29.1), the syncs the same (2.9-3.5 s). With no early reads
-(OPMETRICS_SOURCES_AHEAD=0) on loopback: 3.5-3.8 s before the first event, 5.4-5.7 s of syncs, about the same runs.
-A reading process starts in about half a second, which an early read has: it opens before the imports.
+`BYTES_AHEAD`: a daily read does not wait on its pipe for its step to begin. Read in threads, the reads' parsing
+held Python's GIL against the imports and the steps' writes. In the 1,000-service run after one more day
+(`benchmarks/one_more_day.py --repeats 3 --variant base --variant procs:PYTHONPATH=<this code>`, alternating on one
+base), the time before the run's first event was 7.7-8.8 s with the reads in threads and 5.7-6.3 s in processes; the
+runs took 31.1-35.7 s (median 32.0) against 29.0-31.8 s (median 29.1), the syncs the same (2.9-3.5 s). With no early
+reads (OPMETRICS_SOURCES_AHEAD=0) on loopback: 3.5-3.8 s before the first event, 5.4-5.7 s of syncs, about the same
+runs. A reading process starts in about half a second: `opmetrics run` opens its reads before its imports, which
+take longer; a run started from Dagster opens them at its first sync step, and a step out of order opens its own
+there (not measured). Its log records are logged in the run's process at the level the run has set when they arrive
+(the process, opened before the run sets it, logs INFO); stopping a read kills its process at once.
 
 Why 4: with `benchmarks/incremental.py --every-source --services 100 --days 730`, the second sync of every source
 took 5.4-5.8 s one source after another with answers 50 ms late, and 2.97 s with 2 reads open at once, 2.42 s with

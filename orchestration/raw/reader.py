@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -127,15 +127,28 @@ class ReaderError(RuntimeError):
     """A reading process ended without saying why (killed, crashed)."""
 
 
-def read_in_processes(connector: Connector, bounds: Bounds, processes: int) -> Iterator[RowPage | Checkpoint]:
+def read_in_processes(
+    connector: Connector,
+    bounds: Bounds,
+    processes: int,
+    log_level: int | None = None,
+    started: Callable[[ReadingProcess], None] | None = None,
+) -> Iterator[RowPage | Checkpoint]:
     """The events of `connector.sync(bounds)`, pages as rows, read in `processes` processes (one unless the
     connector splits by partition), in the order one reader would yield them. Adds the processes' requests to
-    `connector.client.requests_made`."""
+    `connector.client.requests_made`.
+
+    `log_level`: the level the processes log at (default: the `connectors` logger's now), for a read that starts
+    before its run sets the level; each record is logged here only if its logger then takes its level. `started`
+    is told of each reading process as it starts (`ReadingProcess.kill` stops it from another thread).
+    """
     count = max(1, processes) if connector.splits_by_partition else 1
-    readers: list[_Reader] = []
+    readers: list[ReadingProcess] = []
     try:
         for index in range(count):  # inside the `try`: a reader that fails to start stops those started before it
-            readers.append(_Reader(connector, bounds, (index, count) if count > 1 else None))
+            readers.append(ReadingProcess(connector, bounds, (index, count) if count > 1 else None, log_level))
+            if started is not None:
+                started(readers[-1])
         position = 0  # the partition being taken; from reader `position % count`
         while True:
             reader = readers[position % count]
@@ -162,10 +175,12 @@ def read_in_processes(connector: Connector, bounds: Bounds, processes: int) -> I
             reader.close()
 
 
-class _Reader:
+class ReadingProcess:
     """One reading process, and the thread that unpickles its messages (a `ReadAhead`)."""
 
-    def __init__(self, connector: Connector, bounds: Bounds, share: tuple[int, int] | None) -> None:
+    def __init__(
+        self, connector: Connector, bounds: Bounds, share: tuple[int, int] | None, log_level: int | None = None
+    ) -> None:
         self.source = connector.name
         self.label = f"{connector.name} reading process {share[0] if share else 0}"
         self.requests = 0
@@ -176,7 +191,7 @@ class _Reader:
             connector.mappings,
             bounds,
             share,
-            logging.getLogger("connectors").getEffectiveLevel(),
+            logging.getLogger("connectors").getEffectiveLevel() if log_level is None else log_level,
         )
         self._process = subprocess.Popen(
             [sys.executable, "-m", "orchestration.raw.reader"],
@@ -209,7 +224,9 @@ class _Reader:
             except Exception as exc:  # a message cut short by the process's death
                 raise ReaderError(f"{self.label} sent a message that could not be read ({exc})") from None
             if isinstance(message, logging.LogRecord):
-                logging.getLogger(message.name).handle(message)
+                logger = logging.getLogger(message.name)
+                if logger.isEnabledFor(message.levelno):
+                    logger.handle(message)
                 continue
             yield message
             if not isinstance(message, list):
@@ -236,6 +253,11 @@ class _Reader:
         message = self.next()
         if not isinstance(message, Finished):
             raise ReaderError(f"{self.label} read more partitions than the connector has")
+
+    def kill(self) -> None:
+        """End the process now if it is still reading: whoever waits for its next message gets an error at once."""
+        if not self.finished:
+            self._process.kill()
 
     def close(self) -> None:
         """Stop the process if it is still reading (the sync stopped early), and reap it."""

@@ -21,7 +21,7 @@ import duckdb
 
 from connectors.base import Bookmark, Checkpoint, Connector, SyncEvent
 from connectors.prefetch import ReadAhead
-from orchestration.raw.reader import Bounds, read_in_processes
+from orchestration.raw.reader import Bounds, ReadingProcess, read_in_processes
 from orchestration.raw.rows import Row, RowPage, as_rows
 from orchestration.warehouse import (
     WrittenKeys,
@@ -94,11 +94,11 @@ class OpenRead:
 
     def close(self) -> None:
         """Stop reading: the reading thread or processes end."""
+        if self.stop is not None:  # first: it may end a process the events' thread waits on
+            self.stop()
         close = getattr(self.events, "close", None)
         if close is not None:
             close()
-        if self.stop is not None:
-            self.stop()
 
 
 def open_read(
@@ -116,8 +116,12 @@ def open_read(
     def read_here() -> Iterator[RowPage | SyncEvent]:
         return as_rows(connector, connector.sync(plan.bounds))
 
+    processes: list[ReadingProcess] = []
+
     def read_in_a_process() -> Iterator[RowPage | SyncEvent]:
-        with closing(read_in_processes(connector, plan.bounds, 1)) as events:  # a read stopped early ends its process
+        # Opened before the run sets its log level: the process logs INFO, and what the run takes is logged.
+        level = min(logging.getLogger("connectors").getEffectiveLevel(), logging.INFO)
+        with closing(read_in_processes(connector, plan.bounds, 1, level, processes.append)) as events:
             yield from events
 
     reading = ReadAhead(
@@ -126,7 +130,13 @@ def open_read(
         name=f"{connector.name}-reader",
         weigh=_page_bytes if bytes_ahead else None,
     )
-    return OpenRead(plan, iter(reading), reading.close)
+
+    def stop() -> None:
+        for process in processes:  # the thread may be waiting for its next message: it gets an error at once
+            process.kill()
+        reading.close()
+
+    return OpenRead(plan, iter(reading), stop)
 
 
 def sync_source(

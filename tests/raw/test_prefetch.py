@@ -4,6 +4,7 @@ read brought, and lands what a read in the step would have."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import threading
@@ -171,20 +172,56 @@ def reading_processes() -> set[int]:
     return pids
 
 
-def test_an_early_read_in_a_process_reads_there_and_its_process_ends_with_it(synced: tuple[Catalog, Path]) -> None:
+def test_an_early_read_in_a_process_reads_there_and_ends_at_once_when_stopped(
+    synced: tuple[Catalog, Path], server: SampleServer
+) -> None:
     catalog, db = synced
-    assert not reading_processes()
-    prefetch = RunPrefetch(bytes_ahead=1, in_process=True)
+    release = threading.Event()
+
+    def hold_gitlab(request: Request) -> Response | None:
+        if request.base.rsplit("/", 1)[-1] == "gitlab":
+            release.wait(60)  # the reading process waits on its API, and sends nothing
+        return None
+
+    server.interceptors.append(hold_gitlab)
+    try:
+        assert not reading_processes()
+        prefetch = RunPrefetch(in_process=True)
+        with connect(db) as con:
+            prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
+        deadline = time.monotonic() + 20
+        while not (started := reading_processes()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started, "the read runs in a reading process"
+        assert reader_threads("gitlab"), "and a thread of this process takes its pages"
+        stopping = time.monotonic()
+        prefetch.close()
+        # Not a speed test: without the kill, the close waited 30 s for the thread, and the process went on.
+        assert time.monotonic() - stopping < 10, "stopping a read waits for nothing"
+        assert stopped("gitlab")
+        assert not any(Path(f"/proc/{pid}").exists() for pid in started), "the process ended and was reaped"
+    finally:
+        release.set()
+
+
+def test_an_early_read_in_a_process_logs_at_the_level_the_run_sets_later(
+    synced: tuple[Catalog, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read opened before the run loads (the `connectors` logger still at Python's default, WARNING) still sends
+    its progress lines, which are logged once the run has set INFO."""
+    catalog, db = synced
+    caplog.set_level(logging.WARNING, logger="connectors")
+    prefetch = RunPrefetch(in_process=True)
     with connect(db) as con:
         prefetch.start(con, {"gitlab": gitlab_connector(catalog)})
-    deadline = time.monotonic() + 20
-    while not (started := reading_processes()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert started, "the read runs in a reading process"
-    assert reader_threads("gitlab"), "and a thread of this process takes its pages"
+        caplog.set_level(logging.INFO, logger="connectors")
+        taken = prefetch.take("gitlab", con, SyncOptions())
+        assert taken is not None
+        sync_source(con, taken[0], SyncOptions(), "second", taken[1])
     prefetch.close()
-    assert stopped("gitlab")
-    assert not any(Path(f"/proc/{pid}").exists() for pid in started), "the process ended and was reaped"
+    lines = [r for r in caplog.records if r.name.startswith("connectors.gitlab")]
+    assert any(r.levelno == logging.INFO for r in lines), "the read's progress lines reach this process's log"
+    assert not any(r.levelno < logging.INFO for r in lines)
 
 
 def test_a_run_reads_early_in_processes_unless_its_reading_processes_are_0(
