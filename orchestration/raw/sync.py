@@ -119,10 +119,10 @@ def open_read(
     processes: list[ReadingProcess] = []
 
     def read_in_a_process() -> Iterator[RowPage | SyncEvent]:
-        # Opened before the run sets its log level: the process logs INFO, and what the run takes is logged.
+        # Opened before the run sets its log level: the process logs INFO, and what the run takes is logged. A read
+        # stopped early ends its process: `ReadAhead` closes this generator, whose cleanup stops the process.
         level = min(logging.getLogger("connectors").getEffectiveLevel(), logging.INFO)
-        with closing(read_in_processes(connector, plan.bounds, 1, level, processes.append)) as events:
-            yield from events
+        return read_in_processes(connector, plan.bounds, 1, level, processes.append)
 
     reading = ReadAhead(
         read_in_a_process if in_process else read_here,
